@@ -1,0 +1,1 @@
+"""Sub-commands of ``tsf``; each module defines ``register(subparsers)`` (see :mod:`torchsorflow.cli`)."""
