@@ -1,0 +1,167 @@
+"""Reverse mode: record a graph going forward, sweep cotangents backward.
+
+The same sweep (:func:`backpropagate`) serves PyTorch-style ``Tensor.backward()`` on the eager
+graph (level 0) and the functional ``vjp``/``grad`` transforms (a :class:`ReverseTrace` level).
+Cotangents are combined with the framework's own ``add`` and computed by rules written with
+primitives, so when a lower level is tracing (``create_graph=True``, or ``jvp`` around ``grad``),
+the backward sweep itself is recorded and can be differentiated again.
+"""
+from __future__ import annotations
+
+from ..tensor import Tensor
+from .tracer import LeafNode, Node, Trace, set_grad_enabled
+
+_FREED = ("Trying to backward through the graph a second time (or directly access saved tensors "
+          "after they have already been freed). Saved intermediate values of the graph are freed "
+          "when you call .backward() or autograd.grad(). Specify retain_graph=True if you need to "
+          "backward through the graph a second time.")
+
+
+class ReverseTrace(Trace):
+    """A functional reverse-mode level: boxed results carry a graph :class:`Node`."""
+
+    __slots__ = ()
+
+    def process(self, prim, args, inner_args, out_inner, params):
+        if prim.vjp is None:
+            raise NotImplementedError(f"{prim.name}: no reverse-mode (vjp) rule")
+        parents = tuple((i, a._node) for i, a in enumerate(args)
+                        if isinstance(a, Tensor) and a._trace is self)
+        node = Node(prim, tuple(inner_args), params, parents, out_inner)
+        return Tensor._box(out_inner, self, node=node)
+
+
+def _topological_order(roots):
+    """Nodes reachable from ``roots``, each before all of its parents (iterative DFS)."""
+    order, visited = [], set()
+    stack = []
+    for root in roots:
+        if id(root) not in visited:
+            visited.add(id(root))
+            stack.append((root, False))
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        stack.append((node, True))
+        if isinstance(node, LeafNode):
+            continue
+        if node.args is None:
+            raise RuntimeError(_FREED)
+        for _, parent in node.parents:
+            if id(parent) not in visited:
+                visited.add(id(parent))
+                stack.append((parent, False))
+    order.reverse()
+    return order
+
+
+def fit_to(value, like):
+    """Sum a cotangent over broadcast dimensions and cast it: the one place broadcasting is undone."""
+    from .. import ops
+    if value.shape != like.shape:
+        value = ops.sum_to(value, like.shape)
+    if value.dtype != like.dtype:
+        value = ops.astype(value, like.dtype)
+    return value
+
+
+def _parent_cotangents(node, g):
+    prim, args, params, ans = node.prim, node.args, node.params, node.answer()
+    if prim.joint_vjp:
+        all_cts = prim.vjp(g, ans, *args, **params)
+        return [(parent, all_cts[i], args[i]) for i, parent in node.parents]
+    return [(parent, prim.vjp[i](g, ans, *args, **params), args[i]) for i, parent in node.parents]
+
+
+def backpropagate(roots, seeds, retain_graph=True):
+    """Sweep each seed from its root node back to the :class:`LeafNode`\ s; return those reached.
+
+    Several roots (a function with several outputs) share one sweep, so shared parts of the graph
+    are visited once.
+    """
+    order = _topological_order(roots)
+    cotangents = {}
+    for root, seed in zip(roots, seeds):
+        previous = cotangents.get(id(root))
+        cotangents[id(root)] = seed if previous is None else previous + seed
+    leaves = []
+    for node in order:
+        g = cotangents.pop(id(node), None)
+        if g is None:
+            continue
+        if isinstance(node, LeafNode):
+            node.cotangent = g if node.cotangent is None else node.cotangent + g
+            leaves.append(node)
+            continue
+        if node.ans_array is not None:  # eager node: honour Tensor.retain_grad()
+            output = node.ans()
+            if output is not None and output._retains_grad:
+                output.grad = g.detach() if output.grad is None else output.grad + g.detach()
+        for parent, ct, arg in _parent_cotangents(node, g):
+            if ct is None:
+                continue
+            ct = fit_to(ct, arg)
+            key = id(parent)
+            previous = cotangents.get(key)
+            cotangents[key] = ct if previous is None else previous + ct
+        if not retain_graph:
+            node.free()
+    return leaves
+
+
+def backward(tensor, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    """``Tensor.backward`` with PyTorch's semantics; see :meth:`Tensor.backward`."""
+    if tensor._trace is not None:
+        raise RuntimeError("backward() called on a Tensor traced by a functional transformation; "
+                           "use torchsorflow.func.grad/vjp inside transformations")
+    if not tensor.requires_grad:
+        raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+    if gradient is None:
+        if tensor._array.size != 1:
+            raise RuntimeError(f"grad can be implicitly created only for scalar outputs (got a "
+                               f"Tensor of shape {tuple(tensor.shape)})")
+        from .. import ops
+        gradient = ops.ones_like(tensor)
+    elif not isinstance(gradient, Tensor):
+        gradient = Tensor(gradient, dtype=tensor.dtype)
+    if gradient.shape != tensor.shape:
+        raise RuntimeError(f"backward: gradient of shape {tuple(gradient.shape)} does not match "
+                           f"the output's shape {tuple(tensor.shape)}")
+    if retain_graph is None:
+        retain_graph = create_graph
+    root = tensor._node if tensor._node is not None else LeafNode(tensor)
+    wanted = None if inputs is None else {id(t) for t in inputs}
+    with set_grad_enabled(create_graph):
+        leaves = backpropagate([root], [gradient], retain_graph=retain_graph)
+        for leaf in leaves:
+            target, g = leaf.tensor, leaf.cotangent
+            leaf.cotangent = None
+            if wanted is not None and id(target) not in wanted:
+                continue
+            if not create_graph:
+                g = g.detach()
+            target.grad = g if target.grad is None else target.grad + g
+
+
+def eager_grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+               allow_unused=False):
+    """``torch.autograd.grad``: gradients of ``outputs`` w.r.t. ``inputs`` without touching ``.grad``."""
+    single = isinstance(inputs, Tensor)
+    inputs = (inputs,) if single else tuple(inputs)
+    saved = [t.grad for t in inputs]
+    for t in inputs:
+        t.grad = None
+    try:
+        backward(outputs, grad_outputs, retain_graph=retain_graph, create_graph=create_graph,
+                 inputs=inputs)
+        grads = tuple(t.grad for t in inputs)
+    finally:
+        for t, g in zip(inputs, saved):
+            t.grad = g
+    for i, g in enumerate(grads):
+        if g is None and not allow_unused:
+            raise RuntimeError(f"One of the differentiated Tensors (input {i}) appears to not have "
+                               "been used in the graph. Set allow_unused=True if this is intended.")
+    return grads
