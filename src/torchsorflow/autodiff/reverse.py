@@ -31,28 +31,37 @@ class ReverseTrace(Trace):
         return Tensor._box(out_inner, self, node=node)
 
 
+def _parents_of(node):
+    if isinstance(node, LeafNode):
+        return iter(())
+    if node.args is None:
+        raise RuntimeError(_FREED)
+    return (parent for _, parent in node.parents)
+
+
 def _topological_order(roots):
-    """Nodes reachable from ``roots``, each before all of its parents (iterative DFS)."""
+    """Nodes reachable from ``roots``, each before all of its parents.
+
+    Iterative depth-first search: a node is appended only once all of its parents are, and the
+    reversed list puts every node before its parents, so a node's cotangent is complete before it
+    is propagated further.
+    """
     order, visited = [], set()
-    stack = []
     for root in roots:
-        if id(root) not in visited:
-            visited.add(id(root))
-            stack.append((root, False))
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
+        if id(root) in visited:
             continue
-        stack.append((node, True))
-        if isinstance(node, LeafNode):
-            continue
-        if node.args is None:
-            raise RuntimeError(_FREED)
-        for _, parent in node.parents:
-            if id(parent) not in visited:
-                visited.add(id(parent))
-                stack.append((parent, False))
+        visited.add(id(root))
+        stack = [(root, _parents_of(root))]
+        while stack:
+            node, parents = stack[-1]
+            for parent in parents:
+                if id(parent) not in visited:
+                    visited.add(id(parent))
+                    stack.append((parent, _parents_of(parent)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
     order.reverse()
     return order
 
