@@ -85,7 +85,7 @@ def _parent_cotangents(node, g):
 
 
 def backpropagate(roots, seeds, retain_graph=True):
-    """Sweep each seed from its root node back to the :class:`LeafNode`\ s; return those reached.
+    """Sweep each seed from its root node back to the leaf nodes; return the leaves reached.
 
     Several roots (a function with several outputs) share one sweep, so shared parts of the graph
     are visited once.
