@@ -1,0 +1,34 @@
+"""``Parameter``: a Tensor that a :class:`~torchsorflow.nn.Module` should learn.
+
+A Parameter is an ordinary :class:`~torchsorflow.Tensor` (the autodiff core only ever checks
+``isinstance(x, Tensor)``), with two differences that make models convenient:
+
+* it requires a gradient by default, so ``loss.backward()`` fills ``parameter.grad``;
+* assigning it as a module attribute (``self.weight = Parameter(...)``) *registers* it, which is
+  how :meth:`Module.parameters` and :meth:`Module.state_dict` find it without a hand-written list.
+
+>>> import torchsorflow as tsf
+>>> from torchsorflow.nn import Parameter
+>>> p = Parameter(tsf.zeros(2))
+>>> p.requires_grad
+True
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A learnable Tensor; shares memory with ``data`` when ``data`` is a Tensor or array."""
+
+    __slots__ = ()  # Tensor uses __slots__; a subclass without this would grow a __dict__
+
+    def __init__(self, data=None, requires_grad=True):
+        if data is None:
+            data = np.empty((0,), dtype=np.float32)
+        super().__init__(data, requires_grad=requires_grad)
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
