@@ -200,6 +200,8 @@ def flatten(x, start_dim=0, end_dim=-1):
 
 
 def getitem(x, index):
+    if type(index) in (int, slice):  # the common fast path: no conversion needed
+        return _getitem(x, index=index)
     x = _as_tensor(x)
     index = _index_arrays(index)
     if isinstance(index, list):

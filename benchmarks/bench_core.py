@@ -1,0 +1,117 @@
+"""Core benchmarks: per-op eager overhead on small tensors and the cost of hvp relative to grad.
+
+Run: ``python benchmarks/bench_core.py [--json out.json]``. PyTorch (if installed) is measured in
+the same run with the same thread count. Targets: overhead ≤ 2× PyTorch's; hvp ≤ 3× grad.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import timeit
+
+import numpy as np
+
+import torchsorflow as tsf
+from torchsorflow.func import grad, hvp
+
+
+def best_time(fn, number=None, repeat=5):
+    timer = timeit.Timer(fn)
+    if number is None:
+        number, _ = timer.autorange()
+    return min(timer.repeat(repeat=repeat, number=number)) / number
+
+
+def op_workloads(lib, requires_grad):
+    if lib == "tsf":
+        x = tsf.tensor(np.random.rand(8, 8).astype(np.float32), requires_grad=requires_grad)
+        y = tsf.tensor(np.random.rand(8, 8).astype(np.float32), requires_grad=requires_grad)
+        mod = tsf
+    else:
+        import torch
+        x = torch.rand(8, 8, requires_grad=requires_grad)
+        y = torch.rand(8, 8, requires_grad=requires_grad)
+        mod = torch
+    return {
+        "add": lambda: x + y,
+        "mul": lambda: x * y,
+        "matmul 8x8": lambda: x @ y,
+        "exp": lambda: mod.exp(x),
+        "sum": lambda: x.sum(),
+        "getitem": lambda: x[1:3],
+    }
+
+
+def mlp_problem(lib, hidden=64, batch=32):
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal(s) * 0.1 for s in [(20, hidden), (hidden,), (hidden, 10), (10,)]]
+    x = rng.standard_normal((batch, 20))
+    y = np.eye(10)[rng.integers(0, 10, batch)]
+    if lib == "tsf":
+        params = tuple(tsf.tensor(a) for a in arrays)
+        tx, ty = tsf.tensor(x), tsf.tensor(y)
+
+        def loss(*p):
+            h = tsf.tanh(tx @ p[0] + p[1])
+            return -(tsf.log_softmax(h @ p[2] + p[3], axis=1) * ty).sum() / batch
+
+        argnums = tuple(range(4))
+        tangents = tuple(tsf.tensor(rng.standard_normal(a.shape)) for a in arrays)
+        return (lambda: grad(loss, argnums)(*params),
+                lambda: hvp(loss, params, tangents))
+    import torch
+    from torch.func import grad as tgrad, jvp as tjvp
+    params = tuple(torch.tensor(a) for a in arrays)
+    tx, ty = torch.tensor(x), torch.tensor(y)
+
+    def tloss(*p):
+        h = torch.tanh(tx @ p[0] + p[1])
+        return -(torch.log_softmax(h @ p[2] + p[3], 1) * ty).sum() / batch
+
+    tangents = tuple(torch.tensor(rng.standard_normal(a.shape)) for a in arrays)
+    g = tgrad(tloss, argnums=(0, 1, 2, 3))
+    return (lambda: g(*params), lambda: tjvp(g, params, tangents))
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--json", help="also write the results to this JSON file")
+    args = parser.parse_args(argv)
+    try:
+        import torch
+        torch.set_num_threads(2)
+    except ImportError:
+        torch = None
+    rows = []
+    for requires_grad in (False, True):
+        ours = op_workloads("tsf", requires_grad)
+        theirs = op_workloads("torch", requires_grad) if torch else {}
+        for name, fn in ours.items():
+            t_ours = best_time(fn)
+            t_theirs = best_time(theirs[name]) if torch else None
+            rows.append((f"op overhead: {name} (requires_grad={requires_grad})", t_ours, t_theirs))
+    g_ours, h_ours = mlp_problem("tsf")
+    tg, th = best_time(g_ours), best_time(h_ours)
+    rows.append(("MLP loss grad", tg, None))
+    rows.append(("MLP loss hvp (fwd-over-rev)", th, None))
+    if torch:
+        g_t, h_t = mlp_problem("torch")
+        rows[-2] = ("MLP loss grad (torch.func.grad)", tg, best_time(g_t))
+        rows[-1] = ("MLP loss hvp (jvp of grad)", th, best_time(h_t))
+    print(f"| workload | torchsorflow µs | PyTorch µs | ratio |\n|---|---:|---:|---:|")
+    results = []
+    for name, ours, theirs in rows:
+        ratio = f"{ours / theirs:.2f}×" if theirs else "–"
+        theirs_s = f"{theirs * 1e6:.1f}" if theirs else "–"
+        print(f"| {name} | {ours * 1e6:.1f} | {theirs_s} | {ratio} |")
+        results.append({"workload": name, "tsf_s": ours, "torch_s": theirs})
+    print(f"\nhvp / grad (TorchsorFlow): {th / tg:.2f}× (target ≤ 3×)")
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"results": results, "hvp_over_grad": th / tg}, fh, indent=2)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
