@@ -18,3 +18,13 @@ from .backend import bool_, float16, float32, float64, int32, int64  # noqa: E40
 
 max = ops.amax
 min = ops.amin
+
+_SUBPACKAGES = {"nn", "optim", "data", "models", "stats", "embeddings", "influence", "io"}
+
+
+def __getattr__(name):
+    """Import sub-packages on first use (``tsf.nn``, ``tsf.optim`` ...), keeping ``import`` fast."""
+    if name in _SUBPACKAGES:
+        import importlib
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'torchsorflow' has no attribute {name!r}")
