@@ -1,0 +1,19 @@
+"""Saving and loading: safetensors files (no pickle) and nested checkpoints.
+
+* :func:`save` / :func:`load` -- a nested state (model and optimizer ``state_dict()``, settings)
+  in one safetensors file, written atomically;
+* :func:`save_file` / :func:`load_file` -- flat ``{name: array}`` files, compatible with the
+  ``safetensors`` package in both directions.
+
+>>> import os, tempfile
+>>> import torchsorflow as tsf
+>>> from torchsorflow import io
+>>> path = os.path.join(tempfile.mkdtemp(), "state.safetensors")
+>>> io.save({"weights": {"w": tsf.zeros(3)}, "epoch": 4}, path)
+>>> io.load(path)["epoch"]
+4
+"""
+from .checkpoint import load, read_metadata, save
+from .safetensors import SafetensorsError, load_file, save_file
+
+__all__ = ["save", "load", "read_metadata", "save_file", "load_file", "SafetensorsError"]
