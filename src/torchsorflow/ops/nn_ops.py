@@ -1,0 +1,290 @@
+"""Fused, differentiable primitives for neural networks: convolution, pooling, batch norm, erf.
+
+Why fused? Writing ``conv2d`` as thousands of slices and multiplications would record thousands of
+graph nodes; one primitive calls a fast NumPy kernel (im2col + BLAS, see :mod:`.kernels`) once.
+
+Why do derivatives stay differentiable? Each derivative rule is *another primitive of this file*
+(or a composition of framework ops), never raw NumPy. Convolution is bilinear in (input, weight),
+so its three maps close under differentiation::
+
+    y  = conv(x, w)                    the layer
+    gx = conv_input_grad(gy, w)        = Aᵀgy, the adjoint of x ↦ conv(x, w)
+    gw = conv_weight_grad(gy, x)       the adjoint of w ↦ conv(x, w)
+
+and the cotangent of any of them is one of the other two (``<G, Aᵀgy> = <conv(G, w), gy>`` and so
+on). Pooling works the same way with a pair of linear maps (pool and its adjoint), and max pooling
+is "pick the arg-max entries", a gather whose adjoint is a scatter. So grad-of-grad, jvp-of-grad and
+Hessians of whole CNNs work with no special code.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import scipy.special
+
+from ..autodiff.tracer import Primitive
+from ..backend import xp
+from ..tensor import Tensor
+from .elementwise import add, div, exp, mul, neg, sqrt, sub
+from .reductions import mean as reduce_mean, sum as reduce_sum
+from .shape import reshape
+
+__all__ = ["conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm_train",
+           "batch_norm_stats", "erf", "pair"]
+
+
+def _kernels():
+    from .kernels import conv, pool  # imported late: the kernels are their own module
+    return conv, pool
+
+
+def pair(value, name="argument"):
+    """``3 → (3, 3)``, ``(1, 2) → (1, 2)``; anything else is a clear error."""
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        return (int(value), int(value))
+    if isinstance(value, (tuple, list)) and len(value) == 2 and all(
+            isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value):
+        return (int(value[0]), int(value[1]))
+    raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+
+
+# --- convolution ---------------------------------------------------------------------------------
+def _conv_impl(x, w, stride, padding, dilation, groups):
+    return _kernels()[0].conv2d(x, w, stride, padding, dilation, groups)
+
+
+def _conv_input_grad_impl(gy, w, input_hw, stride, padding, dilation, groups):
+    return _kernels()[0].conv2d_grad_input(gy, w, input_hw, stride, padding, dilation, groups)
+
+
+def _conv_weight_grad_impl(gy, x, kernel_hw, stride, padding, dilation, groups):
+    return _kernels()[0].conv2d_grad_weight(gy, x, kernel_hw, stride, padding, dilation, groups)
+
+
+def _conv_vjp(g, ans, x, w, **p):
+    return (_conv_input_grad(g, w, input_hw=x.shape[2:], **p),
+            _conv_weight_grad(g, x, kernel_hw=w.shape[2:], **p))
+
+
+def _bilinear_jvp(prim_name):
+    """Forward rule of a map linear in each of its two arguments: d(a∘b) = ȧ∘b + a∘ḃ.
+
+    The primitive is looked up by name when the rule runs, because the three convolution
+    primitives are defined in terms of each other.
+    """
+    def jvp(tangents, ans, a, b, **p):
+        prim = globals()[prim_name]
+        out = None if tangents[0] is None else prim(tangents[0], b, **p)
+        if tangents[1] is not None:
+            term = prim(a, tangents[1], **p)
+            out = term if out is None else add(out, term)
+        return out
+    return jvp
+
+
+_conv = Primitive("conv2d", _conv_impl, vjp=_conv_vjp, jvp=_bilinear_jvp("_conv"),
+                  joint_vjp=True, joint_jvp=True)
+
+
+def _input_grad_vjp(G, ans, gy, w, input_hw, **p):
+    # <G, Aᵀ_w gy> = <conv(G, w), gy>: linear in gy through conv, in w through the weight grad.
+    return (_conv(G, w, **p), _conv_weight_grad(gy, G, kernel_hw=w.shape[2:], **p))
+
+
+_conv_input_grad = Primitive("conv2d_input_grad", _conv_input_grad_impl, vjp=_input_grad_vjp,
+                             jvp=_bilinear_jvp("_conv_input_grad"), joint_vjp=True,
+                             joint_jvp=True)
+
+
+def _weight_grad_vjp(G, ans, gy, x, kernel_hw, **p):
+    # <G, weight_grad(gy, x)> = <gy, conv(x, G)>.
+    return (_conv(x, G, **p), _conv_input_grad(gy, G, input_hw=x.shape[2:], **p))
+
+
+_conv_weight_grad = Primitive("conv2d_weight_grad", _conv_weight_grad_impl,
+                              vjp=_weight_grad_vjp, jvp=_bilinear_jvp("_conv_weight_grad"),
+                              joint_vjp=True, joint_jvp=True)
+
+
+def conv2d(x, w, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
+    """2-D cross-correlation of ``x`` (N, C, H, W) with ``w`` (O, C/groups, kh, kw), no bias.
+
+    ``padding`` is a symmetric ``(ph, pw)`` pair; :func:`torchsorflow.nn.functional.conv2d`
+    handles ``'same'``/``'valid'``, asymmetric padding and the bias.
+    """
+    return _conv(x, w, stride=stride, padding=padding, dilation=dilation, groups=groups)
+
+
+# --- pooling -------------------------------------------------------------------------------------
+def _pool_gather_impl(x, index):
+    n, c = x.shape[:2]
+    flat = x.reshape(n, c, -1)
+    return np.take_along_axis(flat, index.reshape(n, c, -1), axis=2).reshape(index.shape)
+
+
+def _pool_scatter_impl(g, index, input_shape):
+    """Add ``g`` into the (flattened per channel) positions ``index``; repeated positions add up."""
+    n, c = input_shape[:2]
+    plane = math.prod(input_shape[2:])
+    offsets = (np.arange(n * c, dtype=np.int64) * plane).reshape(n, c, *([1] * (index.ndim - 2)))
+    flat = np.bincount((index + offsets).ravel(), weights=g.ravel(), minlength=n * c * plane)
+    return flat.astype(g.dtype, copy=False).reshape(input_shape)
+
+
+_pool_gather = Primitive(
+    "max_pool2d", _pool_gather_impl,
+    vjp=(lambda g, ans, x, index: _pool_scatter(g, index=index, input_shape=x.shape),),
+    jvp=(lambda t, ans, x, index: _pool_gather(t, index=index),))
+_pool_scatter = Primitive(
+    "max_pool2d_backward", _pool_scatter_impl,
+    vjp=(lambda g, ans, gy, index, input_shape: _pool_gather(g, index=index),),
+    jvp=(lambda t, ans, gy, index, input_shape: _pool_scatter(t, index=index,
+                                                              input_shape=input_shape),))
+
+
+def max_pool_indices(x, kernel_size, stride, padding, dilation, ceil_mode):
+    """Where each window's maximum sits (flat index into its H×W plane), like ``return_indices``."""
+    _, index = _kernels()[1].max_pool2d(x._array, kernel_size, stride, padding, dilation, ceil_mode)
+    return index
+
+
+def max_pool2d(x, kernel_size, stride, padding=(0, 0), dilation=(1, 1), ceil_mode=False):
+    """Max pooling as a gather of the arg-max entries; returns ``(output, indices array)``."""
+    index = max_pool_indices(x, kernel_size, stride, padding, dilation, ceil_mode)
+    return _pool_gather(x, index=index), index
+
+
+def _linear_pair(name, forward, adjoint, forward_params, adjoint_params):
+    """Two primitives for a linear map and its adjoint, each the other's derivative rule."""
+    def fwd_vjp(g, ans, x, **p):
+        return backward_prim(g, input_shape=x.shape, **{k: p[k] for k in forward_params})
+
+    def bwd_vjp(g, ans, gy, **p):
+        return forward_prim(g, **{k: p[k] for k in adjoint_params if k != "input_shape"})
+
+    forward_prim = Primitive(name, forward, vjp=(fwd_vjp,),
+                             jvp=(lambda t, ans, x, **p: forward_prim(t, **p),))
+    backward_prim = Primitive(name + "_backward", adjoint, vjp=(bwd_vjp,),
+                              jvp=(lambda t, ans, gy, **p: backward_prim(t, **p),))
+    return forward_prim, backward_prim
+
+
+_AVG = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")
+_avg_pool, _avg_pool_backward = _linear_pair(
+    "avg_pool2d",
+    lambda x, **p: _kernels()[1].avg_pool2d(x, *(p[k] for k in _AVG)),
+    lambda gy, input_shape, **p: _kernels()[1].avg_pool2d_backward(gy, input_shape,
+                                                                   *(p[k] for k in _AVG)),
+    _AVG, _AVG + ("input_shape",))
+
+_adaptive_avg_pool, _adaptive_avg_pool_backward = _linear_pair(
+    "adaptive_avg_pool2d",
+    lambda x, output_size: _kernels()[1].adaptive_avg_pool2d(x, output_size),
+    lambda gy, input_shape, output_size: _kernels()[1].adaptive_avg_pool2d_backward(
+        gy, input_shape, output_size),
+    ("output_size",), ("output_size", "input_shape"))
+
+
+def avg_pool2d(x, kernel_size, stride, padding=(0, 0), ceil_mode=False, count_include_pad=True,
+               divisor_override=None):
+    return _avg_pool(x, kernel_size=kernel_size, stride=stride, padding=padding,
+                     ceil_mode=ceil_mode, count_include_pad=count_include_pad,
+                     divisor_override=divisor_override)
+
+
+def adaptive_avg_pool2d(x, output_size):
+    return _adaptive_avg_pool(x, output_size=output_size)
+
+
+# --- batch normalisation (seed 000, exercise 2) --------------------------------------------------
+def batch_norm_stats(x, axes):
+    """Per-channel batch mean and *biased* variance of an array (what training normalises with)."""
+    mu = x.mean(axis=axes, keepdims=True)
+    centered = x - mu
+    return mu, (centered * centered).mean(axis=axes, keepdims=True)
+
+
+def _bn_impl(x, gamma, beta, axes, eps, mu, var):
+    scale = gamma.reshape(mu.shape) / np.sqrt(var + eps)
+    return x * scale + (beta.reshape(mu.shape) - mu * scale)
+
+
+def _bn_pieces(x, axes, eps, mu, var):
+    """μ_B and 1/√(σ²_B+ε) as Tensors: recomputed with framework ops when ``x`` is being
+    differentiated (so that second derivatives see their dependence on x), otherwise the constants
+    the forward pass already computed."""
+    from ..autodiff.tracer import is_grad_enabled
+    if x._trace is None and not (x.requires_grad and is_grad_enabled()):
+        return Tensor._wrap(mu), Tensor._wrap(1 / np.sqrt(var + eps))
+    mu_t = reduce_mean(x, axes, keepdims=True)
+    centered = sub(x, mu_t)
+    var_t = reduce_mean(mul(centered, centered), axes, keepdims=True)
+    return mu_t, div(1.0, sqrt(add(var_t, eps)))
+
+
+def _bn_vjp(g, ans, x, gamma, beta, axes, eps, mu, var):
+    """The seed's hand-derived backward pass, term by term (M values per channel)."""
+    M = math.prod(x.shape[a] for a in axes)
+    mu_B, inv_std = _bn_pieces(x, axes, eps, mu, var)          # 1/√(σ²_B+ε)
+    centered = sub(x, mu_B)                                     # a_i − μ_B
+    gamma_b = reshape(gamma, mu.shape)
+    dL_dahat = mul(g, gamma_b)                                  # ∂L/∂â_i = ∂L/∂y_i · γ
+    dL_dvar = mul(reduce_sum(mul(dL_dahat, centered), axes, keepdims=True),
+                  mul(-0.5, mul(inv_std, mul(inv_std, inv_std))))   # ∂L/∂σ²_B
+    # ∂L/∂μ_B = Σ ∂L/∂â_i · (−1/√(σ²_B+ε)) + ∂L/∂σ²_B · Σ −2(a_i−μ_B)/M; the second sum is
+    # exactly 0 because the a_i−μ_B sum to zero (for every a, so its derivatives vanish too).
+    dL_dmu = neg(mul(reduce_sum(dL_dahat, axes, keepdims=True), inv_std))
+    dL_da = add(add(mul(dL_dahat, inv_std), mul(centered, mul(dL_dvar, 2.0 / M))),
+                mul(dL_dmu, 1.0 / M))                           # ∂L/∂a_i
+    dL_dgamma = reduce_sum(mul(g, mul(centered, inv_std)), axes)   # Σ ∂L/∂y_i · â_i
+    dL_dbeta = reduce_sum(g, axes)                                  # Σ ∂L/∂y_i
+    return dL_da, dL_dgamma, dL_dbeta
+
+
+def _bn_jvp(tangents, ans, x, gamma, beta, axes, eps, mu, var):
+    """dâ = (ṫ − mean ṫ − â·mean(â ṫ))/√(σ²+ε);  dy = γ dâ + γ̇ â + β̇."""
+    tx, tgamma, tbeta = tangents
+    mu_B, inv_std = _bn_pieces(x, axes, eps, mu, var)
+    ahat = mul(sub(x, mu_B), inv_std)
+    out = None
+    if tx is not None:
+        dahat = mul(sub(sub(tx, reduce_mean(tx, axes, keepdims=True)),
+                        mul(ahat, reduce_mean(mul(ahat, tx), axes, keepdims=True))), inv_std)
+        out = mul(reshape(gamma, mu.shape), dahat)
+    if tgamma is not None:
+        term = mul(reshape(tgamma, mu.shape), ahat)
+        out = term if out is None else add(out, term)
+    if tbeta is not None:
+        term = reshape(tbeta, mu.shape)
+        out = term if out is None else add(out, term)
+    return out
+
+
+_batch_norm = Primitive("batch_norm", _bn_impl, vjp=_bn_vjp, jvp=_bn_jvp,
+                        joint_vjp=True, joint_jvp=True)
+
+
+def batch_norm_train(x, gamma, beta, axes, eps, mu=None, var=None):
+    """Training-mode batch norm, normalising with the batch's own statistics.
+
+    ``gamma``/``beta`` have one entry per channel; ``axes`` are the axes averaged over ((0,) for
+    (N, C), (0, 2, 3) for (N, C, H, W)). ``mu``/``var`` may pass statistics already computed with
+    :func:`batch_norm_stats` (the layer needs them for its running averages too).
+    """
+    if mu is None:
+        mu, var = batch_norm_stats(x._array, axes)
+    return _batch_norm(x, gamma, beta, axes=axes, eps=eps, mu=mu, var=var)
+
+
+# --- the error function (for the exact GELU) -----------------------------------------------------
+_TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
+
+
+def _erf_slope(x):
+    return mul(_TWO_OVER_SQRT_PI, exp(neg(mul(x, x))))
+
+
+erf = Primitive("erf", lambda x: scipy.special.erf(x).astype(x.dtype, copy=False),
+                vjp=(lambda g, ans, x: mul(g, _erf_slope(x)),),
+                jvp=(lambda t, ans, x: mul(t, _erf_slope(x)),))
