@@ -10,7 +10,7 @@ seed's hand-derived formula, fused in :func:`torchsorflow.ops.nn_ops.batch_norm_
 >>> from torchsorflow import nn
 >>> bn = nn.BatchNorm1d(3)
 >>> bn
-BatchNorm1d(3, eps=1e-05, momentum=0.1, affine=True, track_running_stats=True)
+BatchNorm1d(3, eps=1e-05, momentum=0.1, affine=True, bias=True, track_running_stats=True)
 >>> y = bn(tsf.randn(8, 3))
 >>> int(bn.num_batches_tracked)
 1
@@ -30,7 +30,7 @@ class _BatchNorm(Module):
     _expected_dims: tuple = ()
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
-                 track_running_stats=True, dtype=None):
+                 track_running_stats=True, dtype=None, *, bias=True):
         super().__init__()
         self.num_features = num_features
         self.eps = eps
@@ -39,7 +39,10 @@ class _BatchNorm(Module):
         self.track_running_stats = track_running_stats
         if affine:
             self.weight = Parameter(ops.ones(num_features, dtype=dtype))
-            self.bias = Parameter(ops.zeros(num_features, dtype=dtype))
+            if bias:
+                self.bias = Parameter(ops.zeros(num_features, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -63,7 +66,8 @@ class _BatchNorm(Module):
         self.reset_running_stats()
         if self.affine:
             self.weight._array[...] = 1
-            self.bias._array[...] = 0
+            if self.bias is not None:
+                self.bias._array[...] = 0
 
     def _check_input_dim(self, input):
         if input.ndim not in self._expected_dims:
@@ -89,7 +93,8 @@ class _BatchNorm(Module):
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
