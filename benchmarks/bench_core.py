@@ -74,31 +74,58 @@ def mlp_problem(lib, hidden=64, batch=32):
     return (lambda: g(*params), lambda: tjvp(g, params, tangents))
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--json", help="also write the results to this JSON file")
-    args = parser.parse_args(argv)
-    try:
-        import torch
-        torch.set_num_threads(2)
-    except ImportError:
-        torch = None
+def measure_all(torch, timer=best_time):
+    """``[(workload, TorchsorFlow seconds, PyTorch seconds or None)]`` and hvp/grad's ratio."""
     rows = []
     for requires_grad in (False, True):
         ours = op_workloads("tsf", requires_grad)
         theirs = op_workloads("torch", requires_grad) if torch else {}
         for name, fn in ours.items():
-            t_ours = best_time(fn)
-            t_theirs = best_time(theirs[name]) if torch else None
+            t_ours = timer(fn)
+            t_theirs = timer(theirs[name]) if torch else None
             rows.append((f"op overhead: {name} (requires_grad={requires_grad})", t_ours, t_theirs))
     g_ours, h_ours = mlp_problem("tsf")
-    tg, th = best_time(g_ours), best_time(h_ours)
+    tg, th = timer(g_ours), timer(h_ours)
     rows.append(("MLP loss grad", tg, None))
     rows.append(("MLP loss hvp (fwd-over-rev)", th, None))
     if torch:
         g_t, h_t = mlp_problem("torch")
-        rows[-2] = ("MLP loss grad (torch.func.grad)", tg, best_time(g_t))
-        rows[-1] = ("MLP loss hvp (jvp of grad)", th, best_time(h_t))
+        rows[-2] = ("MLP loss grad (torch.func.grad)", tg, timer(g_t))
+        rows[-1] = ("MLP loss hvp (jvp of grad)", th, timer(h_t))
+    return rows, th / tg
+
+
+def _import_torch():
+    try:
+        import torch
+        torch.set_num_threads(2)
+    except ImportError:
+        torch = None
+    return torch
+
+
+def run(quick=False):
+    """Rows for ``tsf bench`` (see benchmarks/common.py): op overhead (target ≤ 2× PyTorch), the
+    MLP gradient and hvp beside torch.func, and hvp against our own grad (target ≤ 3×)."""
+    from common import best_time as timed, row
+    torch = _import_torch()
+    rows, hvp_over_grad = measure_all(
+        torch, lambda fn: timed(fn, repeat=3 if quick else 5, min_seconds=0.02 if quick else 0.2))
+    out = [row(name, ours, theirs, "PyTorch" if torch else None,
+               target=2.0 if name.startswith("op overhead") else None)
+           for name, ours, theirs in rows]
+    grad_s, hvp_s = rows[-2][1], rows[-1][1]
+    out.append(row("hvp vs grad (MLP loss, TorchsorFlow's own grad)", hvp_s, grad_s,
+                   "TorchsorFlow grad", target=3.0, note=f"hvp/grad = {hvp_over_grad:.2f}×"))
+    return out
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--json", help="also write the results to this JSON file")
+    args = parser.parse_args(argv)
+    torch = _import_torch()
+    rows, hvp_over_grad = measure_all(torch)
     print(f"| workload | torchsorflow µs | PyTorch µs | ratio |\n|---|---:|---:|---:|")
     results = []
     for name, ours, theirs in rows:
@@ -106,10 +133,10 @@ def main(argv=None):
         theirs_s = f"{theirs * 1e6:.1f}" if theirs else "–"
         print(f"| {name} | {ours * 1e6:.1f} | {theirs_s} | {ratio} |")
         results.append({"workload": name, "tsf_s": ours, "torch_s": theirs})
-    print(f"\nhvp / grad (TorchsorFlow): {th / tg:.2f}× (target ≤ 3×)")
+    print(f"\nhvp / grad (TorchsorFlow): {hvp_over_grad:.2f}× (target ≤ 3×)")
     if args.json:
         with open(args.json, "w") as fh:
-            json.dump({"results": results, "hvp_over_grad": th / tg}, fh, indent=2)
+            json.dump({"results": results, "hvp_over_grad": hvp_over_grad}, fh, indent=2)
     return 0
 
 

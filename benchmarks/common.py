@@ -1,0 +1,329 @@
+"""Shared helpers for the benchmark scripts, and the runner behind ``tsf bench``.
+
+Every ``benchmarks/bench_*.py`` script measures TorchsorFlow beside the library people would use
+instead (the *incumbent*: PyTorch CPU, NumPy, SciPy, gensim, torch-influence) in the same process,
+so that the ratio is taken on the same machine, the same thread count and the same moment.
+A script joins the common table by defining ``run(quick=False)`` that returns a list of
+:func:`row` dicts; ``tsf bench`` (or ``python benchmarks/common.py``) imports every script, calls
+``run`` and prints one markdown table with the machine and library versions above it, and writes
+the same rows as JSON.
+
+Why is this code here and not in the package? The benchmarks need the incumbents (torch, gensim),
+which are not runtime dependencies, and they are run from a source checkout (``pip install -e``);
+``tsf bench`` locates this folder from the package's path.
+
+Timing takes the best of several repeats of an auto-ranged loop (:func:`best_time`), the least
+noisy estimate of what the code costs. Peak memory (:func:`peak_memory_mb`) is the rise of the
+process's resident set while the workload runs once: unlike ``tracemalloc`` it sees PyTorch's
+allocations as well as NumPy's, so both columns are measured the same way.
+
+>>> r = row("add 8×8", 2e-6, 1e-6, target=2.0)
+>>> r["ratio"], r["meets_target"]
+(2.0, True)
+"""
+from __future__ import annotations
+
+import argparse
+import ctypes
+import gc
+import importlib.util
+import json
+import os
+import pathlib
+import platform
+import sys
+import tempfile
+import time
+import timeit
+import traceback
+
+HERE = pathlib.Path(__file__).resolve().parent
+
+# --- measuring ----------------------------------------------------------------------------------
+
+
+def threads() -> int:
+    """The cores this process may use: PyTorch is pinned to the same count as NumPy's BLAS."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
+def best_time(fn, repeat=5, min_seconds=0.05, number=None) -> float:
+    """Seconds per call of ``fn``: the best of ``repeat`` loops, each long enough to time reliably.
+
+    >>> best_time(lambda: sum(range(10)), repeat=2) < 1e-3
+    True
+    """
+    timer = timeit.Timer(fn)
+    if number is None:
+        number = 1
+        while True:  # like Timer.autorange, but with a settable minimum loop time
+            elapsed = timer.timeit(number)
+            if elapsed >= min_seconds:
+                break
+            number = max(number * 2, int(number * min_seconds / max(elapsed, 1e-9) * 1.2))
+    return min(timer.repeat(repeat=repeat, number=number)) / number
+
+
+def _status_kib(field):
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    raise OSError(f"/proc/self/status has no {field}")
+
+
+def _release_free_memory():
+    """Collect garbage and hand freed heap pages back to the OS, so re-using them counts again."""
+    gc.collect()
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        pass
+
+
+def peak_memory_mb(fn) -> float | None:
+    """MiB by which the resident set rose, at its peak, while ``fn()`` ran once.
+
+    Linux lets a process reset its high-water mark (``/proc/self/clear_refs``), so the peak of one
+    call is measurable for NumPy and PyTorch alike. Elsewhere ``tracemalloc`` is used, which sees
+    NumPy's arrays but not PyTorch's; ``None`` if neither works.
+    """
+    _release_free_memory()
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+        base = _status_kib("VmRSS")
+        fn()
+        return max(_status_kib("VmHWM") - base, 0) / 1024
+    except OSError:
+        import tracemalloc
+        tracemalloc.start()
+        try:
+            fn()
+            return tracemalloc.get_traced_memory()[1] / 2**20
+        finally:
+            tracemalloc.stop()
+
+
+def measure(fn, quick=False):
+    """``(seconds per call, peak MiB)`` for ``fn``; ``quick`` takes fewer, shorter repeats."""
+    fn()  # warm-up: imports, caches, BLAS thread start
+    seconds = best_time(fn, repeat=2 if quick else 5, min_seconds=0.02 if quick else 0.1)
+    return seconds, peak_memory_mb(fn)
+
+
+def import_torch():
+    """PyTorch with the same thread count as NumPy, or ``None`` when it is not installed."""
+    try:
+        import torch
+    except ImportError:
+        return None
+    torch.set_num_threads(threads())
+    return torch
+
+
+# --- results --------------------------------------------------------------------------------------
+
+
+def row(workload, tsf_s, ref_s=None, incumbent="PyTorch", *, tsf_mb=None, ref_mb=None,
+        target=None, note=""):
+    """One line of the table. ``target`` is the largest acceptable ``tsf_s / ref_s`` (1.5 for
+    "at most 1.5× PyTorch's time", 0.05 for "at least 20× faster"); ``ref_s=None`` means the
+    incumbent was not measured (not installed), shown as "–"."""
+    ratio = tsf_s / ref_s if (tsf_s is not None and ref_s) else None
+    return {"workload": workload, "tsf_s": tsf_s, "ref_s": ref_s, "incumbent": incumbent,
+            "ratio": ratio, "target": target,
+            "meets_target": None if ratio is None or target is None else ratio <= target,
+            "tsf_mb": tsf_mb, "ref_mb": ref_mb, "note": note}
+
+
+def format_seconds(seconds) -> str:
+    """``2.5e-06 → '2.5 µs'``; ``None → '–'``.
+
+    >>> format_seconds(0.0123), format_seconds(None)
+    ('12.3 ms', '–')
+    """
+    if seconds is None:
+        return "–"
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("µs", 1e-6)):
+        if seconds >= scale or unit == "µs":
+            value = seconds / scale
+            return f"{value:.3g} {unit}" if value < 100 else f"{value:.0f} {unit}"
+    raise AssertionError("unreachable")
+
+
+def _format_target(target):
+    if target is None:
+        return "–"
+    return f"≤ {target:g}×" if target >= 1 else f"≥ {1 / target:g}× faster"
+
+
+def _format_mb(value):
+    return "–" if value is None else f"{value:.1f}"
+
+
+def markdown_table(rows) -> str:
+    """The rows as one markdown table (ratio = TorchsorFlow time / incumbent time)."""
+    lines = ["| workload | TorchsorFlow | incumbent | incumbent time | ratio | target | "
+             "peak MiB (tsf / incumbent) | note |",
+             "|---|---:|---|---:|---:|---|---:|---|"]
+    for r in rows:
+        ratio = "–" if r.get("ratio") is None else f"{r['ratio']:.3g}×"
+        mark = {True: " ✓", False: " ✗", None: ""}[r.get("meets_target")]
+        lines.append(f"| {r['workload']} | {format_seconds(r.get('tsf_s'))} | "
+                     f"{r.get('incumbent') or '–'} | {format_seconds(r.get('ref_s'))} | {ratio} | "
+                     f"{_format_target(r.get('target'))}{mark} | "
+                     f"{_format_mb(r.get('tsf_mb'))} / {_format_mb(r.get('ref_mb'))} | "
+                     f"{r.get('note', '')} |")
+    return "\n".join(lines)
+
+
+def _version(name):
+    try:
+        from importlib.metadata import version
+        return version(name)
+    except Exception:  # noqa: BLE001 - any failure means "not installed"
+        return None
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _blas():
+    try:
+        import numpy
+        info = numpy.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        return f"{info.get('name')} {info.get('version', '')}".strip()
+    except Exception:  # noqa: BLE001 - older NumPy: the name is a nicety
+        return None
+
+
+def environment() -> dict:
+    """Machine and library versions for the header of the table (``None`` = not installed)."""
+    libraries = ["torchsorflow", "numpy", "scipy", "torch", "gensim", "torch-influence"]
+    return {"machine": {"cpu": _cpu_model(), "threads": threads(), "platform": platform.platform(),
+                        "python": platform.python_version(), "blas": _blas()},
+            "versions": {name: _version(name) for name in libraries},
+            "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+
+
+def header(env) -> str:
+    m = env["machine"]
+    versions = ", ".join(f"{k} {v or '–'}" for k, v in env["versions"].items())
+    return (f"Machine: {m['cpu']}, {m['threads']} threads (PyTorch set to the same), "
+            f"{m['platform']}, Python {m['python']}, BLAS {m['blas'] or '?'}\n"
+            f"Versions: {versions}\nDate: {env['date']}")
+
+
+def write_json(path, payload):
+    """Write ``payload`` as JSON atomically (temp file in the same folder + ``os.replace``)."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as fh:
+            json.dump(payload, fh, indent=2, ensure_ascii=False)
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+
+
+def report(rows, json_path=None, env=None):
+    """Print the header and table for ``rows``; also write them to ``json_path`` when given."""
+    env = env or environment()
+    print(header(env) + "\n\n" + markdown_table(rows))
+    if json_path:
+        write_json(json_path, {"environment": env, "results": rows})
+
+
+# --- the runner ---------------------------------------------------------------------------------
+
+
+def discover(folder=HERE, only=None):
+    """The ``bench_*.py`` scripts in ``folder`` (sorted), limited to names in ``only`` if given
+    (``"core"`` or ``"bench_core"`` both select ``bench_core.py``)."""
+    scripts = sorted(pathlib.Path(folder).glob("bench_*.py"))
+    if only:
+        wanted = {w if w.startswith("bench_") else f"bench_{w}" for w in only}
+        unknown = wanted - {s.stem for s in scripts}
+        if unknown:
+            raise ValueError(f"no benchmark script {', '.join(sorted(unknown))} in {folder}; "
+                             f"available: {', '.join(s.stem[6:] for s in scripts)}")
+        scripts = [s for s in scripts if s.stem in wanted]
+    return scripts
+
+
+def _load(script):
+    if str(script.parent) not in sys.path:  # lets scripts `import common` when loaded from here
+        sys.path.insert(0, str(script.parent))
+    spec = importlib.util.spec_from_file_location(f"tsf_benchmarks.{script.stem}", script)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_script(script, quick=False):
+    """Rows of one script; a script that fails or has no ``run`` gives one row saying so."""
+    name = script.stem
+    try:
+        module = _load(script)
+        if not hasattr(module, "run"):
+            return [row(f"{name}: not in the common table", None, incumbent=None,
+                        note=f"{script.name} defines no run(quick); run it directly")]
+        rows = list(module.run(quick=quick))
+    except Exception as error:  # noqa: BLE001 - one broken script must not hide the others
+        traceback.print_exc()
+        return [row(f"{name}: failed", None, incumbent=None,
+                    note=f"{type(error).__name__}: {error}".replace("|", "/").splitlines()[0])]
+    for r in rows:
+        missing = {"workload", "tsf_s", "ref_s"} - set(r)
+        if missing:
+            raise ValueError(f"{script.name}: run() returned a row without {sorted(missing)}: {r}")
+        r.setdefault("script", name)
+    return rows
+
+
+def main(argv=None, folder=HERE) -> int:
+    """``python benchmarks/common.py [--quick] ...``: the same as ``tsf bench``."""
+    from torchsorflow.commands.bench import add_arguments
+    parser = argparse.ArgumentParser(prog="common.py", description=__doc__.split("\n")[0])
+    add_arguments(parser)
+    return run_all(parser.parse_args(argv), folder)
+
+
+def run_all(args, folder=HERE) -> int:
+    scripts = discover(folder, args.only)
+    if args.list:
+        for script in scripts:
+            print(script.stem[len("bench_"):], script)
+        return 0
+    rows = []
+    started = time.perf_counter()
+    for script in scripts:
+        print(f"running {script.name} ...", file=sys.stderr, flush=True)
+        t0 = time.perf_counter()
+        rows.extend(run_script(script, quick=args.quick))
+        print(f"  {script.name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+    env = environment()
+    env["quick"] = bool(args.quick)
+    env["total_seconds"] = round(time.perf_counter() - started, 1)
+    report(rows, args.json, env)
+    print(f"\nratio = TorchsorFlow time / incumbent time (below 1 = TorchsorFlow faster); "
+          f"{env['total_seconds']} s in all; JSON: {args.json}")
+    return 1 if any(r["workload"].endswith(": failed") for r in rows) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""``tsf bench`` and the shared benchmark helpers (benchmarks/common.py).
+
+Benchmarks are never timed asserts; these tests check the machinery: discovery, the table, the
+JSON, missing incumbents shown as "–", a broken script reported without hiding the others, and that
+peak memory really measures an allocation.
+"""
+import importlib.util
+import json
+import pathlib
+import shutil
+import sys
+
+import numpy as np
+import pytest
+
+from torchsorflow.cli import main
+from torchsorflow.commands.bench import find_benchmarks
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+BENCHMARKS = ROOT / "benchmarks"
+
+
+def _load_common():
+    spec = importlib.util.spec_from_file_location("bench_common_under_test",
+                                                  BENCHMARKS / "common.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+common = _load_common()
+
+FAKE_SCRIPT = '''
+import common
+
+def run(quick=False):
+    torch = common.import_torch()
+    ours = common.best_time(lambda: sum(range(100)), repeat=2, min_seconds=0.001)
+    return [common.row("fake workload", ours, 2 * ours if torch else None,
+                       "PyTorch" if torch else None, target=1.5, note=f"quick={quick}"),
+            common.row("slow workload", 3.0, 1.0, "NumPy", target=1.5, tsf_mb=12.5, ref_mb=3.0)]
+'''
+
+
+@pytest.fixture
+def bench_folder(tmp_path):
+    """A benchmarks folder with the real runner and three scripts: good, broken, no entry point."""
+    shutil.copy(BENCHMARKS / "common.py", tmp_path / "common.py")
+    (tmp_path / "bench_fake.py").write_text(FAKE_SCRIPT)
+    (tmp_path / "bench_broken.py").write_text("def run(quick=False):\n    raise KeyError('x')\n")
+    (tmp_path / "bench_plain.py").write_text("if __name__ == '__main__':\n    print('main only')\n")
+    return tmp_path
+
+
+def test_tsf_bench_finds_the_repository_benchmarks_from_an_editable_install():
+    assert find_benchmarks() == BENCHMARKS.resolve()
+    assert (BENCHMARKS / "bench_core.py") in common.discover(BENCHMARKS)
+
+
+def test_missing_benchmarks_folder_is_a_clear_error(tmp_path, capsys):
+    with pytest.raises(FileNotFoundError, match="not the wheel"):
+        find_benchmarks(tmp_path)
+    assert main(["bench", "--dir", str(tmp_path)]) == 2
+    assert "pip install -e" in capsys.readouterr().err
+
+
+def test_unknown_script_name_lists_the_available_ones(bench_folder, capsys):
+    assert main(["bench", "--dir", str(bench_folder), "--only", "nope"]) == 2
+    err = capsys.readouterr().err
+    assert "bench_nope" in err and "fake" in err and "broken" in err
+
+
+def test_bench_prints_one_table_writes_json_and_reports_failures(bench_folder, tmp_path, capsys):
+    out_json = tmp_path / "out" / "results.json"
+    code = main(["bench", "--dir", str(bench_folder), "--quick", "--json", str(out_json)])
+    assert code == 1  # bench_broken failed, and says so
+    out = capsys.readouterr().out
+    assert out.startswith("Machine: ") and "Versions: torchsorflow" in out
+    table = [line for line in out.splitlines() if line.startswith("| ")]
+    assert table[0].startswith("| workload | TorchsorFlow | incumbent | incumbent time | ratio")
+    by_name = {line.split(" | ")[0][2:]: line for line in table[1:]}
+    assert "bench_broken: failed" in by_name and "KeyError" in by_name["bench_broken: failed"]
+    assert "defines no run(quick)" in by_name["bench_plain: not in the common table"]
+    slow = by_name["slow workload"]
+    assert "| 3 s | NumPy | 1 s | 3× | ≤ 1.5× ✗ | 12.5 / 3.0 |" in slow
+    assert "quick=True" in by_name["fake workload"]
+    payload = json.loads(out_json.read_text())
+    assert payload["environment"]["quick"] is True
+    assert payload["environment"]["versions"]["numpy"] == np.__version__
+    names = [r["workload"] for r in payload["results"]]
+    assert names == ["bench_broken: failed", "fake workload", "slow workload",
+                     "bench_plain: not in the common table"]
+    assert payload["results"][2]["ratio"] == 3.0 and payload["results"][2]["meets_target"] is False
+
+
+def test_a_missing_incumbent_shows_a_dash_and_no_ratio(bench_folder, tmp_path, capsys,
+                                                       monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
+    main(["bench", "--dir", str(bench_folder), "--only", "fake", "--json",
+          str(tmp_path / "r.json")])
+    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("| fake"))
+    cells = [c.strip() for c in line.strip("|").split("|")]
+    assert cells[2:5] == ["–", "–", "–"] and cells[5] == "≤ 1.5×"  # no ✓/✗ without a ratio
+
+
+def test_bench_core_runs_without_torch(monkeypatch):
+    monkeypatch.setitem(sys.modules, "torch", None)
+    rows = common.run_script(BENCHMARKS / "bench_core.py", quick=True)
+    assert len(rows) > 5 and all(r["tsf_s"] > 0 for r in rows)
+    assert all(r["ref_s"] is None for r in rows if r["workload"].startswith("op overhead"))
+    hvp_row = rows[-1]
+    assert hvp_row["ratio"] == pytest.approx(hvp_row["tsf_s"] / hvp_row["ref_s"])
+
+
+def test_peak_memory_sees_a_numpy_allocation():
+    def allocate():
+        a = np.ones(40 * 2**20 // 8)  # 40 MiB, touched
+        return float(a.sum())
+
+    mb = common.peak_memory_mb(allocate)
+    assert 35 <= mb <= 80
+    assert common.peak_memory_mb(lambda: None) < 10
+
+
+def test_formatting_helpers():
+    assert common.format_seconds(2.5e-6) == "2.5 µs"
+    assert common.format_seconds(0.25) == "250 ms"
+    assert common.format_seconds(12.0) == "12 s"
+    fast = common.row("analogy", 1.0, 60.0, "gensim", target=0.05)
+    assert fast["meets_target"] is True
+    line = common.markdown_table([fast]).splitlines()[-1]
+    assert "| ≥ 20× faster ✓ |" in line and "0.0167×" in line
