@@ -1,0 +1,126 @@
+"""Re-optimising the training objective to convergence, fast, from a warm start.
+
+Leave-one-out validation and the Taylor check compare influence predictions with θ̂ₓ, the exact
+minimiser of a slightly changed objective R_w (one weight set to 0, or to 1 + Nε). Those changes
+move θ by O(1/N), so the retrained θ must be accurate to far better than that: loose training
+would drown the effect being measured. Two methods:
+
+* with a factored Hessian M ≈ ∇²R_w near the answer (small models): the *chord* (simplified)
+  Newton iteration θ ← θ − M⁻¹∇R_w(θ). Because R_w differs from R only by one example, M = ∇²R(θ̂)
+  is an excellent approximation and each step shrinks the gradient by a factor of order 1/N: a
+  few gradient evaluations reach ‖∇R_w‖ ≈ 1e-12. Backtracking keeps every step a descent step,
+  and the Hessian is refreshed at the current θ when progress stalls.
+* otherwise SciPy's ``trust-ncg`` with the framework's gradient and Hessian-vector products.
+
+>>> import numpy as np
+>>> from torchsorflow import nn
+>>> from torchsorflow.influence.objective import Objective
+>>> X = np.random.default_rng(0).normal(size=(40, 3)); y = (X[:, 0] > 0).astype(int)
+>>> risk = Objective(nn.Linear(3, 2), None, X, y, l2=0.01)
+>>> theta, info = minimize_risk(risk, risk.theta, hessian=True)
+>>> info.converged, bool(np.abs(risk.value_and_grad(theta)[1]).max() < 1e-10)
+(True, True)
+"""
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.linalg
+import scipy.optimize
+
+from .solvers import InfluenceWarning, suggest_damping
+
+
+@dataclass
+class OptimizeInfo:
+    converged: bool
+    iterations: int
+    gradient_norm: float   # max |∂R_w/∂θⱼ| at the returned θ
+    method: str
+
+
+class Preconditioner:
+    """A Cholesky factor of ∇²R (made definite with a little damping if it is not) to reuse."""
+
+    def __init__(self, hessian):
+        hessian = 0.5 * (hessian + hessian.T)
+        shift = 0.0
+        try:
+            self.factor = scipy.linalg.cho_factor(hessian)
+        except np.linalg.LinAlgError:
+            values = np.linalg.eigvalsh(hessian)
+            shift = suggest_damping(values[0], values[-1])
+            self.factor = scipy.linalg.cho_factor(hessian + shift * np.eye(len(hessian)))
+        self.shift = shift
+
+    def solve(self, g):
+        return scipy.linalg.cho_solve(self.factor, g)
+
+
+def minimize_risk(objective, theta0, weights=None, hessian=None, gtol=1e-11, max_iter=200):
+    """Minimise R_w from ``theta0``; returns ``(theta, OptimizeInfo)``.
+
+    ``hessian``: a :class:`Preconditioner`, ``True`` to build one at ``theta0``, or ``None`` for
+    the matrix-free ``trust-ncg``. ``gtol`` bounds the largest gradient entry at the answer.
+    """
+    if hessian is True:
+        hessian = Preconditioner(objective.hessian(theta0, weights))
+    if hessian is None:
+        return _trust_ncg(objective, theta0, weights, gtol, max_iter)
+    theta = np.array(theta0, dtype=np.float64)
+    value, g = objective.value_and_grad(theta, weights)
+    refreshed = False
+    for iteration in range(max_iter):
+        norm = float(np.abs(g).max())
+        if norm <= gtol:
+            return theta, OptimizeInfo(True, iteration, norm, "chord-newton")
+        step = hessian.solve(g)
+        slope = float(g @ step)
+        t, accepted = 1.0, False
+        while t > 1e-10:
+            candidate = theta - t * step
+            new_value, new_g = objective.value_and_grad(candidate, weights)
+            # Armijo, or (near the optimum, where values only differ by rounding) a smaller gradient
+            if new_value <= value - 1e-4 * t * slope or np.abs(new_g).max() < 0.5 * norm:
+                accepted = True
+                break
+            t *= 0.5
+        if accepted and np.abs(new_g).max() < 0.5 * norm:
+            theta, value, g = candidate, new_value, new_g
+            continue
+        if accepted:
+            theta, value, g = candidate, new_value, new_g
+        if refreshed and not accepted:
+            break
+        hessian, refreshed = Preconditioner(objective.hessian(theta, weights)), True
+    norm = float(np.abs(g).max())
+    converged = norm <= gtol
+    if not converged:
+        warnings.warn(f"re-optimisation stopped with max |∇R| = {norm:.2e} > {gtol:.0e}",
+                      InfluenceWarning, stacklevel=2)
+    return theta, OptimizeInfo(converged, max_iter, norm, "chord-newton")
+
+
+def _trust_ncg(objective, theta0, weights, gtol, max_iter):
+    cache = {}
+
+    def value_and_grad(theta):
+        key = theta.tobytes()
+        if key not in cache:
+            cache.clear()
+            cache[key] = objective.value_and_grad(theta, weights)
+        return cache[key]
+
+    result = scipy.optimize.minimize(
+        lambda th: value_and_grad(th)[0], np.asarray(theta0, dtype=np.float64),
+        jac=lambda th: value_and_grad(th)[1], method="trust-ncg",
+        hessp=lambda th, v: objective.hvp(th, v, weights),
+        options={"gtol": gtol, "maxiter": max_iter})
+    norm = float(np.abs(value_and_grad(result.x)[1]).max())
+    converged = norm <= 10 * gtol
+    if not converged:
+        warnings.warn(f"trust-ncg stopped with max |∇R| = {norm:.2e}: {result.message}",
+                      InfluenceWarning, stacklevel=3)
+    return result.x, OptimizeInfo(converged, int(result.nit), norm, "trust-ncg")
