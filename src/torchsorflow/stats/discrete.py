@@ -179,7 +179,7 @@ class Categorical(Distribution):
             k = template.num_categories
             where = np.flatnonzero(x >= k)
             if where.size:
-                raise ValueError(f"Categorical: data[{where[0]}] = {x[where[0]]!r} is outside the "
+                raise ValueError(f"Categorical: data[{where[0]}] = {x[where[0]].item()!r} is outside the "
                                  f"support (values must be an integer in [0, {k}))")
         return x
 

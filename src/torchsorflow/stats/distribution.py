@@ -71,9 +71,9 @@ def _format_index(name, index):
 def first_violation(array, ok, name="data"):
     """``(\"data[i]\", value)`` for the first entry (in C order) where ``ok`` is False, else None."""
     bad = np.argwhere(~np.asarray(ok, dtype=bool).reshape(array.shape))
-    if bad.size == 0:
+    if bad.shape[0] == 0:
         return None
-    index = tuple(bad[0])
+    index = tuple(bad[0])  # () for a 0-d array
     return _format_index(name, index) if array.ndim else name, array[index].item()
 
 
@@ -177,8 +177,9 @@ class Distribution:
     def log_prob(self, value, validate_args=True):
         """Log density (or mass) at ``value``, element-wise, differentiable in the parameters.
 
-        Values outside the support raise ``ValueError`` naming the first one (pass
-        ``validate_args=False`` to get −inf or NaN there instead, as SciPy does).
+        Values outside the support raise ``ValueError`` naming the first one; with
+        ``validate_args=False`` the formula is evaluated there anyway, as in PyTorch (SciPy would
+        return −inf).
         """
         value = value if isinstance(value, Tensor) else Tensor(np.asarray(value, dtype=np.float64))
         if validate_args:

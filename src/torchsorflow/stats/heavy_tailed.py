@@ -98,8 +98,10 @@ class Laplace(Distribution):
 class StudentT(Distribution):
     """Student's t with ``df`` degrees of freedom, location and scale (``torch.distributions.
     StudentT``, ``scipy.stats.t``). Fitted numerically; no sufficient statistics exist, so each
-    step sums ``log_prob`` over the data. With near-Gaussian data the MLE of ``df`` runs off to
-    infinity; the fit then reports ``converged=False`` or a singular information matrix."""
+    step sums ``log_prob`` over the data. With near-Gaussian data the likelihood is almost flat in
+    ``df`` (a Normal is the limit df → ∞): the estimate of ``df`` is then large and its standard
+    error huge, which is the honest answer; it may even run off to infinity, and the fit then
+    reports ``converged=False`` or a singular information matrix."""
 
     arg_constraints = {"df": positive, "loc": real, "scale": positive}
     support = real

@@ -60,8 +60,10 @@ def _descent_direction(hess, grad):
 def newton_minimize(objective, x0, max_iter=100, step_tol=1e-11, grad_tol=1e-13):
     """Minimise a scalar function of a 1-D float64 vector written with framework ops.
 
-    Stops when a full Newton step is shorter than ``step_tol`` (relative to the size of ``x``; that
-    last step is taken) or the gradient's largest entry is below ``grad_tol``. Returns a
+    Stops when a full Newton step is shorter than ``step_tol`` (relative to the size of ``x``) or
+    predicts a decrease below the rounding error of f (that last step is taken: Newton's
+    quadratic convergence makes it polish the result), or when the gradient's largest entry is
+    below ``grad_tol``. Returns a
     :class:`NewtonResult`; ``converged`` is False when ``max_iter`` is reached or the line search
     cannot make progress.
     """
@@ -69,7 +71,13 @@ def newton_minimize(objective, x0, max_iter=100, step_tol=1e-11, grad_tol=1e-13)
     hess = hessian(objective)
 
     def evaluate(x):
-        value, grad = value_grad(Tensor(x))
+        """(f, ∇f) at x; a trial point where f cannot be computed (overflow, a singular matrix)
+        counts as f = +inf, so the line search simply backs off from it."""
+        try:
+            with np.errstate(all="ignore"):
+                value, grad = value_grad(Tensor(x))
+        except (ValueError, ArithmeticError, np.linalg.LinAlgError):
+            return np.inf, np.full_like(x, np.nan)
         return float(value.item()), grad._array.astype(np.float64)
 
     x = np.asarray(x0, dtype=np.float64).copy()
@@ -80,8 +88,12 @@ def newton_minimize(objective, x0, max_iter=100, step_tol=1e-11, grad_tol=1e-13)
         if np.max(np.abs(g), initial=0.0) <= grad_tol:
             return NewtonResult(x, f, g, iteration - 1, True, "gradient vanished")
         step = _descent_direction(hess(Tensor(x))._array, g)
-        tiny = np.max(np.abs(step)) <= step_tol * (1 + np.max(np.abs(x)))
         slope = float(g @ step)
+        # Done when the step is negligible, or when the decrease Newton predicts (half the
+        # "Newton decrement" gᵀH⁻¹g) is below the rounding error of f: then no step can be
+        # verified by the line search, e.g. along a nearly flat direction (a huge Student-t df).
+        tiny = (np.max(np.abs(step)) <= step_tol * (1 + np.max(np.abs(x)))
+                or -slope / 2 <= 1e-15 * max(1.0, abs(f)))
         t = 1.0
         while True:
             candidate = x + t * step
