@@ -1,0 +1,229 @@
+"""Model zoo: VGG and ResNet against torchvision's published parameter totals, the layer formulas
+(seed 002, exercise 3), the same architectures written in torch.nn (state_dict keys, shapes and
+forward outputs with shared weights) and torchvision's initialisation statistics."""
+import math
+
+import numpy as np
+import pytest
+
+import torchsorflow as tsf
+from torchsorflow import nn
+from torchsorflow.models import (VGG, resnet18, resnet34, resnet50, vgg11, vgg11_bn, vgg13,
+                                 vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn)
+from torchsorflow.models.resnet import BasicBlock, ResNet
+from torchsorflow.models.vgg import make_layers
+from torchsorflow.nn import init
+
+# torchvision.models.vgg*/resnet* totals with 1000 classes (torchvision's model documentation).
+TORCHVISION_TOTALS = {
+    vgg11: 132_863_336, vgg11_bn: 132_868_840, vgg13: 133_047_848, vgg13_bn: 133_053_736,
+    vgg16: 138_357_544, vgg16_bn: 138_365_992, vgg19: 143_667_240, vgg19_bn: 143_678_248,
+    resnet18: 11_689_512, resnet34: 21_797_672, resnet50: 25_557_032,
+}
+# Table 1 of Simonyan & Zisserman, column A (VGG11), written out independently of the package.
+VGG11_CHANNELS = [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"]
+
+
+@pytest.fixture
+def no_random_draws(monkeypatch):
+    """Counting parameters does not depend on their values: skip drawing 133 M random numbers."""
+    monkeypatch.setattr(init, "uniform_", lambda tensor, *args, **kwargs: tensor)
+    monkeypatch.setattr(init, "normal_", lambda tensor, *args, **kwargs: tensor)
+
+
+def count(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+# --- torch.nn references (torchvision's layout, written here: torchvision is not installed) -----
+def torch_vgg(torch, channels=VGG11_CHANNELS, batch_norm=False, num_classes=1000):
+    tnn = torch.nn
+    layers, c_in = [], 3
+    for v in channels:
+        if v == "M":
+            layers.append(tnn.MaxPool2d(kernel_size=2, stride=2))
+            continue
+        layers.append(tnn.Conv2d(c_in, v, kernel_size=3, padding=1))
+        layers += [tnn.BatchNorm2d(v), tnn.ReLU(inplace=True)] if batch_norm else [tnn.ReLU(True)]
+        c_in = v
+
+    class TorchVGG(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.features = tnn.Sequential(*layers)
+            self.avgpool = tnn.AdaptiveAvgPool2d((7, 7))
+            self.classifier = tnn.Sequential(
+                tnn.Linear(512 * 7 * 7, 4096), tnn.ReLU(True), tnn.Dropout(),
+                tnn.Linear(4096, 4096), tnn.ReLU(True), tnn.Dropout(), tnn.Linear(4096, num_classes))
+
+        def forward(self, x):
+            return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+
+    return TorchVGG()
+
+
+def torch_resnet18(torch, num_classes=1000):
+    tnn = torch.nn
+
+    def bn_conv(c_in, c_out, k, stride):
+        return [tnn.Conv2d(c_in, c_out, k, stride, padding=k // 2, bias=False), tnn.BatchNorm2d(c_out)]
+
+    class Block(tnn.Module):
+        def __init__(self, c_in, c_out, stride):
+            super().__init__()
+            self.conv1, self.bn1 = bn_conv(c_in, c_out, 3, stride)
+            self.relu = tnn.ReLU(inplace=True)
+            self.conv2, self.bn2 = bn_conv(c_out, c_out, 3, 1)
+            self.downsample = (tnn.Sequential(*bn_conv(c_in, c_out, 1, stride))
+                               if stride != 1 or c_in != c_out else None)
+
+        def forward(self, x):
+            shortcut = x if self.downsample is None else self.downsample(x)
+            y = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
+            return self.relu(y + shortcut)
+
+    class TorchResNet18(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv1 = tnn.Conv2d(3, 64, 7, 2, 3, bias=False)
+            self.bn1, self.relu = tnn.BatchNorm2d(64), tnn.ReLU(inplace=True)
+            self.maxpool = tnn.MaxPool2d(3, 2, 1)
+            widths = [(64, 64, 1), (64, 128, 2), (128, 256, 2), (256, 512, 2)]
+            for i, (c_in, c_out, stride) in enumerate(widths, 1):
+                setattr(self, f"layer{i}", tnn.Sequential(Block(c_in, c_out, stride),
+                                                          Block(c_out, c_out, 1)))
+            self.avgpool, self.fc = tnn.AdaptiveAvgPool2d((1, 1)), tnn.Linear(512, num_classes)
+
+        def forward(self, x):
+            x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
+            x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
+            return self.fc(torch.flatten(self.avgpool(x), 1))
+
+    return TorchResNet18()
+
+
+# --- parameter counts ----------------------------------------------------------------------------
+@pytest.mark.parametrize("factory", list(TORCHVISION_TOTALS), ids=lambda f: f.__name__)
+def test_totals_equal_torchvision(factory, no_random_draws):
+    assert count(factory()) == TORCHVISION_TOTALS[factory]
+
+
+def test_vgg11_layer_counts_follow_the_formulas(no_random_draws):
+    """Seed 002, exercise 3: loop over features and classifier, each layer against its formula."""
+    model = vgg11()
+    counts, c_in, expected_features = [], 3, []
+    for v in VGG11_CHANNELS:
+        if v == "M":
+            expected_features.append(0)
+        else:
+            expected_features += [v * c_in * 3 * 3 + v, 0]  # conv: C_out·C_in·k² + C_out; ReLU
+            c_in = v
+    counts = [count(layer) for layer in model.features]
+    assert counts == expected_features
+    linear = [(512 * 7 * 7, 4096), (4096, 4096), (4096, 1000)]
+    expected_classifier = [n_out * n_in + n_out for n_in, n_out in linear]
+    assert [count(layer) for layer in model.classifier][::3] == expected_classifier
+    assert count(model.avgpool) == 0
+    assert sum(counts) + sum(expected_classifier) == 132_863_336
+
+
+def test_state_dict_keys_and_shapes_equal_torch(no_random_draws):
+    torch = pytest.importorskip("torch")
+    with torch.device("meta"):  # shapes only: nothing is allocated or drawn
+        references = [(vgg11_bn(num_classes=10), torch_vgg(torch, batch_norm=True, num_classes=10)),
+                      (resnet18(), torch_resnet18(torch))]
+    for ours, theirs in references:
+        ours_shapes = {k: tuple(v.shape) for k, v in ours.state_dict().items()}
+        their_shapes = {k: tuple(v.shape) for k, v in theirs.state_dict().items()}
+        assert list(ours_shapes) == list(their_shapes)
+        assert ours_shapes == their_shapes
+        assert count(ours) == sum(p.numel() for p in theirs.parameters())
+
+
+def test_vgg11_bn_forward_equals_torch_with_the_same_weights(no_random_draws):
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    theirs = torch_vgg(torch, batch_norm=True, num_classes=10)
+    with torch.no_grad():  # non-trivial running statistics, so eval-mode BN is really exercised
+        for module in theirs.modules():
+            if isinstance(module, torch.nn.BatchNorm2d):
+                module.running_mean.uniform_(-0.1, 0.1)
+                module.running_var.uniform_(0.5, 1.5)
+    ours = vgg11_bn(num_classes=10)
+    ours.load_state_dict(theirs.state_dict())
+    x = np.random.default_rng(0).standard_normal((2, 3, 32, 32)).astype(np.float32)
+    theirs.eval()
+    ours.eval()
+    with torch.no_grad():
+        expected = theirs(torch.from_numpy(x)).numpy()
+    with tsf.no_grad():
+        got = ours(tsf.tensor(x)).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
+
+
+def test_resnet18_forward_and_backward_equal_torch():
+    torch = pytest.importorskip("torch")
+    torch.manual_seed(0)
+    theirs, ours = torch_resnet18(torch, num_classes=5).double(), resnet18(num_classes=5).double()
+    ours.load_state_dict(theirs.state_dict())
+    x = np.random.default_rng(1).standard_normal((2, 3, 40, 40))
+    y_theirs = theirs(torch.from_numpy(x))  # training mode: batch statistics, running updates
+    y_ours = ours(tsf.tensor(x))
+    np.testing.assert_allclose(y_ours.numpy(), y_theirs.detach().numpy(), rtol=1e-9, atol=1e-10)
+    y_theirs.square().sum().backward()
+    (y_ours * y_ours).sum().backward()
+    for name, param in theirs.named_parameters():
+        np.testing.assert_allclose(ours.get_parameter(name).grad.numpy(), param.grad.numpy(),
+                                   rtol=1e-7, atol=1e-9, err_msg=name)
+    np.testing.assert_allclose(ours.layer1[0].bn1.running_var.numpy(),
+                               theirs.layer1[0].bn1.running_var.numpy(), rtol=1e-12)
+
+
+# --- initialisation --------------------------------------------------------------------------------
+def test_vgg_initialisation_follows_torchvision():
+    """He-normal (fan_out) convolutions, N(0, 0.01²) linear weights, zero biases, BN γ=1 β=0:
+    checked on small layers through VGG.reset_parameters (the scheme does not depend on size)."""
+    tsf.manual_seed(0)
+    layers = nn.Sequential(nn.Conv2d(64, 128, 3), nn.BatchNorm2d(128), nn.Linear(600, 500))
+    VGG.reset_parameters(layers)
+    conv, bn, linear = layers
+    fan_out = 128 * 3 * 3
+    assert conv.weight.numpy().std() == pytest.approx(math.sqrt(2 / fan_out), rel=0.02)
+    assert abs(conv.weight.numpy().mean()) < 3 * math.sqrt(2 / fan_out) / math.sqrt(conv.weight.numel())
+    assert linear.weight.numpy().std() == pytest.approx(0.01, rel=0.01)
+    assert not conv.bias.numpy().any() and not linear.bias.numpy().any()
+    assert (bn.weight.numpy() == 1).all() and not bn.bias.numpy().any()
+    assert conv.weight.dtype == np.float32
+
+
+def test_resnet_initialisation_is_seeded_and_zero_init_residual_works():
+    tsf.manual_seed(3)
+    a = resnet18(num_classes=4)
+    tsf.manual_seed(3)
+    b = resnet18(num_classes=4, zero_init_residual=True)
+    assert np.array_equal(a.conv1.weight.numpy(), b.conv1.weight.numpy())
+    assert a.conv1.weight.numpy().std() == pytest.approx(math.sqrt(2 / (64 * 7 * 7)), rel=0.02)
+    assert (a.layer1[0].bn2.weight.numpy() == 1).all()
+    assert not b.layer1[0].bn2.weight.numpy().any() and (b.layer1[0].bn1.weight.numpy() == 1).all()
+    x = tsf.randn(1, 64, 8, 8)
+    with tsf.no_grad():  # a zero-initialised block starts as relu(identity)
+        block = b.layer1[0].eval()
+        np.testing.assert_allclose(block(x).numpy(), np.maximum(x.numpy(), 0), atol=1e-6)
+
+
+# --- arguments and errors ------------------------------------------------------------------------
+def test_make_layers_rejects_a_bad_configuration_entry():
+    with pytest.raises(ValueError, match=r"entry 2 is 'X'; expected a positive channel count"):
+        make_layers([8, "M", "X"])
+
+
+def test_resnet_needs_four_stages():
+    with pytest.raises(ValueError, match=r"ResNet needs 4 stage depths, got 3: \[2, 2, 2\]"):
+        ResNet(BasicBlock, [2, 2, 2])
+
+
+def test_vgg_arguments_reach_the_classifier(no_random_draws):
+    model = vgg11(num_classes=7, dropout=0.2, init_weights=False)
+    assert model.classifier[6].out_features == 7
+    assert model.classifier[2].p == 0.2 and model.classifier[5].p == 0.2
+    assert isinstance(model.avgpool, nn.AdaptiveAvgPool2d) and model.avgpool.output_size == (7, 7)
