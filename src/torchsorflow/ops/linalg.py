@@ -25,8 +25,8 @@ def _matmul_vjp_right(g, ans, a, b):
         return mul(g, a)
     if a.ndim == 1:
         return matmul(unsqueeze(a, -1), unsqueeze(g, -2))
-    if b.ndim == 1:
-        return matmul(swapaxes(a, -1, -2), g)
+    if b.ndim == 1:  # (..., n, k) @ (k,): g is (..., n); the batch is summed back by fit_to
+        return squeeze(matmul(unsqueeze(g, -2), a), -2)
     return matmul(swapaxes(a, -1, -2), g)
 
 
