@@ -42,8 +42,10 @@ def linear(input, weight, bias=None):
         raise ValueError(f"linear: input of shape {tuple(input.shape)} has {input.shape[-1]} "
                          f"features but weight of shape {tuple(weight.shape)} expects "
                          f"{weight.shape[-1]}")
-    out = ops.matmul(input, ops.swapaxes(weight, 0, 1) if weight.ndim == 2 else weight)
-    return out if bias is None else ops.add(out, bias)
+    if weight.ndim != 2:
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape "
+                         f"{tuple(weight.shape)}")
+    return nn_ops.linear(_as_tensor(input), weight, bias)
 
 
 def _same_padding(kernel_hw, dilation):

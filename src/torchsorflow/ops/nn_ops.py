@@ -28,9 +28,10 @@ from ..backend import xp
 from ..tensor import Tensor
 from .elementwise import add, div, exp, mul, neg, sqrt, sub
 from .reductions import mean as reduce_mean, sum as reduce_sum
-from .shape import reshape
+from .linalg import matmul
+from .shape import reshape, swapaxes
 
-__all__ = ["conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm_train",
+__all__ = ["linear", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm_train",
            "batch_norm_stats", "erf", "pair"]
 
 
@@ -47,6 +48,35 @@ def pair(value, name="argument"):
             isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value):
         return (int(value[0]), int(value[1]))
     raise ValueError(f"{name} must be an int or a pair of ints, got {value!r}")
+
+
+# --- linear layer --------------------------------------------------------------------------------
+# y = x Wᵀ (+ b) as one primitive: one graph node instead of transpose, matmul and add, and the
+# backward computes only the cotangents that are needed (the first layer's input needs none).
+def _linear_impl(x, w, *bias):
+    y = xp.matmul(x, w.T)
+    if bias:
+        y += bias[0]
+    return y
+
+
+def _rows(t, width):
+    return reshape(t, (-1, width))
+
+
+_linear = Primitive(
+    "linear", _linear_impl,
+    vjp=(lambda g, ans, x, w, *b: matmul(g, w),
+         lambda g, ans, x, w, *b: matmul(swapaxes(_rows(g, w.shape[0]), 0, 1), _rows(x, w.shape[1])),
+         lambda g, ans, x, w, *b: reduce_sum(_rows(g, w.shape[0]), 0)),
+    jvp=(lambda t, ans, x, w, *b: matmul(t, swapaxes(w, 0, 1)),
+         lambda t, ans, x, w, *b: matmul(x, swapaxes(t, 0, 1)),
+         lambda t, ans, x, w, *b: t))
+
+
+def linear(x, w, b=None):
+    """``x @ w.T + b`` for ``w`` of shape (out_features, in_features)."""
+    return _linear(x, w) if b is None else _linear(x, w, b)
 
 
 # --- convolution ---------------------------------------------------------------------------------

@@ -1,0 +1,90 @@
+"""Neural-network benchmarks: the Conv2d layer's forward+backward through the autodiff on VGG-like
+shapes, and one full train step (forward, cross-entropy, backward, SGD-with-momentum update) of a
+digits CNN with BatchNorm, each beside PyTorch CPU at the same thread count (2 on the reference
+machine). Target: at most 1.5× PyTorch's time.
+
+Run alone: ``python benchmarks/bench_nn.py [--quick] [--json out.json]``; or with every other
+benchmark in one table: ``tsf bench --only nn``.
+"""
+from __future__ import annotations
+
+import argparse
+import pathlib
+import sys
+
+import numpy as np
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from common import import_torch, measure, report, row  # noqa: E402
+
+import torchsorflow as tsf  # noqa: E402
+
+TARGET = 1.5
+CONV_SHAPES = [  # (batch, in_channels, out_channels, size): VGG stages at CIFAR scale
+    (16, 3, 64, 32), (16, 64, 64, 32), (16, 128, 128, 16), (16, 256, 256, 8), (16, 512, 512, 4)]
+DIGITS_BATCH = 64
+
+
+def conv_step(lib, batch, cin, cout, size):
+    """One forward+backward of a 3×3 'same' Conv2d with bias, input gradient included."""
+    x = np.random.default_rng(0).standard_normal((batch, cin, size, size)).astype(np.float32)
+    layer = lib.nn.Conv2d(cin, cout, 3, padding=1)
+    xt = lib.tensor(x, requires_grad=True)
+
+    def step():
+        layer.zero_grad()
+        xt.grad = None
+        layer(xt).sum().backward()
+    return step
+
+
+def digits_cnn(nn):
+    """A small CNN for the 8×8 digits: two conv-BN-ReLU-pool stages and a two-layer head."""
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(64 * 2 * 2, 64), nn.ReLU(), nn.Linear(64, 10))
+
+
+def digits_step(lib):
+    rng = np.random.default_rng(0)
+    x = lib.tensor(rng.standard_normal((DIGITS_BATCH, 1, 8, 8)).astype(np.float32))
+    y = lib.tensor(rng.integers(0, 10, DIGITS_BATCH))
+    model = digits_cnn(lib.nn)
+    optimizer = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+    def step():
+        optimizer.zero_grad()
+        lib.nn.functional.cross_entropy(model(x), y).backward()
+        optimizer.step()
+    return step
+
+
+def run(quick=False):
+    """Rows for ``tsf bench`` (see benchmarks/common.py)."""
+    torch = import_torch()
+    workloads = [(f"Conv2d 3×3 fwd+bwd, N={b} {ci}→{co} ch, {s}×{s}",
+                  lambda lib, shape=(b, ci, co, s): conv_step(lib, *shape))
+                 for b, ci, co, s in (CONV_SHAPES[1:4:2] if quick else CONV_SHAPES)]
+    workloads.append((f"digits CNN+BN train step, batch {DIGITS_BATCH}", digits_step))
+    rows = []
+    for name, make in workloads:
+        ours, our_mb = measure(make(tsf), quick)
+        theirs, their_mb = measure(make(torch), quick) if torch else (None, None)
+        rows.append(row(name, ours, theirs, "PyTorch" if torch else None, tsf_mb=our_mb,
+                        ref_mb=their_mb, target=TARGET))
+        print(f"  {name}: done", file=sys.stderr, flush=True)
+    return rows
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer shapes and repeats")
+    parser.add_argument("--json", help="also write the rows to this JSON file")
+    args = parser.parse_args(argv)
+    report(run(args.quick), args.json)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
