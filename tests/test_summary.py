@@ -27,8 +27,13 @@ def rows_by_name(info):
 def torch_layer_table(torch, model, input_size):
     """(params, output shape) per dotted module name of a torch model: the oracle's own hooks."""
     shapes = {}
-    handles = [m.register_forward_hook(lambda m, a, out, n=n: shapes.setdefault(n, list(out.shape)))
-               for n, m in model.named_modules()]
+
+    def record(name):
+        def hook(module, args, output):  # returns None: a torch hook's result replaces the output
+            shapes.setdefault(name, list(output.shape))
+        return hook
+
+    handles = [m.register_forward_hook(record(n)) for n, m in model.named_modules()]
     with torch.no_grad():
         model.eval()(torch.zeros(input_size, device="meta"))
     for handle in handles:

@@ -341,6 +341,25 @@ def _record_forward(model, inputs, names):
     return records, 2 * activation_bytes[0]
 
 
+def _row(module, name, depth, params_of, owner, records):
+    """The table row of ``module``: everything below it folded in, shared parameters once."""
+    subtree = [m for _, m in module.named_modules()]
+    params = {key: p for m in subtree for key, p in params_of[m].items()}
+
+    def owned_inside(key):  # by this module or one below it (else: tied to an earlier row)
+        return name == "" or owner[key] == name or owner[key].startswith(name + ".")
+
+    record = records[id(module)] if records else {"input": None, "output": None, "calls": 0}
+    return LayerRow(
+        name=name, layer_type=type(module).__name__, depth=depth,
+        input_shape=record["input"], output_shape=record["output"],
+        kernel_size=_kernel_size(module), params=sum(p.numel() for p in params.values()),
+        trainable_params=sum(p.numel() for p in params.values() if p.requires_grad),
+        tied_params=sum(p.numel() for key, p in params.items() if not owned_inside(key)),
+        macs=sum(records[id(m)]["macs"] for m in subtree) if records else None,
+        calls=record["calls"])
+
+
 def summary(model, input_size=None, depth=3, input_data=None, dtype=None):
     """Summarise ``model`` layer by layer; see the module docstring for the definitions.
 
@@ -362,16 +381,8 @@ def summary(model, input_size=None, depth=3, input_data=None, dtype=None):
         raise TypeError(f"summary: expected a torchsorflow.nn.Module, got {type(model).__name__}")
     sizes = _check_request(input_size, depth)
     names = {module: name for name, module in model.named_modules()}
-    ordered = list(names)
     params_of = {m: {_storage_key(p): p for p in m._parameters.values() if p is not None}
-                 for m in ordered}
-
-    # Every parameter belongs to the first module (in registration order) that holds it.
-    owner = {}
-    for module in ordered:
-        for key in params_of[module]:
-            owner.setdefault(key, names[module])
-
+                 for m in names}
     if input_data is not None:
         inputs = tuple(input_data) if isinstance(input_data, (tuple, list)) else (input_data,)
         inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
@@ -386,26 +397,14 @@ def summary(model, input_size=None, depth=3, input_data=None, dtype=None):
                                                                                  names)
     result = ModelSummary(model._get_name(), None if sizes is None else
                           (sizes[0] if len(sizes) == 1 else sizes), depth)
-    for module in ordered:
-        name = names[module]
+    owner = {}  # every parameter belongs to the first module (in registration order) holding it
+    for module, name in names.items():
+        for key in params_of[module]:
+            owner.setdefault(key, name)
+    for module, name in names.items():
         row_depth = 0 if name == "" else name.count(".") + 1
-        if depth is not None and row_depth > depth:
-            continue
-        subtree = [m for _, m in module.named_modules()]
-        params = {key: p for m in subtree for key, p in params_of[m].items()}
-        inside = [name, name + "."] if name else [""]
-        record = records[id(module)] if records else None
-        result.rows.append(LayerRow(
-            name=name, layer_type=type(module).__name__, depth=row_depth,
-            input_shape=record["input"] if record else None,
-            output_shape=record["output"] if record else None,
-            kernel_size=_kernel_size(module),
-            params=sum(p.numel() for p in params.values()),
-            trainable_params=sum(p.numel() for p in params.values() if p.requires_grad),
-            tied_params=sum(p.numel() for key, p in params.items()
-                            if not (owner[key] == name or owner[key].startswith(inside[-1]))),
-            macs=sum(records[id(m)]["macs"] for m in subtree) if records else None,
-            calls=record["calls"] if record else 0))
+        if depth is None or row_depth <= depth:
+            result.rows.append(_row(module, name, row_depth, params_of, owner, records))
 
     unique = {key: p for ps in params_of.values() for key, p in ps.items()}
     result.total_params = sum(p.numel() for p in unique.values())
