@@ -88,6 +88,7 @@ def atomic_write(path, chunks):
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.",
                                          suffix=".tmp")
     try:
+        os.chmod(temporary, _file_mode(path))   # mkstemp makes 0600 files; keep the usual mode
         with os.fdopen(handle, "wb") as file:
             for chunk in chunks:
                 file.write(chunk)
@@ -98,6 +99,16 @@ def atomic_write(path, chunks):
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+
+
+def _file_mode(path):
+    """The mode a plain ``open(path, "w")`` would give: the old file's, else 0666 minus the umask."""
+    try:
+        return os.stat(path).st_mode & 0o777
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        return 0o666 & ~umask
 
 
 # --- reading -----------------------------------------------------------------------------------

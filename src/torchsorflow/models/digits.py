@@ -1,0 +1,98 @@
+"""Three small classifiers for the 8x8 digits (:func:`torchsorflow.data.datasets.digits`).
+
+They take images of shape ``(N, 1, 8, 8)`` and return logits ``(N, 10)``:
+
+* :class:`DigitsMLP` (``"mlp"``) flattens the 64 pixels and uses two hidden layers;
+* :class:`DigitsCNN` (``"cnn"``) uses two 3x3 convolutions, each followed by ReLU and 2x2 max
+  pooling (8x8 -> 4x4 -> 2x2), then a linear classifier;
+* :class:`DigitsCNNBN` (``"cnn-bn"``) adds batch normalisation after every convolution (seed 000,
+  exercise 2), which lets it train with a larger learning rate and reach >= 98 % test accuracy in a
+  few epochs.
+
+:func:`build` makes a model from its name and keyword hyper-parameters; checkpoints record exactly
+these two things, so ``tsf eval`` can rebuild the model before loading the weights.
+
+>>> import torchsorflow as tsf
+>>> model = build("cnn-bn", width=8)
+>>> model(tsf.zeros(5, 1, 8, 8)).shape
+(5, 10)
+>>> sum(p.numel() for p in build("mlp").parameters())
+17226
+"""
+from __future__ import annotations
+
+from .. import nn
+
+IMAGE_SHAPE = (1, 8, 8)
+NUM_CLASSES = 10
+
+
+class DigitsMLP(nn.Sequential):
+    """Flatten -> Linear(64, hidden) -> ReLU -> Linear(hidden, hidden // 2) -> ReLU -> Linear(.., 10)."""
+
+    def __init__(self, hidden: int = 128):
+        super().__init__(nn.Flatten(), nn.Linear(64, hidden), nn.ReLU(),
+                         nn.Linear(hidden, hidden // 2), nn.ReLU(),
+                         nn.Linear(hidden // 2, NUM_CLASSES))
+        self.hparams = {"hidden": hidden}
+
+
+def _conv_block(in_channels, out_channels, batch_norm):
+    """3x3 'same' convolution (+ BatchNorm) + ReLU; the conv drops its bias when BN follows,
+    because BN's mean subtraction would cancel it anyway."""
+    layers = [nn.Conv2d(in_channels, out_channels, 3, padding=1, bias=not batch_norm)]
+    if batch_norm:
+        layers.append(nn.BatchNorm2d(out_channels))
+    return layers + [nn.ReLU()]
+
+
+class DigitsCNN(nn.Sequential):
+    """conv(1->w) ReLU maxpool -> conv(w->2w) ReLU maxpool -> Flatten -> Linear(2w*2*2, 10)."""
+
+    def __init__(self, width: int = 16):
+        super().__init__(*_conv_block(1, width, False), nn.MaxPool2d(2),
+                         *_conv_block(width, 2 * width, False), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(2 * width * 2 * 2, NUM_CLASSES))
+        self.hparams = {"width": width}
+
+
+class DigitsCNNBN(nn.Sequential):
+    """conv(1->w) BN ReLU -> conv(w->2w) BN ReLU maxpool -> conv(2w->2w) BN ReLU maxpool
+    -> Flatten -> Linear(2w*2*2, 10)."""
+
+    def __init__(self, width: int = 32):
+        super().__init__(*_conv_block(1, width, True),
+                         *_conv_block(width, 2 * width, True), nn.MaxPool2d(2),
+                         *_conv_block(2 * width, 2 * width, True), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(2 * width * 2 * 2, NUM_CLASSES))
+        self.hparams = {"width": width}
+
+
+MODELS = {"mlp": DigitsMLP, "cnn": DigitsCNN, "cnn-bn": DigitsCNNBN}
+
+
+def build(name: str, **hparams) -> nn.Module:
+    """The digits model called ``name`` ('mlp', 'cnn' or 'cnn-bn') with the given hyper-parameters."""
+    if name not in MODELS:
+        raise ValueError(f"unknown digits model {name!r}; choose one of {sorted(MODELS)}")
+    return MODELS[name](**hparams)
+
+
+def from_checkpoint(path):
+    """Rebuild the model saved by ``tsf train`` at ``path``; returns ``(model, checkpoint)``.
+
+    The checkpoint's ``config`` names the model and its hyper-parameters, so nothing else is needed;
+    the weights are then loaded strictly (a missing, unexpected or mis-shaped key is an error naming
+    it). The model is returned in eval mode.
+    """
+    from ..io import load
+
+    checkpoint = load(path)
+    config = checkpoint.get("config") if isinstance(checkpoint, dict) else None
+    if not isinstance(config, dict) or "model" not in config or "model" not in checkpoint:
+        raise ValueError(f"{path}: not a digits checkpoint (expected a 'config' naming the model "
+                         "and a 'model' state dict, as written by `tsf train`)")
+    model = build(config["model"], **config.get("hparams", {}))
+    model.load_state_dict(checkpoint["model"])
+    model.eval()
+    return model, checkpoint

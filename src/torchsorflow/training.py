@@ -1,0 +1,175 @@
+"""A small, reusable training loop: :func:`train_epoch`, :func:`evaluate`, :func:`fit`.
+
+The loop is the one every PyTorch tutorial writes by hand; having it once keeps the ``tsf train``
+command, the demos and the tests honest about doing the same thing:
+
+1. ``model.train()`` (batch norm uses batch statistics, dropout drops);
+2. for each batch: ``optimizer.zero_grad()``, forward, loss, ``loss.backward()``, ``optimizer.step()``;
+3. ``model.eval()`` and ``no_grad()`` to measure loss and accuracy on held-out data;
+4. ``scheduler.step()`` once per epoch.
+
+:func:`fit` returns the history as a list of plain dicts (one per epoch: losses, accuracies, lr,
+seconds), which is what goes into ``metrics.json`` and :func:`plot_history`'s training-curve PNG.
+
+>>> import torchsorflow as tsf
+>>> from torchsorflow import nn, optim
+>>> from torchsorflow.data import DataLoader, TensorDataset
+>>> tsf.manual_seed(0)  # doctest: +ELLIPSIS
+<...>
+>>> x = tsf.randn(64, 2)
+>>> y = (x.numpy()[:, 0] > 0).astype("int64")
+>>> loader = DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True, seed=0)
+>>> model = nn.Linear(2, 2)
+>>> history = fit(model, loader, optim.SGD(model.parameters(), lr=0.5), epochs=5,
+...               test_loader=loader, progress=False, log=None)
+>>> history[-1]["test_accuracy"] > 0.9
+True
+"""
+from __future__ import annotations
+
+import math
+import time
+from io import BytesIO
+
+import numpy as np
+
+from .autodiff.tracer import no_grad
+
+
+def _cross_entropy(logits, labels):
+    from .nn.functional import cross_entropy
+    return cross_entropy(logits, labels)
+
+
+def _count_correct(logits, labels) -> int:
+    return int((np.argmax(logits.numpy(), axis=1) == np.asarray(labels.numpy())).sum())
+
+
+def train_epoch(model, loader, optimizer, loss_fn=None, progress=None) -> dict:
+    """One pass over ``loader`` with updates; returns the mean loss and accuracy seen in training.
+
+    ``progress`` is an optional tqdm bar that is advanced once per batch (its postfix shows the
+    running loss). A non-finite loss stops with an error naming the batch, because every later
+    step would only spread the NaN.
+    """
+    loss_fn = loss_fn or _cross_entropy
+    model.train()
+    total_loss, correct, seen = 0.0, 0, 0
+    for batch, (inputs, labels) in enumerate(loader):
+        optimizer.zero_grad()
+        logits = model(inputs)
+        loss = loss_fn(logits, labels)
+        value = loss.item()
+        if not math.isfinite(value):
+            raise FloatingPointError(f"the training loss became {value} at batch {batch}; lower the "
+                                     "learning rate")
+        loss.backward()
+        optimizer.step()
+        n = len(labels)
+        total_loss += value * n
+        correct += _count_correct(logits, labels)
+        seen += n
+        if progress is not None:
+            progress.update(1)
+            progress.set_postfix(loss=f"{total_loss / seen:.4f}", refresh=False)
+    return {"loss": total_loss / max(seen, 1), "accuracy": correct / max(seen, 1)}
+
+
+def evaluate(model, loader, loss_fn=None) -> dict:
+    """Mean loss and accuracy of ``model`` on ``loader`` in eval mode, without building graphs.
+
+    The model's previous train/eval mode is restored afterwards.
+    """
+    loss_fn = loss_fn or _cross_entropy
+    was_training = model.training
+    model.eval()
+    total_loss, correct, seen = 0.0, 0, 0
+    try:
+        with no_grad():
+            for inputs, labels in loader:
+                logits = model(inputs)
+                n = len(labels)
+                total_loss += loss_fn(logits, labels).item() * n
+                correct += _count_correct(logits, labels)
+                seen += n
+    finally:
+        model.train(was_training)
+    return {"loss": total_loss / max(seen, 1), "accuracy": correct / max(seen, 1)}
+
+
+def fit(model, train_loader, optimizer, epochs: int, *, test_loader=None, scheduler=None,
+        loss_fn=None, progress: bool = True, log=print, on_epoch_end=None) -> list[dict]:
+    """Train for ``epochs`` epochs; returns one dict of metrics per epoch.
+
+    Each epoch prints one line through ``log`` (``None`` to stay silent) and, with ``progress``,
+    a tqdm bar counts batches over the whole run. ``on_epoch_end(record)`` is called after each
+    epoch (for checkpoints or early stopping: return ``True`` to stop).
+    """
+    from tqdm.auto import tqdm
+
+    history = []
+    bar = tqdm(total=epochs * len(train_loader), unit="batch", disable=not progress,
+               dynamic_ncols=True, leave=False)
+    try:
+        for epoch in range(1, epochs + 1):
+            bar.set_description(f"epoch {epoch}/{epochs}")
+            lr = optimizer.param_groups[0]["lr"]
+            start = time.perf_counter()
+            train = train_epoch(model, train_loader, optimizer, loss_fn, progress=bar)
+            record = {"epoch": epoch, "lr": lr, "train_loss": train["loss"],
+                      "train_accuracy": train["accuracy"]}
+            if test_loader is not None:
+                test = evaluate(model, test_loader, loss_fn)
+                record.update(test_loss=test["loss"], test_accuracy=test["accuracy"])
+            record["seconds"] = time.perf_counter() - start
+            if scheduler is not None:
+                scheduler.step()
+            history.append(record)
+            if log is print and progress:
+                bar.write(format_record(record, epochs))   # printed above the bar, not through it
+            elif log is not None:
+                log(format_record(record, epochs))
+            if on_epoch_end is not None and on_epoch_end(record):
+                break
+    finally:
+        bar.close()
+    return history
+
+
+def format_record(record: dict, epochs: int | None = None) -> str:
+    """One human-readable line per epoch, e.g. ``epoch  3/10  train loss 0.1234 acc 96.5% ...``."""
+    width = len(str(epochs or record["epoch"]))
+    text = f"epoch {record['epoch']:>{width}}" + (f"/{epochs}" if epochs else "")
+    text += f"  train loss {record['train_loss']:.4f} acc {100 * record['train_accuracy']:.2f}%"
+    if "test_loss" in record:
+        text += f"  test loss {record['test_loss']:.4f} acc {100 * record['test_accuracy']:.2f}%"
+    return text + f"  lr {record['lr']:.3g}  {record['seconds']:.1f}s"
+
+
+def plot_history(history: list[dict], path, title: str | None = None):
+    """Save a two-panel PNG (loss, accuracy per epoch; train and test) of a :func:`fit` history."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from .io.safetensors import atomic_write
+
+    epochs = [r["epoch"] for r in history]
+    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10, 4))
+    for split, style in (("train", "o-"), ("test", "s--")):
+        if history and f"{split}_loss" in history[0]:
+            loss_axis.plot(epochs, [r[f"{split}_loss"] for r in history], style, label=split)
+            accuracy_axis.plot(epochs, [100 * r[f"{split}_accuracy"] for r in history], style,
+                               label=split)
+    loss_axis.set(xlabel="epoch", ylabel="cross-entropy loss", yscale="log", title="loss")
+    accuracy_axis.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
+    for axis in (loss_axis, accuracy_axis):
+        axis.grid(alpha=0.3)
+        axis.legend()
+    if title:
+        figure.suptitle(title)
+    figure.tight_layout()
+    buffer = BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    plt.close(figure)
+    atomic_write(path, [buffer.getvalue()])

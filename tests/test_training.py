@@ -1,0 +1,168 @@
+"""The training loop, the digits models and the `tsf train` / `tsf eval` commands."""
+import json
+
+import numpy as np
+import pytest
+
+import torchsorflow as tsf
+from torchsorflow import io, nn, optim
+from torchsorflow.cli import main
+from torchsorflow.data import DataLoader, TensorDataset
+from torchsorflow.models import digits
+from torchsorflow.training import evaluate, fit, format_record, train_epoch
+
+
+def separable_problem(n=96):
+    tsf.manual_seed(0)
+    x = tsf.randn(n, 3)
+    y = (x.numpy() @ np.array([1.0, -2.0, 0.5]) > 0).astype(np.int64)
+    return TensorDataset(x, y)
+
+
+def test_fit_learns_and_records_every_epoch():
+    data = separable_problem()
+    model = nn.Linear(3, 2)
+    opt = optim.SGD(model.parameters(), lr=0.5)
+    scheduler = optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    lines = []
+    history = fit(model, DataLoader(data, batch_size=16, shuffle=True, seed=1), opt, epochs=4,
+                  test_loader=DataLoader(data, batch_size=50), scheduler=scheduler,
+                  progress=False, log=lines.append)
+    assert [r["epoch"] for r in history] == [1, 2, 3, 4]
+    assert [r["lr"] for r in history] == [0.5, 0.5, 0.25, 0.25]
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    assert history[-1]["test_accuracy"] >= 0.95
+    assert len(lines) == 4 and lines[0].startswith("epoch 1/4  train loss ")
+    # evaluate() agrees with a direct computation of the accuracy and loss
+    logits = model(data.tensors[0])
+    direct_accuracy = np.mean(logits.numpy().argmax(1) == data.tensors[1].numpy())
+    direct_loss = nn.functional.cross_entropy(logits, data.tensors[1]).item()
+    result = evaluate(model, DataLoader(data, batch_size=7))
+    assert result["accuracy"] == pytest.approx(direct_accuracy)
+    assert result["loss"] == pytest.approx(direct_loss, rel=1e-5)
+    assert history[-1]["test_accuracy"] == pytest.approx(direct_accuracy)
+
+
+def test_early_stopping_and_mode_restoring():
+    data = separable_problem(32)
+    model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
+    opt = optim.Adam(model.parameters(), lr=0.01)
+    history = fit(model, DataLoader(data, batch_size=8), opt, epochs=10, progress=False, log=None,
+                  on_epoch_end=lambda record: record["epoch"] == 2)
+    assert len(history) == 2 and "test_loss" not in history[0]
+    model.train()
+    running = model[1].running_mean.numpy().copy()
+    evaluate(model, DataLoader(data, batch_size=8))
+    assert model.training and model[1].training
+    np.testing.assert_array_equal(model[1].running_mean.numpy(), running)  # eval mode: unchanged
+
+
+def test_a_diverging_loss_stops_with_the_batch_named():
+    data = separable_problem(32)
+    model = nn.Linear(3, 2)
+    with tsf.no_grad():
+        model.weight.fill_(float("nan"))
+    with pytest.raises(FloatingPointError, match="the training loss became nan at batch 0"):
+        train_epoch(model, DataLoader(data, batch_size=8), optim.SGD(model.parameters(), lr=0.1))
+
+
+def test_format_record():
+    record = {"epoch": 3, "lr": 0.001, "train_loss": 0.12345, "train_accuracy": 0.9651,
+              "test_loss": 0.2, "test_accuracy": 0.98333, "seconds": 1.25}
+    assert format_record(record, 10) == ("epoch  3/10  train loss 0.1235 acc 96.51%  test loss "
+                                         "0.2000 acc 98.33%  lr 0.001  1.2s")
+
+
+@pytest.mark.parametrize("name, parameters", [("mlp", 64 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10),
+                                              ("cnn", None), ("cnn-bn", None)])
+def test_digits_models_shapes_and_sizes(name, parameters):
+    model = digits.build(name)
+    assert model(tsf.zeros(3, 1, 8, 8)).shape == (3, 10)
+    if parameters is not None:
+        assert sum(p.numel() for p in model.parameters()) == parameters
+    with pytest.raises(ValueError, match="unknown digits model 'resnet'"):
+        digits.build("resnet")
+
+
+def test_digits_models_match_a_pytorch_twin():
+    """Same state_dict keys and logits as the same architecture written in torch.nn."""
+    torch = pytest.importorskip("torch")
+    tnn = torch.nn
+
+    def block(i, o):
+        return [tnn.Conv2d(i, o, 3, padding=1, bias=False), tnn.BatchNorm2d(o), tnn.ReLU()]
+
+    twin = tnn.Sequential(*block(1, 4), *block(4, 8), tnn.MaxPool2d(2), *block(8, 8),
+                          tnn.MaxPool2d(2), tnn.Flatten(), tnn.Linear(32, 10)).double()
+    ours = digits.build("cnn-bn", width=4)
+    twin.load_state_dict({k: torch.tensor(np.asarray(v.numpy(), dtype=np.float64))
+                          for k, v in ours.state_dict().items()})
+    for p in ours.parameters():
+        p.data = tsf.tensor(p.numpy().astype(np.float64))
+    for name, b in ours.named_buffers():
+        if b.dtype == np.float32:
+            b.data = tsf.tensor(b.numpy().astype(np.float64))
+    x = np.random.default_rng(0).random((5, 1, 8, 8))
+    for mode in ("train", "eval"):
+        getattr(ours, mode)()
+        getattr(twin, mode)()
+        np.testing.assert_allclose(ours(tsf.tensor(x)).numpy(),
+                                   twin(torch.tensor(x)).detach().numpy(), rtol=1e-9, atol=1e-10)
+
+
+@pytest.fixture(scope="module")
+def trained_mlp(tmp_path_factory):
+    out = tmp_path_factory.mktemp("run")
+    code = main(["train", "--model", "mlp", "--epochs", "2", "--width", "32", "--out", str(out),
+                 "--no-progress"])
+    assert code == 0
+    return out
+
+
+def test_tsf_train_writes_checkpoint_curve_and_metrics(trained_mlp, capsys):
+    metrics = json.loads((trained_mlp / "metrics.json").read_text())
+    assert [r["epoch"] for r in metrics["history"]] == [1, 2]
+    assert metrics["config"]["model"] == "mlp" and metrics["config"]["hparams"] == {"hidden": 32}
+    assert 0.5 < metrics["final"]["test_accuracy"] <= 1.0
+    assert (trained_mlp / "training_curve.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    metadata = io.read_metadata(trained_mlp / "checkpoint.safetensors")
+    assert metadata["model"] == "mlp"
+    assert float(metadata["test_accuracy"]) == pytest.approx(metrics["final"]["test_accuracy"])
+    state = io.load(trained_mlp / "checkpoint.safetensors")
+    assert set(state) >= {"model", "optimizer", "config", "history", "scheduler"}
+    assert state["optimizer"]["state"][0]["step"] == 2 * 45   # 1437 images / 32 = 45 batches
+
+
+def test_tsf_eval_reports_the_recorded_accuracy(trained_mlp, capsys):
+    recorded = json.loads((trained_mlp / "metrics.json").read_text())["final"]["test_accuracy"]
+    capsys.readouterr()
+    assert main(["eval", str(trained_mlp / "checkpoint.safetensors")]) == 0
+    output = capsys.readouterr().out
+    assert f"test accuracy {100 * recorded:.2f}% ({round(recorded * 360)}/360)" in output
+    assert f"recorded at the end of training: {100 * recorded:.2f}%" in output
+
+
+def test_checkpoints_with_wrong_keys_or_shapes_are_rejected_by_name(trained_mlp, tmp_path):
+    state = io.load(trained_mlp / "checkpoint.safetensors")
+    broken = dict(state, model=dict(state["model"]))
+    del broken["model"]["3.bias"]
+    io.save(broken, tmp_path / "missing.safetensors")
+    with pytest.raises(RuntimeError, match='Missing key\\(s\\) in state_dict: "3.bias"'):
+        digits.from_checkpoint(tmp_path / "missing.safetensors")
+    broken["model"]["3.bias"] = tsf.zeros(7)
+    io.save(broken, tmp_path / "shape.safetensors")
+    with pytest.raises(RuntimeError, match="3.bias"):
+        digits.from_checkpoint(tmp_path / "shape.safetensors")
+    io.save({"weights": state["model"]}, tmp_path / "foreign.safetensors")
+    with pytest.raises(ValueError, match="not a digits checkpoint"):
+        digits.from_checkpoint(tmp_path / "foreign.safetensors")
+
+
+def test_training_is_reproducible_with_a_seed(tmp_path):
+    runs = []
+    for name in ("a", "b"):
+        assert main(["train", "--model", "mlp", "--epochs", "1", "--width", "16", "--seed", "3",
+                     "--out", str(tmp_path / name), "--no-progress"]) == 0
+        runs.append(io.load_file(tmp_path / name / "checkpoint.safetensors"))
+    for key in runs[0]:
+        np.testing.assert_array_equal(runs[0][key], runs[1][key], err_msg=key)
