@@ -126,6 +126,7 @@ class Categorical(Distribution):
     """
 
     arg_constraints = {"probs": nonnegative}
+    scalar_parameters = False
     support = nonnegative_integer
     has_closed_form = True
     sample_dtype = np.int64

@@ -70,7 +70,10 @@ def _format_index(name, index):
 
 def first_violation(array, ok, name="data"):
     """``(\"data[i]\", value)`` for the first entry (in C order) where ``ok`` is False, else None."""
-    bad = np.argwhere(~np.asarray(ok, dtype=bool).reshape(array.shape))
+    ok = np.asarray(ok, dtype=bool)
+    if ok.all():  # the common case, without building an index array of N entries
+        return None
+    bad = np.argwhere(~ok.reshape(array.shape))
     if bad.shape[0] == 0:
         return None
     index = tuple(bad[0])  # () for a 0-d array
@@ -150,6 +153,7 @@ class Distribution:
     constructor order), ``support``, ``_log_prob``, ``_sample``, ``mean`` and ``variance``."""
 
     arg_constraints: dict = {}
+    scalar_parameters = True  # False where a parameter is a vector or matrix (θ is then custom)
     support: Constraint = real
     event_ndim = 0
     has_closed_form = False
@@ -288,6 +292,15 @@ class Distribution:
         return ops.stack([c.from_unconstrained(u[i]) for i, c in enumerate(constraints)])
 
     @classmethod
+    def _unconstrained_to_params(cls, u, stats):
+        """The optimizer's u ↦ parameters. Scalar parameters map one by one, skipping the detour
+        through θ (fewer primitives in every Newton step); others go u ↦ θ ↦ parameters."""
+        if not cls.scalar_parameters:
+            return cls._free_to_params(cls._unconstrained_to_free(u, stats), stats)
+        constraints = cls.fit_constraints or cls.arg_constraints
+        return {k: c.from_unconstrained(u[i]) for i, (k, c) in enumerate(constraints.items())}
+
+    @classmethod
     def _numeric_fit(cls, stats, theta0):
         """Maximise the log-likelihood by Newton's method on unconstrained coordinates u (log of a
         positive parameter, logit of a probability ...), where no step can leave the parameter
@@ -296,8 +309,7 @@ class Distribution:
         n = stats["n"]
 
         def mean_nll(u):
-            theta = cls._unconstrained_to_free(u, stats)
-            return ops.neg(cls._loglik(cls._free_to_params(theta, stats), stats)) / n
+            return ops.neg(cls._loglik(cls._unconstrained_to_params(u, stats), stats)) / n
 
         result = newton_minimize(mean_nll, cls._free_to_unconstrained(theta0, stats))
         return cls._unconstrained_to_free(Tensor(result.x), stats)._array, result

@@ -159,7 +159,10 @@ def _standard_errors(cls, theta, stats):
     def flat_params(t):
         return ops.concatenate([ops.reshape(p, (-1,)) for p in cls._free_to_params(t, stats).values()])
 
-    jacobian = jacrev(flat_params)(Tensor(theta))._array
+    if cls.scalar_parameters:  # θ lists the parameters themselves: J is the identity
+        jacobian = np.eye(len(theta))
+    else:
+        jacobian = jacrev(flat_params)(Tensor(theta))._array
     variances = np.einsum("ij,jk,ik->i", jacobian, covariance, jacobian)
     shapes = [p.shape for p in cls._free_to_params(Tensor(theta), stats).values()]
     stderr, offset = {}, 0

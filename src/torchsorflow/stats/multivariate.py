@@ -39,6 +39,7 @@ class MultivariateNormal(Distribution):
     """
 
     arg_constraints = {"loc": real, "covariance_matrix": real}
+    scalar_parameters = False
     support = real
     event_ndim = 1
     has_closed_form = True
