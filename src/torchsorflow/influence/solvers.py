@@ -54,6 +54,10 @@ class NotPositiveDefiniteError(ValueError):
             "closer to a minimum, or restrict the parameters (e.g. the last layer)")
 
 
+class _NegativeCurvature(Exception):
+    """Raised inside CG's matrix-vector product when a direction with pᵀHp ≤ 0 turns up."""
+
+
 class LissaDivergenceError(ArithmeticError):
     """The LiSSA recursion grew without bound (scale too small or the Hessian indefinite)."""
 
@@ -134,6 +138,8 @@ class CGSolver:
         norm2 = float(v @ v)
         if norm2 > 0:
             self.lowest_curvature = min(self.lowest_curvature, float(v @ hv) / norm2)
+            if self.lowest_curvature <= 0:   # CG's answer would be meaningless: stop at once
+                raise _NegativeCurvature
         return hv
 
     def eigenvalue_range(self):
@@ -153,7 +159,11 @@ class CGSolver:
             if not np.any(rhs):
                 solutions.append(np.zeros_like(rhs))
                 continue
-            x, info = sparse_linalg.cg(op, rhs, rtol=self.rtol, atol=0.0, maxiter=self.maxiter)
+            try:
+                x, info = sparse_linalg.cg(op, rhs, rtol=self.rtol, atol=0.0,
+                                           maxiter=self.maxiter)
+            except _NegativeCurvature:
+                x, info = np.zeros_like(rhs), -1
             if self.lowest_curvature <= 0 or float(x @ rhs) <= 0:
                 raise self._not_definite(f" (CG met curvature pᵀHp/pᵀp = "
                                          f"{self.lowest_curvature:.3g} along a search direction)")
