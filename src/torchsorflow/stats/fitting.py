@@ -85,7 +85,11 @@ class FitResult:
     distribution: Distribution = field(default=None, repr=False)
 
     def confidence_intervals(self, level=0.95):
-        """Wald intervals estimate ± z·stderr on the natural scale, name → (low, high)."""
+        """Wald intervals estimate ± z·stderr on the natural scale, name → (low, high).
+
+        They rest on the normal approximation to the MLE, good for large N; for a handful of
+        points an interval for a positive parameter can even reach below 0.
+        """
         if not 0 < level < 1:
             raise ValueError(f"confidence level must be in (0, 1), got {level}")
         z = scipy.stats.norm.ppf(0.5 + level / 2)
@@ -93,7 +97,7 @@ class FitResult:
 
     def summary(self, level=0.95):
         """The parameter table (estimate, standard error, interval) with log L, AIC and BIC."""
-        done = (f"closed form" if self.method == "closed_form" else
+        done = ("closed form" if self.method == "closed_form" else
                 f"numeric, {'converged' if self.converged else 'NOT converged'} after "
                 f"{self.iterations} iterations")
         lines = [f"{self.family} fit to N = {self.n} observations ({done})"]
