@@ -16,6 +16,7 @@ from .elementwise import (absolute, add, clip, cos, div, equal, exp, expm1, floo
 from .linalg import inv, logdet, matmul, solve
 from .reductions import (amax, amin, argmax, argmin, log_softmax, logsumexp, mean, norm, softmax,
                          std, sum, var)
+from .special import digamma, lgamma, polygamma
 from .shape import (astype, broadcast_to, concatenate, flatten, getitem, pad, permute, reshape,
                     squeeze, stack, sum_to, swapaxes, transpose, unsqueeze)
 
