@@ -61,10 +61,11 @@ CLOSED = [
 
 @pytest.mark.parametrize("truth, start", CLOSED, ids=[type(t).__name__ for t, _ in CLOSED])
 @pytest.mark.parametrize("n", [101, 500])  # odd and even N (the Laplace median differs)
-def test_numeric_fit_agrees_with_the_closed_form(truth, start, n):
+@pytest.mark.parametrize("default_start", [False, True], ids=["given-start", "default-start"])
+def test_numeric_fit_agrees_with_the_closed_form(truth, start, n, default_start):
     x = sample(truth, n)
     closed = fit(type(truth), x, method="closed_form")
-    numeric = fit(type(truth), x, method="numeric", start=start)
+    numeric = fit(type(truth), x, method="numeric", start=None if default_start else start)
     assert numeric.method == "numeric" and numeric.converged and numeric.iterations > 1
     for name in closed.params:
         np.testing.assert_allclose(numeric.params[name], closed.params[name], rtol=1e-6)
