@@ -138,7 +138,6 @@ DTYPES = ["bool", "int32", "int64", "float32", "float64"]
 @fuzz(150, op=st.sampled_from(["__add__", "__mul__", "maximum"]),
       dtypes=st.tuples(st.sampled_from(DTYPES), st.sampled_from(DTYPES)), seed=seeds)
 def test_type_promotion_matches_pytorch_for_tensors_of_two_dtypes(op, dtypes, seed):
-    assume(not (set(dtypes) & {"int32", "int64"} and "float32" in dtypes))  # see the xfail below
     rng = np.random.default_rng(seed)
     a, b = (rng.integers(0, 3, (2, 3)).astype(d) for d in dtypes)
     ours = getattr(tsf.tensor(a), op)(tsf.tensor(b))
@@ -148,15 +147,11 @@ def test_type_promotion_matches_pytorch_for_tensors_of_two_dtypes(op, dtypes, se
     np.testing.assert_array_equal(ours.numpy(), theirs.numpy())
 
 
-@pytest.mark.xfail(strict=True, reason="core: an integer Tensor combined with a float32 Tensor "
-                   "gives float64 (NumPy's promotion); PyTorch gives float32")
 def test_integer_and_float32_tensors_promote_to_float32_like_pytorch():
     ints, floats = tsf.tensor(np.array([1, 2])), tsf.tensor([0.5, 1.5])
     assert (ints + floats).dtype == np.float32 and (ints * 1.5).dtype == np.float32
 
 
-@pytest.mark.xfail(strict=True, reason="core: std's gradient is NaN where the std is 0 (e.g. "
-                   "correction=0 over a size-1 dimension); PyTorch gives 0")
 def test_std_gradient_where_the_std_is_zero_is_zero_like_pytorch():
     x = tsf.tensor(np.array([[1.0], [2.0]]), requires_grad=True)
     tsf.std(x, axis=1, correction=0).sum().backward()
@@ -198,8 +193,6 @@ def test_reductions(case, seed):
     reduced = np.prod([shape[a] for a in np.atleast_1d(_torch_dims(axis, ndim))]) if ndim else 1
     if name in ("var", "std"):
         assume(reduced > correction)  # otherwise both give NaN/inf
-    if name == "std":
-        assume(reduced > 1)  # a zero std: see the xfail above
     dims = _torch_dims(axis, ndim)
     dkw = {"dim": dims}
     ours, theirs = {

@@ -7,27 +7,68 @@ them back to each argument's shape (:func:`torchsorflow.autodiff.reverse.fit_to`
 from __future__ import annotations
 
 from ..autodiff.tracer import Primitive
-from ..backend import xp
+from ..backend import default_float, xp
 
 
 def _unary(name, impl, vjp, jvp):
     return Primitive(name, impl, vjp=(vjp,), jvp=(jvp,))
 
 
+def _kind(dtype):
+    return 2 if dtype.kind == "f" else (0 if dtype.kind == "b" else 1)
+
+
+def _promote(x, y):
+    """PyTorch's type promotion for two arrays, where it differs from NumPy's.
+
+    A float Tensor combined with an integer one keeps the float dtype (float32 + int64 → float32,
+    NumPy says float64), and within one kind a dimensioned Tensor wins over a 0-d one
+    (float32 vector · float64 scalar Tensor → float32). Python scalars already follow PyTorch under
+    NumPy 2's rules and never reach this function.
+    """
+    kx, ky = _kind(x.dtype), _kind(y.dtype)
+    if kx != ky:
+        return (x, y.astype(x.dtype)) if kx > ky else (x.astype(y.dtype), y)
+    if (x.ndim == 0) != (y.ndim == 0):
+        dtype = y.dtype if x.ndim == 0 else x.dtype
+        return x.astype(dtype, copy=False), y.astype(dtype, copy=False)
+    return x, y
+
+
+def _int_to_float(a):
+    return a.astype(default_float) if a.dtype.kind in "biu" else a
+
+
+def _binary_impl(ufunc):
+    def impl(x, y):
+        tx, ty = type(x), type(y)
+        if tx is xp.ndarray and ty is xp.ndarray:
+            if x.dtype != y.dtype:
+                x, y = _promote(x, y)
+        elif tx is float and ty is xp.ndarray:  # int Tensor · 1.5 → float32 in PyTorch
+            y = _int_to_float(y)
+        elif ty is float and tx is xp.ndarray:
+            x = _int_to_float(x)
+        return ufunc(x, y)
+
+    impl.__name__ = ufunc.__name__
+    return impl
+
+
 # --- arithmetic ------------------------------------------------------------------------------
-add = Primitive("add", xp.add,
+add = Primitive("add", _binary_impl(xp.add),
                 vjp=(lambda g, ans, x, y: g, lambda g, ans, x, y: g),
                 jvp=(lambda t, ans, x, y: t, lambda t, ans, x, y: t))
 
-sub = Primitive("sub", xp.subtract,
+sub = Primitive("sub", _binary_impl(xp.subtract),
                 vjp=(lambda g, ans, x, y: g, lambda g, ans, x, y: neg(g)),
                 jvp=(lambda t, ans, x, y: t, lambda t, ans, x, y: neg(t)))
 
-mul = Primitive("mul", xp.multiply,
+mul = Primitive("mul", _binary_impl(xp.multiply),
                 vjp=(lambda g, ans, x, y: mul(g, y), lambda g, ans, x, y: mul(g, x)),
                 jvp=(lambda t, ans, x, y: mul(t, y), lambda t, ans, x, y: mul(x, t)))
 
-div = Primitive("div", xp.true_divide,
+div = Primitive("div", _binary_impl(xp.true_divide),
                 vjp=(lambda g, ans, x, y: div(g, y),
                      lambda g, ans, x, y: neg(div(mul(g, ans), y))),
                 jvp=(lambda t, ans, x, y: div(t, y),
@@ -47,7 +88,7 @@ def _pow_dx(g, ans, x, y):
     return mul(g, mul(y, power(x, sub(y, 1))))
 
 
-power = Primitive("pow", xp.power,
+power = Primitive("pow", _binary_impl(xp.power),
                   vjp=(_pow_dx, lambda g, ans, x, y: mul(g, mul(ans, _safe_log_base(x)))),
                   jvp=(_pow_dx, lambda t, ans, x, y: mul(t, mul(ans, _safe_log_base(x)))))
 
@@ -101,12 +142,12 @@ def _tie_share(x, y):
     return add(greater(x, y), mul(equal(x, y), 0.5))
 
 
-maximum = Primitive("maximum", xp.maximum,
+maximum = Primitive("maximum", _binary_impl(xp.maximum),
                     vjp=(lambda g, ans, x, y: mul(g, _tie_share(x, y)),
                          lambda g, ans, x, y: mul(g, _tie_share(y, x))),
                     jvp=(lambda t, ans, x, y: mul(t, _tie_share(x, y)),
                          lambda t, ans, x, y: mul(t, _tie_share(y, x))))
-minimum = Primitive("minimum", xp.minimum,
+minimum = Primitive("minimum", _binary_impl(xp.minimum),
                     vjp=(lambda g, ans, x, y: mul(g, _tie_share(y, x)),
                          lambda g, ans, x, y: mul(g, _tie_share(x, y))),
                     jvp=(lambda t, ans, x, y: mul(t, _tie_share(y, x)),

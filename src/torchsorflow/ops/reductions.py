@@ -6,7 +6,7 @@ import builtins
 from ..autodiff.tracer import Primitive
 from ..backend import xp
 from ..tensor import Tensor
-from .elementwise import absolute, div, equal, exp, mul, sqrt, sub
+from .elementwise import absolute, div, equal, exp, greater, mul, sqrt, sub, where
 from .shape import broadcast_to, reshape
 
 
@@ -182,8 +182,19 @@ def var(x, axis=None, keepdims=False, correction=1, unbiased=None):
     return div(squares, builtins.max(_count(x, axis) - correction, 0))
 
 
+def _std_slope(ans):
+    """1/(2·std), taken as 0 where the std is 0 (PyTorch's convention: no NaN for constant data)."""
+    positive = greater(ans, 0)
+    return where(positive, div(0.5, where(positive, ans, 1.0)), 0.0)
+
+
+_std_from_var = Primitive("std", xp.sqrt,
+                          vjp=(lambda g, ans, v: mul(g, _std_slope(ans)),),
+                          jvp=(lambda t, ans, v: mul(t, _std_slope(ans)),))
+
+
 def std(x, axis=None, keepdims=False, correction=1, unbiased=None):
-    return sqrt(var(x, axis, keepdims, correction, unbiased))
+    return _std_from_var(var(x, axis, keepdims, correction, unbiased))
 
 
 def norm(x, p=2, axis=None, keepdims=False):
