@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .objective import Objective, as_arrays
-from .optimize import Preconditioner, minimize_risk
+from .optimize import Preconditioner, lbfgs, minimize_risk
 from .solvers import CGSolver, ExactSolver, InfluenceWarning, LissaSolver
 
 METHODS = ("exact", "cg", "lissa")
@@ -121,11 +121,15 @@ class InfluenceModel:
         """Re-optimise the chosen parameters to the minimum of the regularised risk (warm start).
 
         Influence functions describe a minimiser; a network stopped by an epoch budget is only
-        near one. For a convex sub-problem (the last layer on frozen features) this makes every
-        later formula exact to first order.
+        near one. From far away (‖∇R‖ > 1e-4) L-BFGS gets close first; Newton-type steps with the
+        exact Hessian then polish to max |∇R| ≤ ``gtol``. For a convex sub-problem (the last
+        layer on frozen features) this makes every later formula exact to first order.
         """
-        theta, info = minimize_risk(self.objective, self.theta,
-                                    hessian=self._preconditioner(self.theta))
+        theta = self.theta
+        if self.gradient_norm > 1e-4:
+            theta, _ = lbfgs(self.objective, theta)
+        theta, info = minimize_risk(self.objective, theta, gtol=gtol,
+                                    hessian=self._preconditioner(theta))
         self.objective.load(theta)
         self._solver = self._hessian = None
         self.gradient_norm = float(np.linalg.norm(self.objective.value_and_grad(theta)[1]))

@@ -71,36 +71,48 @@ def minimize_risk(objective, theta0, weights=None, hessian=None, gtol=1e-11, max
         return _trust_ncg(objective, theta0, weights, gtol, max_iter)
     theta = np.array(theta0, dtype=np.float64)
     value, g = objective.value_and_grad(theta, weights)
-    refreshed = False
+    fresh = False   # is the factor the Hessian at the current θ?
+    iteration = 0
     for iteration in range(max_iter):
         norm = float(np.abs(g).max())
         if norm <= gtol:
             return theta, OptimizeInfo(True, iteration, norm, "chord-newton")
         step = hessian.solve(g)
         slope = float(g @ step)
-        t, accepted = 1.0, False
+        t = 1.0
         while t > 1e-10:
             candidate = theta - t * step
             new_value, new_g = objective.value_and_grad(candidate, weights)
             # Armijo, or (near the optimum, where values only differ by rounding) a smaller gradient
-            if new_value <= value - 1e-4 * t * slope or np.abs(new_g).max() < 0.5 * norm:
-                accepted = True
+            if new_value <= value - 1e-4 * t * slope or np.abs(new_g).max() < norm:
                 break
             t *= 0.5
-        if accepted and np.abs(new_g).max() < 0.5 * norm:
-            theta, value, g = candidate, new_value, new_g
+        else:   # no descent along M⁻¹g: the factor is too far from the Hessian here
+            if fresh:
+                break
+            hessian, fresh = Preconditioner(objective.hessian(theta, weights)), True
             continue
-        if accepted:
-            theta, value, g = candidate, new_value, new_g
-        if refreshed and not accepted:
-            break
-        hessian, refreshed = Preconditioner(objective.hessian(theta, weights)), True
+        ratio = float(np.abs(new_g).max()) / norm
+        theta, value, g, fresh = candidate, new_value, new_g, False
+        if ratio > 0.9:   # nearly stalled: a Newton step from here is worth a new Hessian
+            hessian, fresh = Preconditioner(objective.hessian(theta, weights)), True
     norm = float(np.abs(g).max())
     converged = norm <= gtol
     if not converged:
         warnings.warn(f"re-optimisation stopped with max |∇R| = {norm:.2e} > {gtol:.0e}",
                       InfluenceWarning, stacklevel=2)
-    return theta, OptimizeInfo(converged, max_iter, norm, "chord-newton")
+    return theta, OptimizeInfo(converged, iteration + 1, norm, "chord-newton")
+
+
+def lbfgs(objective, theta0, weights=None, gtol=1e-8, max_iter=5000):
+    """SciPy's L-BFGS on R_w: the robust way to get *near* a minimum from far away (a random
+    initialisation, a non-convex model), before Newton-type polishing."""
+    result = scipy.optimize.minimize(lambda th: objective.value_and_grad(th, weights),
+                                     np.asarray(theta0, dtype=np.float64), jac=True,
+                                     method="L-BFGS-B",
+                                     options={"maxiter": max_iter, "gtol": gtol, "ftol": 1e-15})
+    return result.x, OptimizeInfo(bool(result.success), int(result.nit),
+                                  float(np.abs(result.jac).max()), "L-BFGS")
 
 
 def _trust_ncg(objective, theta0, weights, gtol, max_iter):
