@@ -1,0 +1,327 @@
+"""Every bad-input path named in the issues raises the right error type with a message that names
+the problem (shapes, offending value, what to do). The paths already asserted next to their
+features (tests/test_nn_*.py, test_io.py, test_stats_*.py, test_influence.py, ...) are not repeated
+here; this file covers the rest: the core's operations, transforms and Tensor methods (issue 2),
+layers and losses (issue 3), optimizers, schedulers and data (issue 3)."""
+import numpy as np
+import pytest
+
+import torchsorflow as tsf
+from torchsorflow import func, nn, optim
+from torchsorflow.nn import functional as F
+
+T = tsf.tensor
+P = nn.Parameter
+x23 = T(np.ones((2, 3)))
+
+
+def _step_with_grad(value, grad):
+    p = nn.Parameter(T(value))
+    p.grad = T(grad)
+    optim.SGD([p], lr=0.1).step()
+
+
+def _assign_into_graph():
+    y = T([1.0, 2.0], requires_grad=True) * 2
+    with tsf.no_grad():
+        y[0] = 1.0
+
+
+def _clip_nan_grad():
+    p = nn.Parameter(T([1.0]))
+    p.grad = T([float("nan")])
+    nn.utils.clip_grad_norm_([p], 1.0, error_if_nonfinite=True)
+
+
+def _check(call, error, message):
+    with pytest.raises(error) as caught:
+        call()
+    assert message in str(caught.value), f"message was: {caught.value}"
+
+
+CORE = [
+    pytest.param(
+        lambda: x23.reshape(4, 2), ValueError,
+        "reshape: shape (4, 2) is invalid for input of size 6", id="reshape"),
+    pytest.param(
+        lambda: x23.reshape(-1, -1), ValueError,
+        "reshape: only one dimension can be -1, got (-1, -1)", id="reshape_two_minus"),
+    pytest.param(
+        lambda: x23.permute(0, 0), ValueError,
+        "permute: (0, 0) is not a permutation of the 2 dims of shape (2, 3)", id="permute"),
+    pytest.param(
+        lambda: tsf.broadcast_to(x23, (3, 3)), ValueError,
+        "broadcast_to: cannot broadcast shape (2, 3) to (3, 3)", id="broadcast_to"),
+    pytest.param(
+        lambda: tsf.cat([x23, T(np.ones((2, 4)))], axis=0), ValueError,
+        "concatenate: Tensor 1 has shape (2, 4), which does not match shape (2, 3) of Tensor 0 "
+        "outside dimension 0", id="cat_mismatch"),
+    pytest.param(
+        lambda: tsf.cat([]), ValueError,
+        "concatenate: expected a non-empty sequence of Tensors", id="cat_empty"),
+    pytest.param(
+        lambda: tsf.stack([x23, T(np.ones((3, 2)))]), ValueError,
+        "stack: Tensor 1 has shape (3, 2) but Tensor 0 has (2, 3)", id="stack_mismatch"),
+    pytest.param(
+        lambda: tsf.pad(x23, ((1, 1),)), ValueError,
+        "pad: pad_width has 1 entries for a 2-d Tensor of shape (2, 3)", id="pad_width"),
+    pytest.param(
+        lambda: tsf.solve(T(np.eye(3)), T(np.ones(2))), ValueError,
+        "solve: A of shape (3, 3) must be square and match B of shape (2,)", id="solve"),
+    pytest.param(
+        lambda: tsf.logdet(x23), ValueError,
+        "logdet: expected square matrices, got shape (2, 3)", id="logdet"),
+    pytest.param(
+        lambda: tsf.matmul(T(2.0), x23), ValueError,
+        "matmul: both arguments need at least 1 dimension, got shapes () and (2, 3)",
+        id="matmul_0d"),
+    pytest.param(
+        lambda: x23.sum(axis=2), IndexError,
+        "Dimension out of range (expected to be in range of [-2, 1], but got 2)", id="sum_axis"),
+    pytest.param(
+        lambda: tsf.softmax(x23, axis=(0, 1)), TypeError,
+        "softmax: dim must be an int, got (0, 1)", id="softmax_dim"),
+    pytest.param(
+        lambda: x23 * T(np.ones((4, 3))), ValueError,
+        "mul: cannot apply to shapes (2, 3) and (4, 3)", id="mul_shapes"),
+    pytest.param(
+        lambda: tsf.where(T(np.ones((2,), bool)), x23, 0.0), ValueError,
+        "where: cannot apply to shapes (2,) and (2, 3) and float", id="where_shapes"),
+    pytest.param(
+        lambda: x23.item(), ValueError,
+        "item(): a Tensor with 6 elements cannot be converted to a Python scalar", id="item"),
+    pytest.param(
+        lambda: bool(x23), RuntimeError,
+        "Boolean value of Tensor with 6 values is ambiguous", id="bool"),
+    pytest.param(
+        lambda: len(T(1.0)), TypeError,
+        "len() of a 0-d tensor", id="len0d"),
+    pytest.param(
+        lambda: [1, 2][T(1.0)], TypeError,
+        "only integer tensors of a single element can be converted to an index", id="index_float"),
+    pytest.param(
+        lambda: setattr(x23, "data", np.ones(4)), ValueError,
+        "data: cannot replace data of shape (2, 3) with shape (4,)", id="data_shape"),
+    pytest.param(
+        lambda: (T([1.0], requires_grad=True) * 2).requires_grad_(False), RuntimeError,
+        "you can only change requires_grad flags of leaf variables; use detach() to get a "
+        "Tensor that does not require grad", id="requires_grad_nonleaf"),
+    pytest.param(
+        lambda: T([1.0]).retain_grad(), RuntimeError,
+        "can't retain_grad on Tensor that has requires_grad=False", id="retain_grad"),
+    pytest.param(
+        _assign_into_graph, RuntimeError,
+        "__setitem__: in-place assignment into a Tensor that is part of a graph",
+        id="setitem_graph"),
+    pytest.param(
+        lambda: T([1.0], requires_grad=True).add_(1.0), RuntimeError,
+        "add_: a leaf Variable that requires grad is being used in an in-place operation (wrap "
+        "it in torchsorflow.no_grad())", id="inplace_leaf"),
+    pytest.param(
+        lambda: (T([1.0, 2.0], requires_grad=True) * 2).backward(T([1.0])), RuntimeError,
+        "backward: gradient of shape (1,) does not match the output's shape (2,)",
+        id="backward_grad_shape"),
+    pytest.param(
+        lambda: tsf.autograd.grad((T([1.0], requires_grad=True) * 2).sum(),
+                                [T([1.0], requires_grad=True)]),
+        RuntimeError,
+        "One of the differentiated Tensors (input 0) appears to not have been used in the "
+        "graph. Set allow_unused=True if this is intended.", id="autograd_unused"),
+    pytest.param(
+        lambda: func.vjp(lambda a: a * 2, T([1.0]))[1]((T([1.0]), T([1.0]))), ValueError,
+        "vjp_fn: expected 1 cotangents, got 2", id="vjp_count"),
+    pytest.param(
+        lambda: func.vjp(lambda a: a * 2, T([1.0]))[1](T([1.0, 2.0])), ValueError,
+        "vjp_fn: cotangent of shape (2,) for an output of shape (1,)", id="vjp_shape"),
+    pytest.param(
+        lambda: func.jvp(lambda a: a, T([1.0]), T([1.0])), TypeError,
+        "jvp: primals and tangents must be tuples, as in torch.func.jvp", id="jvp_tuple"),
+    pytest.param(
+        lambda: func.jvp(lambda a: a, (T([1.0]),), (T([1.0, 2.0]),)), ValueError,
+        "jvp: tangent 0 has shape (2,) but its primal has shape (1,)", id="jvp_shape"),
+    pytest.param(
+        lambda: func.jvp(lambda a: a, (T([1.0]),), (T([1.0]), T([1.0]))), ValueError,
+        "jvp: 1 primals but 2 tangents", id="jvp_count"),
+    pytest.param(
+        lambda: func.grad(lambda a: a * 2)(T([1.0, 2.0])), RuntimeError,
+        "grad requires a function returning a scalar Tensor, got (2,)", id="grad_nonscalar"),
+    pytest.param(
+        lambda: func.grad(lambda a: a.sum(), argnums=3)(T([1.0])), ValueError,
+        "argnums 3 is out of range for a function called with 1 positional arguments",
+        id="grad_argnums"),
+    pytest.param(
+        lambda: func.grad(lambda a: (a.sum().backward(), a.sum())[1])(T([1.0])), RuntimeError,
+        "backward() called on a Tensor traced by a functional transformation; use "
+        "torchsorflow.func.grad/vjp inside transformations", id="backward_traced"),
+    pytest.param(
+        lambda: tsf.autodiff.check_grads(tsf.sin, [np.ones(2)], modes=("bwd",)), ValueError,
+        "check_grads: unknown mode 'bwd'; use 'fwd' and/or 'rev'", id="check_grads_mode"),
+    pytest.param(
+        lambda: tsf.polygamma(-1, T([1.0])), ValueError,
+        "polygamma: the order n must be a non-negative int, got -1", id="polygamma"),
+]
+
+
+@pytest.mark.parametrize("call, error, message", CORE)
+def test_core_bad_input(call, error, message):
+    """Issue 2: operations name the operation and the shapes; autograd errors read like
+    PyTorch's."""
+    _check(call, error, message)
+
+
+LAYERS = [
+    pytest.param(
+        lambda: F.conv2d(tsf.ones(1, 1, 2, 2), tsf.ones(1, 1, 3, 3)), ValueError,
+        "Calculated padded input size per channel: (2 x 2). Kernel size: (3 x 3). Kernel size "
+        "can't be greater than actual input size", id="conv_kernel_too_big"),
+    pytest.param(
+        lambda: F.conv2d(tsf.ones(2, 2), tsf.ones(1, 1, 3, 3)), ValueError,
+        "conv2d: expected a 3-D or 4-D input and a 4-D weight, got input of shape [2, 2] and "
+        "weight of shape [1, 1, 3, 3]", id="conv_dims"),
+    pytest.param(
+        lambda: F.conv2d(tsf.ones(1, 1, 4, 4), tsf.ones(1, 1, 3, 3), padding="full"), ValueError,
+        "Invalid padding string 'full', should be one of {'valid', 'same'}", id="conv_pad_str"),
+    pytest.param(
+        lambda: nn.Conv2d(3, 4, 3, groups=2), ValueError,
+        "in_channels must be divisible by groups", id="conv_groups_module"),
+    pytest.param(
+        lambda: nn.Conv2d(3, 4, 3, padding_mode="reflect"), NotImplementedError,
+        "Conv2d: padding_mode='reflect' is not implemented; use 'zeros'", id="conv_padding_mode"),
+    pytest.param(
+        lambda: nn.BatchNorm2d(3)(tsf.ones(2, 3)), ValueError,
+        "expected 4D input (got 2D input)", id="bn_dims"),
+    pytest.param(
+        lambda: nn.BatchNorm1d(3)(tsf.ones(2, 4)), ValueError,
+        "BatchNorm1d: expected 3 channels (dim 1), got input of shape (2, 4)", id="bn_channels"),
+    pytest.param(
+        lambda: F.batch_norm(tsf.ones(2, 3), None, None, training=False), ValueError,
+        "batch_norm: running_mean and running_var are needed in eval mode", id="bn_eval_nostats"),
+    pytest.param(
+        lambda: nn.BatchNorm1d(3)(tsf.ones(1, 3)), ValueError,
+        "Expected more than 1 value per channel when training, got input size [1, 3]",
+        id="bn_one_value"),
+    pytest.param(
+        lambda: F.avg_pool2d(tsf.ones(1, 1, 4, 4), 2, padding=2), ValueError,
+        "pad should be at most half of effective kernel size, but got pad=2, kernel_size=2 and "
+        "dilation=1", id="avgpool_pad"),
+    pytest.param(
+        lambda: F.max_pool2d(tsf.ones(4, 4), 2), ValueError,
+        "_max_pool2d: expected a 3-D or 4-D input, got shape [4, 4]", id="pool_dims"),
+    pytest.param(
+        lambda: F.linear(tsf.ones(2, 4), tsf.ones(3, 5)), ValueError,
+        "linear: input of shape (2, 4) has 4 features but weight of shape (3, 5) expects 5",
+        id="linear_features"),
+    pytest.param(
+        lambda: F.linear(tsf.ones(2, 4), tsf.ones(4)), ValueError,
+        "linear: weight must be 2-D (out_features, in_features), got shape (4,)",
+        id="linear_weight_2d"),
+    pytest.param(
+        lambda: F.nll_loss(tsf.ones(2, 3), T([0.0, 1.0])), TypeError,
+        "nll_loss: target must hold integer class indices, got dtype float32",
+        id="nll_float_target"),
+    pytest.param(
+        lambda: F.nll_loss(tsf.ones(2, 3), T(np.array([0, 1, 2]))), ValueError,
+        "nll_loss: expected target of shape (2,) for input of shape (2, 3), got (3,)",
+        id="nll_target_shape"),
+    pytest.param(
+        lambda: F.nll_loss(tsf.ones(2, 3), T(np.array([0, 3]))), IndexError,
+        "Target 3 is out of bounds.", id="nll_oob"),
+    pytest.param(
+        lambda: F.cross_entropy(tsf.ones(2, 3), tsf.ones(2, 4)), ValueError,
+        "cross_entropy: probability target of shape (2, 4) must match the input's shape (2, 3)",
+        id="ce_prob_shape"),
+    pytest.param(
+        lambda: F.cross_entropy(tsf.ones(2, 3), T(np.array([0, 1])), label_smoothing=1.5),
+        ValueError,
+        "label_smoothing must be between 0.0 and 1.0. Got: 1.5", id="ce_smoothing"),
+    pytest.param(
+        lambda: F.mse_loss(tsf.ones(2), tsf.ones(2), reduction="avg"), ValueError,
+        "avg is not a valid value for reduction", id="loss_reduction"),
+    pytest.param(
+        lambda: F.mse_loss(tsf.ones(2), tsf.ones(3)), ValueError,
+        "mse_loss: target size (3,) must be the same as input size (2,)", id="mse_shape"),
+    pytest.param(
+        lambda: F.binary_cross_entropy_with_logits(tsf.ones(2), tsf.ones(3)), ValueError,
+        "binary_cross_entropy_with_logits: target size (3,) must be the same as input size (2,)",
+        id="bce_shape"),
+    pytest.param(
+        lambda: F.one_hot(T(np.array([0, 3])), 3), ValueError,
+        "one_hot: class values must be in [0, 3), got [0, 3]", id="one_hot"),
+    pytest.param(
+        lambda: F.pad(tsf.ones(2, 2), (1, 2, 3)), ValueError,
+        "pad: padding length 3 must be even and at most 2 × 2 dimensions", id="F_pad"),
+    pytest.param(
+        lambda: F.pad(tsf.ones(2, 2), (1, 1), mode="reflect"), NotImplementedError,
+        "pad: only mode='constant' is implemented, got 'reflect'", id="F_pad_mode"),
+    pytest.param(
+        lambda: F.gelu(tsf.ones(2), approximate="fast"), ValueError,
+        "approximate argument must be either none or tanh, got 'fast'", id="gelu"),
+    pytest.param(
+        lambda: nn.Dropout(-0.1), ValueError,
+        "dropout probability has to be between 0 and 1, but got -0.1", id="dropout_p"),
+    pytest.param(
+        lambda: nn.Linear(2, 2).train("yes"), ValueError,
+        "training mode is expected to be boolean", id="module_train"),
+    pytest.param(
+        lambda: nn.Linear(2, 2).to("cuda"), RuntimeError,
+        "TorchsorFlow runs on the CPU only; cannot move a module to 'cuda'", id="module_to_cuda"),
+    pytest.param(
+        lambda: nn.Linear(2, 3).load_state_dict({"weight": np.ones((3, 3)), "bias": np.ones(3)}),
+        RuntimeError,
+        "size mismatch for weight: copying a param with shape [3, 3] from checkpoint, the shape "
+        "in current model is [3, 2].", id="state_dict_shape"),
+    pytest.param(
+        lambda: _clip_nan_grad(), RuntimeError,
+        "The total norm of order 2.0 for gradients from `parameters` is non-finite, so it "
+        "cannot be clipped. To disable this error and scale the gradients by the non-finite "
+        "norm anyway, set `error_if_nonfinite=False`", id="clip_grad_nonfinite"),
+    pytest.param(
+        lambda: nn.utils.vector_to_parameters(T([1.0, 2.0]), nn.Linear(2, 2).parameters()),
+        ValueError,
+        "vector of length 2 is too short for the parameters", id="vector_to_params"),
+]
+
+
+@pytest.mark.parametrize("call, error, message", LAYERS)
+def test_layer_and_loss_bad_input(call, error, message):
+    """Issue 3: layers and losses name the layer, the shapes or the bad argument."""
+    _check(call, error, message)
+
+
+TRAINING = [
+    pytest.param(
+        lambda: optim.SGD(T([1.0]), lr=0.1), TypeError,
+        "params argument given to the optimizer should be an iterable of Tensors or dicts, but "
+        "got a Tensor", id="opt_params"),
+    pytest.param(
+        lambda: optim.SGD([], lr=0.1), ValueError,
+        "optimizer got an empty parameter list", id="opt_empty"),
+    pytest.param(
+        lambda: optim.Adam([nn.Parameter(T([1.0]))], lr=-1), ValueError,
+        "Invalid lr: -1 (must be >= 0)", id="opt_lr"),
+    pytest.param(
+        lambda: _step_with_grad([1.0], [1.0, 2.0]), RuntimeError,
+        "gradient of shape (2,) for a parameter of shape (1,)", id="opt_grad_shape"),
+    pytest.param(
+        lambda: optim.lr_scheduler.StepLR(optim.SGD([P(T([1.0]))], lr=0.1), 0),
+        ValueError,
+        "step_size must be a positive integer, got 0", id="steplr"),
+    pytest.param(
+        lambda: optim.lr_scheduler.CosineAnnealingLR(optim.SGD([P(T([1.0]))], lr=0.1), 0),
+        ValueError,
+        "T_max must be a positive integer, got 0", id="cosine"),
+    pytest.param(
+        lambda: tsf.data.TensorDataset(), ValueError,
+        "TensorDataset needs at least one tensor", id="tensordataset"),
+    pytest.param(
+        lambda: tsf.data.DataLoader(tsf.data.TensorDataset(tsf.ones(3)), seed=1,
+                                    generator=tsf.Generator(1)),
+        ValueError,
+        "give either seed or generator, not both", id="dataloader_seed_gen"),
+]
+
+
+@pytest.mark.parametrize("call, error, message", TRAINING)
+def test_training_bad_input(call, error, message):
+    """Issue 3: optimizers, schedulers and data loading."""
+    _check(call, error, message)
