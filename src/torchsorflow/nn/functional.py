@@ -120,10 +120,16 @@ def _batched(fn, input, *args, **kwargs):
 
 
 def _check_pool_padding(padding, kernel, dilation=(1, 1)):
+    """PyTorch's rules (and messages): padding at most half the (effective) kernel size, so that
+    no window is made of padding alone."""
     for p, k, d in zip(padding, kernel, dilation):
         if p > (d * (k - 1) + 1) // 2:
             raise ValueError(f"pad should be at most half of effective kernel size, but got "
                              f"pad={p}, kernel_size={k} and dilation={d}")
+    if any(p > k // 2 for p, k in zip(padding, kernel)):
+        raise ValueError(f"pad should be smaller than or equal to half of kernel size, but got "
+                         f"padW = {padding[1]}, padH = {padding[0]}, kW = {kernel[1]}, "
+                         f"kH = {kernel[0]}")
 
 
 def _max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):

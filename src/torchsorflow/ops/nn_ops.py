@@ -147,44 +147,6 @@ def conv2d(x, w, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
 
 
 # --- pooling -------------------------------------------------------------------------------------
-def _pool_gather_impl(x, index):
-    n, c = x.shape[:2]
-    flat = x.reshape(n, c, -1)
-    return np.take_along_axis(flat, index.reshape(n, c, -1), axis=2).reshape(index.shape)
-
-
-def _pool_scatter_impl(g, index, input_shape):
-    """Add ``g`` into the (flattened per channel) positions ``index``; repeated positions add up."""
-    n, c = input_shape[:2]
-    plane = math.prod(input_shape[2:])
-    offsets = (np.arange(n * c, dtype=np.int64) * plane).reshape(n, c, *([1] * (index.ndim - 2)))
-    flat = np.bincount((index + offsets).ravel(), weights=g.ravel(), minlength=n * c * plane)
-    return flat.astype(g.dtype, copy=False).reshape(input_shape)
-
-
-_pool_gather = Primitive(
-    "max_pool2d", _pool_gather_impl,
-    vjp=(lambda g, ans, x, index: _pool_scatter(g, index=index, input_shape=x.shape),),
-    jvp=(lambda t, ans, x, index: _pool_gather(t, index=index),))
-_pool_scatter = Primitive(
-    "max_pool2d_backward", _pool_scatter_impl,
-    vjp=(lambda g, ans, gy, index, input_shape: _pool_gather(g, index=index),),
-    jvp=(lambda t, ans, gy, index, input_shape: _pool_scatter(t, index=index,
-                                                              input_shape=input_shape),))
-
-
-def max_pool_indices(x, kernel_size, stride, padding, dilation, ceil_mode):
-    """Where each window's maximum sits (flat index into its H×W plane), like ``return_indices``."""
-    _, index = _kernels()[1].max_pool2d(x._array, kernel_size, stride, padding, dilation, ceil_mode)
-    return index
-
-
-def max_pool2d(x, kernel_size, stride, padding=(0, 0), dilation=(1, 1), ceil_mode=False):
-    """Max pooling as a gather of the arg-max entries; returns ``(output, indices array)``."""
-    index = max_pool_indices(x, kernel_size, stride, padding, dilation, ceil_mode)
-    return _pool_gather(x, index=index), index
-
-
 def _linear_pair(name, forward, adjoint, forward_params, adjoint_params):
     """Two primitives for a linear map and its adjoint, each the other's derivative rule."""
     def fwd_vjp(g, ans, x, **p):
@@ -198,6 +160,47 @@ def _linear_pair(name, forward, adjoint, forward_params, adjoint_params):
     backward_prim = Primitive(name + "_backward", adjoint, vjp=(bwd_vjp,),
                               jvp=(lambda t, ans, gy, **p: backward_prim(t, **p),))
     return forward_prim, backward_prim
+
+
+def _pool_gather_impl(x, index, valid):
+    """Pick ``x`` at flat per-plane positions ``index`` (0 where ``valid`` is False)."""
+    n, c = x.shape[:2]
+    flat = x.reshape(n, c, -1)
+    out = np.take_along_axis(flat, index.reshape(n, c, -1), axis=2).reshape(index.shape)
+    return out if valid is None else np.where(valid, out, 0).astype(x.dtype, copy=False)
+
+
+def _pool_scatter_impl(g, index, valid, input_shape):
+    """Add ``g`` into the positions ``index`` (repeated positions add up): the gather's adjoint."""
+    if valid is not None:
+        g = np.where(valid, g, 0).astype(g.dtype, copy=False)
+    return _kernels()[1].max_pool2d_backward(g, index, input_shape)
+
+
+_pool_gather, _pool_scatter = _linear_pair("max_pool2d", _pool_gather_impl, _pool_scatter_impl,
+                                           ("index", "valid"), ("index", "valid", "input_shape"))
+
+
+def max_pool2d(x, kernel_size, stride, padding=(0, 0), dilation=(1, 1), ceil_mode=False):
+    """Max pooling as a gather of the arg-max entries; returns ``(output, indices array)``.
+
+    The kernel finds the arg-max (piecewise constant: no derivative); the output is a linear pick
+    of ``x`` there, whose adjoint scatters the gradient back. A window lying wholly in the padding
+    (possible with dilation) has the output −inf, like PyTorch, and its index may point past the
+    plane; such picks are masked (``valid``) so that its gradient is dropped, as PyTorch drops it.
+    """
+    y, index = _kernels()[1].max_pool2d(x._array, kernel_size, stride, padding, dilation,
+                                        ceil_mode)
+    plane = x.shape[2] * x.shape[3]
+    safe, valid = index, None
+    if index.size and (index.min() < 0 or index.max() >= plane):
+        valid = (index >= 0) & (index < plane)
+        safe = np.where(valid, index, 0)
+    out = _pool_gather(x, index=safe, valid=valid)
+    empty = np.isneginf(y)
+    if empty.any():  # windows with nothing but padding: −inf, whatever the pick found
+        out = add(out, Tensor._wrap(np.where(empty, -np.inf, 0).astype(y.dtype)))
+    return out, index
 
 
 _AVG = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")
