@@ -39,12 +39,21 @@ def load_profile(long: bool):
     settings.load_profile("tsf-long" if long else "tsf-ci")
 
 
+@functools.cache
+def _single_threaded_oracle():
+    """PyTorch on one thread: on these tiny inputs its thread pool only adds latency (tens of
+    milliseconds per small float64 conv when the cores are busy, e.g. under pytest -n 2)."""
+    import torch
+    torch.set_num_threads(1)
+
+
 def fuzz(examples, **strategies):
     """``@given(**strategies)`` with ``examples`` cases in CI (×10 with ``--fuzz-long``)."""
     def decorate(test):
         @functools.wraps(test)
         def counted(*args, **kwargs):
             global CASES
+            _single_threaded_oracle()
             result = test(*args, **kwargs)
             CASES += 1
             return result
