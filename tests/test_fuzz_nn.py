@@ -121,7 +121,7 @@ def _pool_input(c, rng):
 
 
 def _a_window_is_all_padding(case):
-    """Whether some max-pooling window (with dilation) sees padding only."""
+    """Whether some (dilated) max-pooling window sees padding only."""
     k, d = _as_pair(case["kernel_size"]), _as_pair(case["dilation"])
     s = _as_pair(case["stride"]) if case["stride"] is not None else k
     for n, k, d, s, p in zip(case["hw"], k, d, s, case["padding"]):
@@ -129,29 +129,21 @@ def _a_window_is_all_padding(case):
         out = (-(-span // s) if case["ceil_mode"] else span // s) + 1
         if case["ceil_mode"] and (out - 1) * s >= n + p:
             out -= 1
-        for o in range(out):
-            if not any(0 <= o * s - p + j * d < n for j in range(k)):
-                return True
+        if any(not any(0 <= o * s - p + j * d < n for j in range(k)) for o in range(out)):
+            return True
     return False
-
-
-@needs_kernels
-@pytest.mark.xfail(strict=True, reason="nn kernels: a dilated max-pooling window that covers only "
-                   "padding gives a value (or an IndexError) where PyTorch gives -inf")
-def test_max_pool2d_window_of_padding_only_gives_minus_inf_like_pytorch():
-    x = np.array([[[0.5, -1.0, 2.0]]], dtype=np.float32).reshape(1, 3, 1)
-    kw = dict(kernel_size=(2, 2), padding=(0, 1), dilation=2)
-    ours = F.max_pool2d(tsf.tensor(x), **kw)
-    np.testing.assert_array_equal(ours.numpy(), TF.max_pool2d(torch.from_numpy(x), **kw).numpy())
-    F.max_pool2d(tsf.ones(1, 1, 1), kernel_size=(1, 2), padding=(0, 1), dilation=2)
 
 
 @needs_kernels
 @fuzz(200, case=pool_cases(), seed=seeds)
 def test_max_pool2d(case, seed):
-    assume(not _a_window_is_all_padding(case))  # see the xfail above
     rng = np.random.default_rng(seed)
     kw = {k: case[k] for k in ("kernel_size", "stride", "padding", "dilation", "ceil_mode")}
+    if _a_window_is_all_padding(case):
+        # PyTorch returns -inf there and its backward writes out of bounds; we refuse, clearly
+        with pytest.raises(ValueError, match="covers only padding"):
+            F.max_pool2d(tsf.tensor(_pool_input(case, rng)), **kw)
+        return
     compare(lambda x: F.max_pool2d(x, **kw), lambda x: TF.max_pool2d(x, **kw),
             [_pool_input(case, rng)], rng)
 
