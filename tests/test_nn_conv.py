@@ -207,12 +207,8 @@ def test_a_cnn_with_pytorch_weights_gives_pytorchs_outputs_and_gradients():
     ((1, 1, 3, 1), dict(kernel_size=(2, 2), padding=(0, 1), dilation=2)),
     ((1, 1, 1, 1), dict(kernel_size=(1, 2), padding=(0, 1), dilation=2)),
 ])
-def test_max_pool_window_of_only_padding_gives_minus_inf_and_pytorchs_gradient(shape, kwargs):
-    torch = pytest.importorskip("torch")
-    x = np.random.default_rng(8).standard_normal(shape)
-    xo, xt = tsf.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
-    yo, yt = F.max_pool2d(xo, **kwargs), torch.nn.functional.max_pool2d(xt, **kwargs)
-    np.testing.assert_array_equal(yo.numpy(), yt.detach().numpy())
-    yo.sum().backward()
-    yt.sum().backward()
-    np.testing.assert_array_equal(xo.grad.numpy(), xt.grad.numpy())
+def test_max_pool_window_of_only_padding_is_refused_with_a_clear_error(shape, kwargs):
+    # PyTorch returns −inf there with an index outside the input (and its backward writes out of
+    # bounds); the kernels refuse such geometries instead.
+    with pytest.raises(ValueError, match="covers only padding"):
+        F.max_pool2d(tsf.zeros(*shape), **kwargs)
