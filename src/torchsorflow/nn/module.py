@@ -26,37 +26,19 @@ unchanged.
 """
 from __future__ import annotations
 
-from collections import OrderedDict, namedtuple
+from collections import OrderedDict
 
 import numpy as np
 
 from ..tensor import Tensor
 from .parameter import Parameter
-
-IncompatibleKeys = namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])
-
-
-def size_str(shape):
-    """A shape the way PyTorch's messages print it, without the ``torch.Size(...)`` wrapper."""
-    return "[" + ", ".join(str(int(n)) for n in shape) + "]"
-
+from .state_dict import IncompatibleKeys, StateDictMixin, size_str  # noqa: F401  (re-exported)
 
 def _addindent(text, spaces):
     lines = text.split("\n")
     if len(lines) == 1:
         return text
     return lines[0] + "\n" + "\n".join(" " * spaces + line for line in lines[1:])
-
-
-def _as_array(value):
-    """A NumPy array from a Tensor, an array, a number or a foreign tensor (PyTorch's, say)."""
-    if isinstance(value, Tensor):
-        return value._array
-    if isinstance(value, np.ndarray):
-        return value
-    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch.Tensor, without importing torch
-        return value.detach().cpu().numpy()
-    return np.asarray(value)
 
 
 class _RemovableHandle:
@@ -73,7 +55,7 @@ class _RemovableHandle:
         self.hooks.pop(self.id, None)
 
 
-class Module:
+class Module(StateDictMixin):
     """Base class for layers and models; subclasses define ``__init__`` and ``forward``."""
 
     training: bool
@@ -352,82 +334,6 @@ class Module:
 
     def cpu(self):
         return self
-
-    # --- state_dict ----------------------------------------------------------------------------
-    def _save_to_state_dict(self, destination, prefix, keep_vars):
-        for name, param in self._parameters.items():
-            if param is not None:
-                destination[prefix + name] = param if keep_vars else param.detach()
-        for name, buffer in self._buffers.items():
-            if buffer is not None and name not in self._non_persistent_buffers:
-                destination[prefix + name] = buffer if keep_vars else buffer.detach()
-
-    def state_dict(self, destination=None, prefix="", keep_vars=False):
-        """An ordered mapping from PyTorch-style dotted names to Tensors sharing this model's memory.
-
-        >>> from torchsorflow import nn
-        >>> list(nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3)).state_dict())
-        ['0.weight', '0.bias', '1.weight', '1.bias', '1.running_mean', '1.running_var', '1.num_batches_tracked']
-        """
-        if destination is None:
-            destination = OrderedDict()
-        self._save_to_state_dict(destination, prefix, keep_vars)
-        for name, module in self._modules.items():
-            if module is not None:
-                module.state_dict(destination, prefix + name + ".", keep_vars)
-        return destination
-
-    def _load_from_state_dict(self, state_dict, prefix, missing, errors):
-        persistent = [(n, b) for n, b in self._buffers.items()
-                      if n not in self._non_persistent_buffers]
-        for name, target in list(self._parameters.items()) + persistent:
-            if target is None:
-                continue
-            key = prefix + name
-            if key not in state_dict:
-                missing.append(key)
-                continue
-            try:
-                value = _as_array(state_dict[key])
-            except (TypeError, ValueError) as error:
-                errors.append(f'While copying the parameter named "{key}": {error}')
-                continue
-            if value.shape != target.shape:
-                errors.append(f"size mismatch for {key}: copying a param with shape "
-                              f"{size_str(value.shape)} from checkpoint, the shape in current "
-                              f"model is {size_str(target.shape)}.")
-                continue
-            np.copyto(target._array, value, casting="unsafe")
-
-    def load_state_dict(self, state_dict, strict=True):
-        """Copy values (Tensors, NumPy arrays or PyTorch tensors) into this model's own arrays.
-
-        With ``strict`` the key sets must match exactly; shapes must always match. All problems
-        are collected and reported together, as PyTorch does; the named tuple
-        ``(missing_keys, unexpected_keys)`` is returned otherwise.
-        """
-        missing, errors = [], []
-
-        def load(module, prefix):
-            module._load_from_state_dict(state_dict, prefix, missing, errors)
-            for name, child in module._modules.items():
-                if child is not None:
-                    load(child, prefix + name + ".")
-
-        load(self, "")
-        expected = self.state_dict(keep_vars=True)
-        unexpected = [key for key in state_dict if key not in expected]
-        if strict:
-            if unexpected:
-                errors.insert(0, "Unexpected key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in unexpected) + ". ")
-            if missing:
-                errors.insert(0, "Missing key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in missing) + ". ")
-        if errors:
-            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
-                               + "\n\t".join(errors))
-        return IncompatibleKeys(missing, unexpected)
 
     # --- printing --------------------------------------------------------------------------------
     def extra_repr(self):
