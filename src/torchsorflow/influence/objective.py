@@ -224,6 +224,12 @@ class Objective:
             total = total + jacrev(grad(self._chunk_risk(sl, weights)))(theta).numpy()
         return 0.5 * (total + total.T)
 
+    def example_hessian(self, theta, rows):
+        """(1/N) Σ_{i in rows} ∇²L(zᵢ, θ): the change of ∇²R_w per unit change of those wᵢ."""
+        theta = Tensor(np.asarray(theta, np.float64))
+        part = jacrev(grad(self._chunk_risk(np.asarray(rows, dtype=np.int64), None)))(theta)
+        return part.numpy()
+
     # --- per-example quantities -------------------------------------------------------------------
     def loss_jvp(self, theta, v, data=None):
         """⟨∇θ L(zᵢ, θ), v⟩ for every example of ``data`` at once: one forward-mode pass over the

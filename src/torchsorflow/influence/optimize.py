@@ -7,9 +7,11 @@ would drown the effect being measured. Two methods:
 
 * with a factored Hessian M ≈ ∇²R_w near the answer (small models): the *chord* (simplified)
   Newton iteration θ ← θ − M⁻¹∇R_w(θ). Because R_w differs from R only by one example, M = ∇²R(θ̂)
-  is an excellent approximation and each step shrinks the gradient by a factor of order 1/N: a
-  few gradient evaluations reach ‖∇R_w‖ ≈ 1e-12. Backtracking keeps every step a descent step,
-  and the Hessian is refreshed at the current θ when progress stalls.
+  is usually an excellent approximation and each step shrinks the gradient by a large factor: a
+  few gradient evaluations reach ‖∇R_w‖ ≈ 1e-12. Backtracking keeps every step a descent step.
+  Where M is not good enough (a non-convex model whose smallest curvature is below one
+  example's), the step becomes a true Newton step, solved by CG on Hessian-vector products at the
+  current θ with M as preconditioner.
 * otherwise SciPy's ``trust-ncg`` with the framework's gradient and Hessian-vector products.
 
 >>> import numpy as np
@@ -29,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 import scipy.optimize
+import scipy.sparse.linalg as sparse_linalg
 
 from .solvers import InfluenceWarning, suggest_damping
 
@@ -59,49 +62,76 @@ class Preconditioner:
         return scipy.linalg.cho_solve(self.factor, g)
 
 
-def minimize_risk(objective, theta0, weights=None, hessian=None, gtol=1e-11, max_iter=200):
+def minimize_risk(objective, theta0, weights=None, hessian=None, gtol=1e-11, max_iter=200,
+                  fallbacks=()):
     """Minimise R_w from ``theta0``; returns ``(theta, OptimizeInfo)``.
 
     ``hessian``: a :class:`Preconditioner`, ``True`` to build one at ``theta0``, or ``None`` for
     the matrix-free ``trust-ncg``. ``gtol`` bounds the largest gradient entry at the answer.
+    When the chord iteration stalls (the Newton decrement gᵀM⁻¹g shrinks by less than 0.81 a
+    step), the factor is replaced by the next of ``fallbacks`` (functions θ -> Preconditioner);
+    once they are used up, steps become Newton steps solved by CG with Hessian-vector products at
+    the current θ, preconditioned by the factor: exact curvature at the cost of a few HVPs.
     """
     if hessian is True:
         hessian = Preconditioner(objective.hessian(theta0, weights))
     if hessian is None:
         return _trust_ncg(objective, theta0, weights, gtol, max_iter)
+    fallbacks = list(fallbacks)
+    newton = False
+
+    def direction(theta, g):
+        if not newton:
+            return hessian.solve(g)
+        size = len(g)
+        op = sparse_linalg.LinearOperator((size, size), dtype=np.float64,
+                                          matvec=lambda v: objective.hvp(theta, v, weights))
+        pre = sparse_linalg.LinearOperator((size, size), matvec=hessian.solve, dtype=np.float64)
+        return sparse_linalg.cg(op, g, rtol=1e-6, atol=0.0, M=pre, maxiter=50)[0]
+
     theta = np.array(theta0, dtype=np.float64)
     value, g = objective.value_and_grad(theta, weights)
-    fresh = False   # is the factor the Hessian at the current θ?
+    step = direction(theta, g)
+    decrement = float(g @ step)   # the chord iteration shrinks gᵀM⁻¹g steadily
     iteration = 0
     for iteration in range(max_iter):
         norm = float(np.abs(g).max())
         if norm <= gtol:
-            return theta, OptimizeInfo(True, iteration, norm, "chord-newton")
-        step = hessian.solve(g)
-        slope = float(g @ step)
+            return theta, OptimizeInfo(True, iteration, norm, "newton" if newton else "chord")
         t = 1.0
-        while t > 1e-10:
+        while t > 1e-10 and decrement > 0:
             candidate = theta - t * step
             new_value, new_g = objective.value_and_grad(candidate, weights)
             # Armijo, or (near the optimum, where values only differ by rounding) a smaller gradient
-            if new_value <= value - 1e-4 * t * slope or np.abs(new_g).max() < norm:
+            if new_value <= value - 1e-4 * t * decrement or np.abs(new_g).max() < norm:
                 break
             t *= 0.5
-        else:   # no descent along M⁻¹g: the factor is too far from the Hessian here
-            if fresh:
+        else:   # no descent along the step: a better model of the curvature, or give up
+            if newton:
                 break
-            hessian, fresh = Preconditioner(objective.hessian(theta, weights)), True
+            if fallbacks:
+                hessian = fallbacks.pop(0)(theta)
+            else:
+                newton = True
+            step = direction(theta, g)
+            decrement = float(g @ step)
             continue
-        ratio = float(np.abs(new_g).max()) / norm
-        theta, value, g, fresh = candidate, new_value, new_g, False
-        if ratio > 0.9:   # nearly stalled: a Newton step from here is worth a new Hessian
-            hessian, fresh = Preconditioner(objective.hessian(theta, weights)), True
+        theta, value, g = candidate, new_value, new_g
+        step = direction(theta, g)
+        previous, decrement = decrement, float(g @ step)
+        if not newton and decrement > 0.81 * previous:   # contracting by less than 0.9 a step
+            if fallbacks:
+                hessian = fallbacks.pop(0)(theta)
+            else:
+                newton = True
+            step = direction(theta, g)
+            decrement = float(g @ step)
     norm = float(np.abs(g).max())
     converged = norm <= gtol
     if not converged:
         warnings.warn(f"re-optimisation stopped with max |∇R| = {norm:.2e} > {gtol:.0e}",
                       InfluenceWarning, stacklevel=2)
-    return theta, OptimizeInfo(converged, iteration + 1, norm, "chord-newton")
+    return theta, OptimizeInfo(converged, iteration + 1, norm, "newton" if newton else "chord")
 
 
 def lbfgs(objective, theta0, weights=None, gtol=1e-8, max_iter=5000):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .optimize import minimize_risk
+from .optimize import Preconditioner, minimize_risk
 from .solvers import InfluenceWarning
 
 
@@ -76,6 +76,22 @@ def _baseline(influence, gtol=1e-11):
     return theta, preconditioner
 
 
+def _reweighted(influence, theta, weights):
+    """Fallback factors for re-optimising R_w from θ: first ∇²R(θ) + Σⱼ (wⱼ − 1)·∇²Lⱼ(θ)/N, the
+    Hessian of the *changed* objective (one example's Hessian: cheap), then the default."""
+    from .model import MAX_EXACT_PARAMS
+
+    changed = np.flatnonzero(weights != 1)
+    objective = influence.objective
+    if objective.size > MAX_EXACT_PARAMS or not len(changed):
+        return ()
+
+    def corrected(_):
+        correction = sum((weights[j] - 1) * objective.example_hessian(theta, [j]) for j in changed)
+        return Preconditioner(influence._dense_hessian() + correction)
+    return (corrected,)
+
+
 def validate_loo(influence, test_point, k=50, png=None, indices=None):
     """Predicted vs actual test-loss change for the ``k`` most influential training points.
 
@@ -103,7 +119,8 @@ def validate_loo(influence, test_point, k=50, png=None, indices=None):
                                disable=not influence.progress)):
         weights = np.ones(objective.n)
         weights[i] = 0.0
-        retrained, _ = minimize_risk(objective, theta, weights, hessian=preconditioner)
+        retrained, _ = minimize_risk(objective, theta, weights, hessian=preconditioner,
+                                     fallbacks=_reweighted(influence, theta, weights))
         actual[j] = objective.losses(retrained, (inputs, targets))[0] - test_loss
     predicted = predicted_all[indices]
     pearson = float(scipy.stats.pearsonr(predicted, actual)[0])
@@ -144,7 +161,8 @@ def check_taylor(influence, train_idx, eps_list=None, png=None):
     for e in eps:
         weights = np.ones(objective.n)
         weights[i] += objective.n * e
-        moved, _ = minimize_risk(objective, theta, weights, hessian=preconditioner, gtol=1e-13)
+        moved, _ = minimize_risk(objective, theta, weights, hessian=preconditioner, gtol=1e-13,
+                                 fallbacks=_reweighted(influence, theta, weights))
         zeroth.append(np.linalg.norm(moved - theta))
         first.append(np.linalg.norm(moved - theta - e * derivative))
     zeroth, first = np.array(zeroth), np.array(first)
