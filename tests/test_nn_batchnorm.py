@@ -161,3 +161,13 @@ def test_float32_training_step_keeps_float32():
     assert out.dtype == np.float32 and bn.running_var.dtype == np.float32
     np.testing.assert_allclose(out.numpy().mean(axis=AXES), 0, atol=1e-5)
     np.testing.assert_allclose(out.numpy().var(axis=AXES), 1, rtol=1e-3)
+
+
+@pytest.mark.parametrize("training", [True, False])
+def test_functional_batch_norm_passes_finite_differences_in_both_modes(training):
+    rng = np.random.default_rng(9)
+    x, w, b = rng.standard_normal((6, 3, 2)), rng.standard_normal(3), rng.standard_normal(3)
+    running_mean, running_var = tsf.tensor(rng.standard_normal(3)), tsf.tensor(rng.uniform(1, 2, 3))
+    check_grads(lambda x, w, b: nn.functional.batch_norm(
+        x, None if training else running_mean, None if training else running_var, w, b,
+        training=training), [x, w, b], modes=("fwd", "rev"), order=2)
