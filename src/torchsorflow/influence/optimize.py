@@ -89,6 +89,16 @@ def minimize_risk(objective, theta0, weights=None, hessian=None, gtol=1e-11, max
         pre = sparse_linalg.LinearOperator((size, size), matvec=hessian.solve, dtype=np.float64)
         return sparse_linalg.cg(op, g, rtol=1e-6, atol=0.0, M=pre, maxiter=50)[0]
 
+    def better_model(theta, g):
+        """The next fallback factor, or Newton-CG when none is left; the new step."""
+        nonlocal hessian, newton
+        if fallbacks:
+            hessian = fallbacks.pop(0)(theta)
+        else:
+            newton = True
+        step = direction(theta, g)
+        return step, float(g @ step)
+
     theta = np.array(theta0, dtype=np.float64)
     value, g = objective.value_and_grad(theta, weights)
     step = direction(theta, g)
@@ -109,23 +119,13 @@ def minimize_risk(objective, theta0, weights=None, hessian=None, gtol=1e-11, max
         else:   # no descent along the step: a better model of the curvature, or give up
             if newton:
                 break
-            if fallbacks:
-                hessian = fallbacks.pop(0)(theta)
-            else:
-                newton = True
-            step = direction(theta, g)
-            decrement = float(g @ step)
+            step, decrement = better_model(theta, g)
             continue
         theta, value, g = candidate, new_value, new_g
         step = direction(theta, g)
         previous, decrement = decrement, float(g @ step)
         if not newton and decrement > 0.81 * previous:   # contracting by less than 0.9 a step
-            if fallbacks:
-                hessian = fallbacks.pop(0)(theta)
-            else:
-                newton = True
-            step = direction(theta, g)
-            decrement = float(g @ step)
+            step, decrement = better_model(theta, g)
     norm = float(np.abs(g).max())
     converged = norm <= gtol
     if not converged:
