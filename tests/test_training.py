@@ -134,11 +134,13 @@ def test_tsf_train_writes_checkpoint_curve_and_metrics(trained_mlp, capsys):
 
 
 def test_tsf_eval_reports_the_recorded_accuracy(trained_mlp, capsys):
-    recorded = json.loads((trained_mlp / "metrics.json").read_text())["final"]["test_accuracy"]
+    final = json.loads((trained_mlp / "metrics.json").read_text())["final"]
+    recorded = final["test_accuracy"]
     capsys.readouterr()
     assert main(["eval", str(trained_mlp / "checkpoint.safetensors")]) == 0
     output = capsys.readouterr().out
-    assert f"test accuracy {100 * recorded:.2f}% ({round(recorded * 360)}/360)" in output
+    assert (f"test accuracy {100 * recorded:.2f}% ({round(recorded * 360)}/360), "
+            f"loss {final['test_loss']:.4f}") in output   # plain cross-entropy in both
     assert f"recorded at the end of training: {100 * recorded:.2f}%" in output
 
 

@@ -98,8 +98,12 @@ def evaluate(model, loader, loss_fn=None) -> dict:
 
 
 def fit(model, train_loader, optimizer, epochs: int, *, test_loader=None, scheduler=None,
-        loss_fn=None, progress: bool = True, log=print, on_epoch_end=None) -> list[dict]:
+        loss_fn=None, eval_loss_fn=None, progress: bool = True, log=print,
+        on_epoch_end=None) -> list[dict]:
     """Train for ``epochs`` epochs; returns one dict of metrics per epoch.
+
+    ``loss_fn(logits, labels)`` defaults to cross-entropy; ``eval_loss_fn`` (default: ``loss_fn``)
+    measures the test loss -- e.g. train with label smoothing but report the plain cross-entropy.
 
     Each epoch prints one line through ``log`` (``None`` to stay silent) and, with ``progress``,
     a tqdm bar counts batches over the whole run. ``on_epoch_end(record)`` is called after each
@@ -119,7 +123,7 @@ def fit(model, train_loader, optimizer, epochs: int, *, test_loader=None, schedu
             record = {"epoch": epoch, "lr": lr, "train_loss": train["loss"],
                       "train_accuracy": train["accuracy"]}
             if test_loader is not None:
-                test = evaluate(model, test_loader, loss_fn)
+                test = evaluate(model, test_loader, eval_loss_fn or loss_fn)
                 record.update(test_loss=test["loss"], test_accuracy=test["accuracy"])
             record["seconds"] = time.perf_counter() - start
             if scheduler is not None:
