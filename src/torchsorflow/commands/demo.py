@@ -25,11 +25,11 @@ def register(subparsers):
                      "verify by leave-one-out retraining",
         description=__doc__.split("\n\n", 1)[1])
     parser.add_argument("--out", default="tsf-demo", help="output folder (default: ./tsf-demo)")
-    parser.add_argument("--epochs", type=int, default=6, help="training epochs (default 6)")
-    parser.add_argument("--width", type=int, default=16,
-                        help="channels of the first convolution (default 16)")
-    parser.add_argument("--validate", type=int, default=8, metavar="K",
-                        help="leave-one-out retrainings (default 8)")
+    parser.add_argument("--epochs", type=int, default=8, help="training epochs (default 8)")
+    parser.add_argument("--width", type=int, default=32,
+                        help="channels of the first convolution (default 32, as `tsf train`)")
+    parser.add_argument("--validate", type=int, default=16, metavar="K",
+                        help="leave-one-out retrainings (default 16)")
     parser.add_argument("--l2", type=float, default=1e-3,
                         help="L2 coefficient of the refit last layer (default 1e-3)")
     parser.add_argument("--seed", type=int, default=0)
