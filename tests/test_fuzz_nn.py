@@ -67,6 +67,7 @@ def conv_cases(draw):
 
 
 @needs_kernels
+@pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")  # PyTorch's
 @fuzz(250, case=conv_cases(), seed=seeds)
 def test_conv2d(case, seed):
     rng = np.random.default_rng(seed)
