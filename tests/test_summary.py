@@ -12,12 +12,21 @@ from torchsorflow.cli import main
 from torchsorflow.models import resnet18, vgg11
 from torchsorflow.nn.summary import summary
 
-from test_models import no_random_draws, torch_vgg  # noqa: F401  (fixture used by name)
+from test_models import no_random_draws, skipped_random_draws, torch_vgg  # noqa: F401
 
 
 @pytest.fixture
-def vgg(no_random_draws):  # noqa: F811
-    return vgg11(num_classes=10)
+def vgg():
+    with skipped_random_draws():
+        return vgg11(num_classes=10)
+
+
+@pytest.fixture(scope="module")
+def vgg_at_32():
+    """One VGG11 (10 classes) and its summary at 1x3x32x32, shared by the read-only tests."""
+    with skipped_random_draws():
+        model = vgg11(num_classes=10)
+    return model, summary(model, input_size=(1, 3, 32, 32))
 
 
 def rows_by_name(info):
@@ -25,7 +34,8 @@ def rows_by_name(info):
 
 
 def torch_layer_table(torch, model, input_size):
-    """(params, output shape) per dotted module name of a torch model: the oracle's own hooks."""
+    """(params, output shape) per dotted module name of a torch model (built on the meta device):
+    the oracle's own hooks."""
     shapes = {}
 
     def record(name):
@@ -34,8 +44,8 @@ def torch_layer_table(torch, model, input_size):
         return hook
 
     handles = [m.register_forward_hook(record(n)) for n, m in model.named_modules()]
-    with torch.no_grad():
-        model.eval()(torch.zeros(input_size, device="meta"))
+    with torch.no_grad():  # only shapes matter: uninitialised CPU memory, no random draws
+        model.to_empty(device="cpu").eval()(torch.zeros(input_size))
     for handle in handles:
         handle.remove()
     return {n: (sum(p.numel() for p in m.parameters()), shapes.get(n))
@@ -66,11 +76,12 @@ def test_parameter_only_summary_lists_every_vgg11_layer_with_its_formula(vgg):
     assert info.param_bytes == 4 * info.total_params
 
 
-def test_counts_and_output_shapes_equal_torch_layer_by_layer(vgg):
+def test_counts_and_output_shapes_equal_torch_layer_by_layer(vgg_at_32):
     torch = pytest.importorskip("torch")
     with torch.device("meta"):
-        reference = torch_layer_table(torch, torch_vgg(torch, num_classes=10), (1, 3, 32, 32))
-    info = summary(vgg, input_size=(1, 3, 32, 32))
+        theirs = torch_vgg(torch, num_classes=10)
+    reference = torch_layer_table(torch, theirs, (1, 3, 32, 32))
+    info = vgg_at_32[1]
     assert [row.name for row in info.rows] == list(reference)
     for row in info.rows:
         assert (row.params, row.output_shape) == reference[row.name], row.name
@@ -142,8 +153,9 @@ def test_resnet18_macs_and_a_module_called_twice():
     assert info.rows[0].macs == info.total_macs
 
 
-def test_depth_folds_deeper_layers_into_their_parent(vgg):
-    deep, shallow = summary(vgg, (1, 3, 32, 32)), summary(vgg, (1, 3, 32, 32), depth=1)
+def test_depth_folds_deeper_layers_into_their_parent(vgg_at_32):
+    vgg, deep = vgg_at_32
+    shallow = summary(vgg, (1, 3, 32, 32), depth=1)
     assert [row.name for row in shallow.rows] == ["", "features", "avgpool", "classifier"]
     conv_macs = sum(r.macs for r in deep.rows if r.name.startswith("features."))
     assert rows_by_name(shallow)["features"].macs == conv_macs > 0
@@ -197,8 +209,8 @@ def test_bad_arguments_are_reported(kwargs, message):
 
 
 # --- output formats --------------------------------------------------------------------------------
-def test_table_json_and_markdown_agree(vgg):
-    info = summary(vgg, input_size=(1, 3, 32, 32))
+def test_table_json_and_markdown_agree(vgg_at_32):
+    info = vgg_at_32[1]
     data = json.loads(info.to_json())
     assert data == json.loads(json.dumps(info.to_dict()))
     assert data["total_params"] == info.total_params and len(data["rows"]) == len(info.rows)

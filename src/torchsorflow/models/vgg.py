@@ -18,13 +18,11 @@ Where do VGG11's 132,863,336 parameters live? A 3x3 convolution from C_in to C_o
 C_out·C_in·9 weights and C_out biases, so all eight convolutions together hold 9,220,480
 parameters; the first Linear layer alone holds 25088·4096 + 4096 = 102,764,544 (77 %).
 
->>> import torchsorflow as tsf
->>> from torchsorflow.models import vgg11
->>> model = vgg11(num_classes=10)
->>> sum(p.numel() for p in model.features.parameters())
+>>> features = make_layers(cfgs["A"])  # VGG11's convolutional part
+>>> [sum(p.numel() for p in layer.parameters()) for layer in features][:4]
+[1792, 0, 0, 73856]
+>>> sum(p.numel() for p in features.parameters())
 9220480
->>> [sum(p.numel() for p in layer.parameters()) for layer in model.classifier]
-[102764544, 0, 0, 16781312, 0, 0, 40970]
 """
 from __future__ import annotations
 

@@ -27,7 +27,7 @@ A container's row adds up its sub-layers; rows deeper than ``depth`` are folded 
 >>> model = nn.Sequential(nn.Conv2d(1, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 6 * 6, 10))
 >>> info = summary(model, input_size=(1, 1, 8, 8))
 >>> info.total_params, info.total_macs
-(1490, 6984)
+(1490, 2736)
 >>> [(row.name, row.output_shape, row.params) for row in info.rows][1:]
 [('0', [1, 4, 6, 6], 40), ('1', [1, 4, 6, 6], 0), ('2', [1, 144], 0), ('3', [1, 10], 1450)]
 """
