@@ -43,9 +43,11 @@ def test_explain_prints_the_api_answer_and_writes_pngs(mlp_checkpoint, tmp_path,
                                          train.tensors[1].numpy(), progress=False)
     x, label = features(test.tensors[0].numpy()[7:8])[0], test.tensors[1].numpy()[7]
     top = influence.top_k((x, label), k=4)
-    rows = re.findall(r"^\s+1\s+(\d+)\s+(\d)\s+(\S+)\s+1\s+(\d+)", out, re.MULTILINE)
+    rows = re.findall(r"^\s+1\s+(\d+)\s+(\d)\s+(\S+)\s+(\d+)\s+(\d)\s+(\S+)$", out,
+                      re.MULTILINE)
     assert rows and int(rows[0][0]) == top.helpful[0][0] and int(rows[0][3]) == top.harmful[0][0]
     assert float(rows[0][2]) == pytest.approx(top.helpful[0][1], rel=1e-3)
+    assert float(rows[0][5]) == pytest.approx(top.harmful[0][1], rel=1e-3)
     r = float(re.search(r"Pearson R = (\S+),", out).group(1))
     assert r > 0.9
     for name in ("influence_test7.png", "loo_test7.png"):
@@ -76,3 +78,21 @@ def test_notebook_runs_and_checks_itself(tmp_path):
     assert "LissaDivergenceError: LiSSA diverged at step" in text
     assert {p.name for p in tmp_path.glob("*.png")} == {"influence.png", "taylor.png", "loo.png"}
     assert np.all([p.read_bytes()[:8] == PNG for p in tmp_path.glob("*.png")])
+
+
+def test_demo_trains_explains_validates_and_writes_its_folder(tmp_path, capsys):
+    out = tmp_path / "demo"
+    code = main(["demo", "--out", str(out), "--epochs", "1", "--width", "4", "--validate", "6",
+                 "--no-progress"])
+    text = capsys.readouterr().out
+    assert code == 0, text
+    assert "convex surrogate: the last Linear layer on the CNN's frozen features" in text
+    test_index = int(re.search(r"explaining test digit #(\d+)", text).group(1))
+    assert float(re.search(r"Pearson R = (\S+),", text).group(1)) >= 0.9
+    orders = re.search(r"~ ε\^(\S+), first-order error ~ ε\^(\S+) ", text).groups()
+    assert abs(float(orders[0]) - 1) < 0.1 and abs(float(orders[1]) - 2) < 0.15
+    for name in ("training_curve.png", "influence.png", "loo.png", "taylor.png"):
+        assert (out / name).read_bytes()[:8] == PNG
+    # the checkpoint it leaves behind is one `tsf explain` reads
+    assert main(["explain", str(out / "checkpoint.safetensors"), "--test-index",
+                 str(test_index), "--top", "3", "--out", str(tmp_path), "--no-progress"]) == 0

@@ -84,7 +84,7 @@ def run(args) -> int:
 
     from ..autodiff.tracer import no_grad
     from ..data import datasets
-    from ..influence.report import explanation_png, head_surrogate, top_table
+    from ..influence.report import explanation_png, head_surrogate
     from ..tensor import Tensor
 
     if args.epochs < 1 or args.width < 1 or args.validate < 3:
@@ -121,7 +121,7 @@ def run(args) -> int:
           f"{predicted} (the CNN said {int(original[i].argmax())})")
     point = (test_features[i], test_labels[i])
     top = influence.top_k(point, k=8)
-    print(top_table(top, labels))
+    print(top.table(labels))
     written.append(explanation_png(
         top, test_images[i], f"test #{i}\nlabel {test_labels[i]}, predicted {predicted}", images,
         labels, os.path.join(args.out, "influence.png"),

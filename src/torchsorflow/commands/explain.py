@@ -55,11 +55,9 @@ def _problem(args, test_size):
 
 
 def run(args) -> int:
-    import numpy as np
-
     from ..data import datasets
-    from ..influence import InfluenceModel
-    from ..influence.report import explanation_png, head_surrogate, top_table
+    from ..influence import InfluenceModel, NotPositiveDefiniteError
+    from ..influence.report import head_surrogate
     from ..models import digits
 
     train, test = datasets.digits("train"), datasets.digits("test")
@@ -78,7 +76,7 @@ def run(args) -> int:
         influence, features = head_surrogate(model, images, labels, args.l2, args.damping or 0.0,
                                              method, refit=not args.no_refit, progress=progress)
         test_x = features(test_images[i:i + 1])[0]
-        how = (f"last Linear layer of {name} on its frozen features, "
+        how = (f"the last Linear layer of {name} on its frozen features, "
                + ("as trained" if args.no_refit else f"refit to the minimum with l2={args.l2:g}"))
     else:
         method = args.method or "cg"
@@ -87,13 +85,28 @@ def run(args) -> int:
                                    method=method, progress=progress)
         test_x = test_images[i]
         how = f"all {influence.objective.size} weights of {name}, damping {damping:g}"
+    try:
+        return _explain(args, influence, test_x, f"{how}, {method} inverse Hessian",
+                        (images, labels, test_images, test_labels))
+    except NotPositiveDefiniteError as error:
+        print(f"tsf explain: {error}", file=sys.stderr)
+        return 1
+
+
+def _explain(args, influence, test_x, how, data):
+    """Print the table, write the PNG grid, and validate if asked."""
+    import numpy as np
+
+    from ..influence.report import explanation_png
+
+    images, labels, test_images, test_labels = data
+    i = args.test_index
     logits = influence.objective.outputs(influence.theta, test_x[None])[0]
     predicted = int(np.argmax(logits))
     print(f"test digit #{i}: label {test_labels[i]}, predicted {predicted} "
-          f"({'correct' if predicted == test_labels[i] else 'WRONG'}); influence over the {how}, "
-          f"{method} inverse Hessian")
+          f"({'correct' if predicted == test_labels[i] else 'WRONG'}); influence over {how}")
     top = influence.top_k((test_x, test_labels[i]), k=args.top)
-    print(top_table(top, labels))
+    print(top.table(labels))
     os.makedirs(args.out, exist_ok=True)
     grid = explanation_png(top, test_images[i], f"test #{i}\nlabel {test_labels[i]}, "
                            f"predicted {predicted}", images, labels,

@@ -56,12 +56,21 @@ class TopInfluences:
     harmful: list
     scores: np.ndarray = field(repr=False)   # predicted test-loss change for every training point
 
-    def __str__(self):
-        lines = ["  rank   helpful: index  Δloss if removed   harmful: index  Δloss if removed"]
+    def table(self, labels=None):
+        """The two lists side by side as text; ``labels`` (training labels) adds a column."""
+        def cells(entry):
+            label = f"{labels[entry[0]]:>6}" if labels is not None else ""
+            return f"{entry[0]:>7}{label}  {entry[1]:>+11.3e}"
+        header = "  train#" + (" label" if labels is not None else "") + "  Δ test loss"
+        lines = ["        helpful (removing one raises the test loss)"
+                 "   harmful (removing one lowers it)",
+                 "  rank" + header + "   " + header]
         for rank, (good, bad) in enumerate(zip(self.helpful, self.harmful), 1):
-            lines.append(f"  {rank:>4}   {good[0]:>14}  {good[1]:>+16.3e}   {bad[0]:>14}  "
-                         f"{bad[1]:>+16.3e}")
+            lines.append(f"  {rank:>4} {cells(good)}    {cells(bad)}")
         return "\n".join(lines)
+
+    def __str__(self):
+        return self.table()
 
 
 class InfluenceModel:

@@ -279,38 +279,29 @@ class Objective:
         return owners
 
     def _linear_grads(self, theta, inputs, targets):
-        seen, handles = {}, []
+        layers = list(self._linear_owner)
+        seen, shapes, probes = {}, {}, {}
 
         def recorder(layer):
             def hook(module, args, output):
                 if layer in seen:
                     raise _CalledTwice
-                seen[layer] = args[0]
+                seen[layer], shapes[layer] = args[0], output.shape
                 return output + probes[layer] if probes else output
             return hook
 
-        probes = {}
-        for layer, module in self._linear_owner.items():
-            handles.append(module.register_forward_hook(recorder(layer)))
+        handles = [module.register_forward_hook(recorder(layer))
+                   for layer, module in self._linear_owner.items()]
         try:
-            with no_grad():    # a first pass learns each layer's output shape
-                shapes = {}
-                for layer, module in self._linear_owner.items():
-                    handles.append(module.register_forward_hook(
-                        lambda m, a, out, layer=layer: shapes.__setitem__(layer, out.shape)))
+            with no_grad():   # a first pass learns each layer's output shape
                 self._losses(theta, inputs, targets)
-                for handle in handles[len(self._linear_owner):]:
-                    handle.remove()
-                del handles[len(self._linear_owner):]
             seen.clear()
-            layers = list(self._linear_owner)
 
-            def total_loss(*probe_values):
+            def total_loss(*probe_values):   # probes: zeros added to each layer's output
                 probes.update(zip(layers, probe_values))
                 return self._losses(theta, inputs, targets).sum()
 
-            zeros = [Tensor(np.zeros(shapes[layer])) for layer in layers]
-            _, pullback = vjp(total_loss, *zeros)
+            _, pullback = vjp(total_loss, *[Tensor(np.zeros(shapes[layer])) for layer in layers])
             output_grads = dict(zip(layers, (g.numpy() for g in pullback(Tensor(np.ones(()))))))
         except _CalledTwice:
             return self.per_example_grads(theta, (inputs, targets), method="general")
@@ -322,7 +313,7 @@ class Objective:
             layer, _, leaf = name.rpartition(".")
             g, x = output_grads[layer], seen[layer].primal().numpy()
             g3, x3 = g.reshape(len(g), -1, g.shape[-1]), x.reshape(len(x), -1, x.shape[-1])
-            if leaf == "weight":
+            if leaf == "weight":   # Σ over any extra axes of the outer product ∂Lᵢ/∂y ⊗ x
                 pieces.append(np.einsum("nko,nki->noi", g3, x3).reshape(len(g), -1))
             else:
                 pieces.append(g3.sum(axis=1))

@@ -72,19 +72,6 @@ def head_surrogate(model, train_inputs, train_targets, l2=1e-3, damping=0.0, met
     return influence, lambda inputs: frozen_features(model, inputs)
 
 
-def top_table(top, train_labels, k=None):
-    """The helpful and harmful training points as text, with their labels."""
-    k = k or len(top.helpful)
-    lines = ["  helpful (removing them would raise the test loss)   "
-             "harmful (removing them would lower it)",
-             "  rank  train#  label   Δ test loss               rank  train#  label   Δ test loss"]
-    for rank, (good, bad) in enumerate(zip(top.helpful[:k], top.harmful[:k]), 1):
-        lines.append(f"  {rank:>4}  {good[0]:>6}  {train_labels[good[0]]:>5}  {good[1]:>+12.3e}"
-                     f"              {rank:>4}  {bad[0]:>6}  {train_labels[bad[0]]:>5}  "
-                     f"{bad[1]:>+12.3e}")
-    return "\n".join(lines)
-
-
 def explanation_png(top, test_image, test_caption, train_images, train_labels, path, k=None,
                     title=None):
     """The PNG grid: the test image, then the helpful row and the harmful row."""
