@@ -1,0 +1,97 @@
+"""Adaptive average pooling: any input size to a fixed output size, as two small matrix products.
+
+PyTorch's cell ``i`` of ``out`` along an axis of length ``n`` averages positions
+``floor(i*n/out) <= t < ceil((i+1)*n/out)``. Along one axis that is a linear map, an
+``(out, n)`` matrix ``P`` whose row ``i`` holds ``1/len`` over the cell; along both axes
+
+    y[b, c] = P_h @ x[b, c] @ P_wᵀ        and its adjoint        gx[b, c] = P_hᵀ @ gy[b, c] @ P_w.
+
+Each product is done as *one* GEMM over all (batch, channel) planes at once (the planes are
+stacked into the rows of a 2-D matrix), not one tiny product per plane. When the input divides
+evenly (the usual ``7×7 → 1×1`` or ``8×8 → 4×4``), cells are equal non-overlapping blocks and a
+reshaped ``mean`` is cheaper still.
+
+>>> x = np.arange(10.0).reshape(1, 1, 2, 5)
+>>> adaptive_avg_pool2d(x, (1, 3))
+array([[[[3. , 4.5, 6. ]]]])
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .geometry import as_pair_of_ints
+
+__all__ = ["adaptive_avg_pool2d", "adaptive_avg_pool2d_backward", "adaptive_matrix"]
+
+
+def adaptive_matrix(n: int, out: int, dtype=np.float64):
+    """The (out, n) averaging matrix of one axis (PyTorch's cell boundaries).
+
+    >>> adaptive_matrix(5, 3)
+    array([[0.5       , 0.5       , 0.        , 0.        , 0.        ],
+           [0.        , 0.33333333, 0.33333333, 0.33333333, 0.        ],
+           [0.        , 0.        , 0.        , 0.5       , 0.5       ]])
+    """
+    i = np.arange(out)
+    start = (i * n) // out
+    end = -((-(i + 1) * n) // out)  # ceil((i+1)*n/out) in integers
+    t = np.arange(n)
+    inside = (t >= start[:, None]) & (t < end[:, None])
+    return (inside / (end - start)[:, None]).astype(dtype)
+
+
+def _sizes(op, shape, output_hw):
+    if len(shape) != 4:
+        raise ValueError(f"{op}: input must be 4-D (N, C, H, W), got shape {tuple(shape)}")
+    out = as_pair_of_ints(output_hw, op, "output_hw")
+    if min(out) < 1:
+        raise ValueError(f"{op}: output size must be positive, got {out[0]}x{out[1]}")
+    return out
+
+
+def _float(x):
+    x = np.asarray(x)
+    return x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float64)
+
+
+def _apply(a, p_rows, p_cols):
+    """``p_rows @ a[b, c] @ p_colsᵀ`` for every plane, as two 2-D matrix products."""
+    n, c, h, w = a.shape
+    out_h, out_w = p_rows.shape[0], p_cols.shape[0]
+    t = a.reshape(n * c * h, w) @ p_cols.T  # columns first: (n*c*h, out_w)
+    t = t.reshape(n * c, h, out_w).transpose(0, 2, 1).reshape(n * c * out_w, h)
+    y = (t @ p_rows.T).reshape(n, c, out_w, out_h)  # then rows
+    return np.ascontiguousarray(y.transpose(0, 1, 3, 2))
+
+
+def adaptive_avg_pool2d(x, output_hw):
+    """Average (N, C, H, W) down (or up) to (N, C, *output_hw) with PyTorch's cell boundaries."""
+    x = _float(x)
+    out_h, out_w = _sizes("adaptive_avg_pool2d", x.shape, output_hw)
+    n, c, h, w = x.shape
+    if h % out_h == 0 and w % out_w == 0:  # equal blocks
+        return x.reshape(n, c, out_h, h // out_h, out_w, w // out_w).mean(axis=(3, 5))
+    return _apply(x, adaptive_matrix(h, out_h, x.dtype), adaptive_matrix(w, out_w, x.dtype))
+
+
+def adaptive_avg_pool2d_backward(gy, x_shape, output_hw):
+    """Adjoint of :func:`adaptive_avg_pool2d`: each input position gets ``Σ gy / cell size`` over
+    the cells that contain it.
+
+    >>> adaptive_avg_pool2d_backward(np.ones((1, 1, 1, 2)), (1, 1, 1, 3), (1, 2))
+    array([[[[0.5, 1. , 0.5]]]])
+    """
+    op = "adaptive_avg_pool2d_backward"
+    gy = _float(gy)
+    x_shape = tuple(int(s) for s in x_shape)
+    out_h, out_w = _sizes(op, x_shape, output_hw)
+    n, c, h, w = x_shape
+    if gy.shape != (n, c, out_h, out_w):
+        raise ValueError(f"{op}: gy has shape {gy.shape} but pooling {x_shape} to "
+                         f"{out_h}x{out_w} gives {(n, c, out_h, out_w)}")
+    if h % out_h == 0 and w % out_w == 0:
+        kh, kw = h // out_h, w // out_w
+        spread = np.broadcast_to((gy / (kh * kw))[:, :, :, None, :, None],
+                                 (n, c, out_h, kh, out_w, kw))
+        return spread.reshape(x_shape)
+    return _apply(gy, adaptive_matrix(h, out_h, gy.dtype).T, adaptive_matrix(w, out_w, gy.dtype).T)

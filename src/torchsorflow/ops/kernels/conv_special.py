@@ -1,0 +1,185 @@
+"""Two convolution shapes that im2col would handle badly: 1×1 kernels and depthwise convolutions.
+
+* **Pointwise (1×1, no padding).** Every receptive field is a single pixel, so im2col would only
+  copy the input. Per image the layer *is* a matrix product ``W (C_out, C_in) @ x[b] (C_in, H·W)``
+  that reads and writes NCHW directly, with no layout change at all. A stride just subsamples the
+  input first; the adjoint scatters back into the subsampled positions.
+* **Depthwise (one input channel per group, e.g. MobileNet).** Each output channel sees one input
+  channel: a "matrix product" with an inner dimension of ``kh*kw`` and thousands of groups would be
+  thousands of tiny BLAS calls. Instead the layer is ``kh*kw`` vectorised multiply-adds of shifted
+  views, each over all channels at once; it is limited by memory traffic, as it should be.
+
+Both work on chunks of images spread over the cores (:mod:`.threads`), like :mod:`.im2col`.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .threads import run_chunks
+
+__all__ = ["Pointwise", "Depthwise"]
+
+CHUNK_BYTES = 1 << 20
+
+
+def _chunks(batch, image_bytes):
+    step = max(1, min(batch, CHUNK_BYTES // max(1, image_bytes)))
+    return [(b, min(batch, b + step)) for b in range(0, batch, step)]
+
+
+class Pointwise:
+    """1×1 convolution without padding: a batched matrix product on the (subsampled) input."""
+
+    def __init__(self, geometry, dtype):
+        self.g, self.dtype = geometry, np.dtype(dtype)
+        g = geometry
+        self.pixels = g.out_hw[0] * g.out_hw[1]
+        self.chunks = _chunks(g.batch, (g.cin + g.cout) * self.pixels * self.dtype.itemsize)
+
+    def _sampled(self, x):
+        """The input positions the kernel visits, as (N, G, C/G, OH*OW)."""
+        g = self.g
+        xs = x[:, :, ::g.stride[0], ::g.stride[1]]
+        return xs.reshape(g.batch, g.groups, g.cin_per_group, self.pixels)
+
+    def _weight(self, w):
+        g = self.g
+        return w.reshape(g.groups, g.cout_per_group, g.cin_per_group)
+
+    def forward(self, x, w):
+        g = self.g
+        xs, wm = self._sampled(x), self._weight(w)
+        y = np.empty((g.batch, g.groups, g.cout_per_group, self.pixels), self.dtype)
+
+        def task(_, chunk):
+            b0, b1 = chunk
+            np.matmul(wm, xs[b0:b1], out=y[b0:b1])
+
+        run_chunks(task, self.chunks, lambda: None, work=g.multiply_adds)
+        return y.reshape(g.output_shape)
+
+    def input_grad(self, gy, w):
+        g = self.g
+        gys = gy.reshape(g.batch, g.groups, g.cout_per_group, self.pixels)
+        wt = self._weight(w).transpose(0, 2, 1)
+        gxs = np.empty((g.batch, g.groups, g.cin_per_group, self.pixels), self.dtype)
+
+        def task(_, chunk):
+            b0, b1 = chunk
+            np.matmul(wt, gys[b0:b1], out=gxs[b0:b1])
+
+        run_chunks(task, self.chunks, lambda: None, work=g.multiply_adds)
+        gxs = gxs.reshape((g.batch, g.cin) + tuple(g.out_hw))
+        if g.stride == (1, 1):
+            return gxs
+        gx = np.zeros(g.input_shape, self.dtype)
+        gx[:, :, ::g.stride[0], ::g.stride[1]] = gxs
+        return gx
+
+    def weight_grad(self, gy, x):
+        g = self.g
+        xs = self._sampled(x)
+        gys = gy.reshape(g.batch, g.groups, g.cout_per_group, self.pixels)
+        shape = (g.groups, g.cout_per_group, g.cin_per_group)
+
+        def task(s, chunk):
+            for b in range(*chunk):  # Σ_b gy[b] @ x[b]ᵀ, one product per image into a buffer
+                np.matmul(gys[b], xs[b].transpose(0, 2, 1), out=s[1])
+                np.add(s[0], s[1], out=s[0])
+
+        parts = run_chunks(task, self.chunks,
+                           lambda: (np.zeros(shape, self.dtype), np.empty(shape, self.dtype)),
+                           work=g.multiply_adds)
+        gw = parts[0][0]
+        for part in parts[1:]:
+            gw += part[0]
+        return gw.reshape(g.weight_shape)
+
+
+class Depthwise:
+    """One input channel per group: ``kh*kw`` broadcast multiply-adds over all channels."""
+
+    def __init__(self, geometry, dtype):
+        self.g, self.dtype = geometry, np.dtype(dtype)
+        g = geometry
+        hp, wp = g.padded_hw
+        self.chunks = _chunks(g.batch, (g.cin * hp * wp + g.cout * g.out_hw[0] * g.out_hw[1])
+                              * self.dtype.itemsize)
+        self.images = self.chunks[0][1] - self.chunks[0][0]
+
+    def _scratch(self):
+        g = self.g
+        return np.zeros((self.images, g.cin) + tuple(g.padded_hw), self.dtype)
+
+    def _tap(self, xp, i, j):
+        """The input values tap (i, j) meets at every output position: (n, C, OH, OW)."""
+        g = self.g
+        (sh, sw), (dh, dw), (oh, ow) = g.stride, g.dilation, g.out_hw
+        return xp[:, :, i * dh:i * dh + sh * (oh - 1) + 1:sh, j * dw:j * dw + sw * (ow - 1) + 1:sw]
+
+    def _load(self, xp, x, b0, b1):
+        (ph, pw), (h, w) = self.g.padding, self.g.in_hw
+        xp = xp[:b1 - b0]
+        xp[:, :, ph:ph + h, pw:pw + w] = x[b0:b1]
+        return xp
+
+    def _weight(self, w):
+        g = self.g
+        return w.reshape(g.groups, g.cout_per_group, *g.kernel_hw)
+
+    def forward(self, x, w):
+        g = self.g
+        wg = self._weight(w)
+        y = np.empty((g.batch, g.groups, g.cout_per_group) + tuple(g.out_hw), self.dtype)
+
+        def task(xp, chunk):
+            b0, b1 = chunk
+            xp = self._load(xp, x, b0, b1)
+            out = y[b0:b1]
+            out[...] = 0
+            for i in range(g.kernel_hw[0]):
+                for j in range(g.kernel_hw[1]):
+                    out += self._tap(xp, i, j)[:, :, None] * wg[:, :, i, j, None, None]
+
+        run_chunks(task, self.chunks, self._scratch, work=g.multiply_adds)
+        return y.reshape(g.output_shape)
+
+    def input_grad(self, gy, w):
+        g = self.g
+        wg = self._weight(w)
+        gyg = gy.reshape((g.batch, g.groups, g.cout_per_group) + tuple(g.out_hw))
+        gx = np.empty(g.input_shape, self.dtype)
+        (ph, pw), (h, wd) = g.padding, g.in_hw
+
+        def task(gxp, chunk):
+            b0, b1 = chunk
+            gxp = gxp[:b1 - b0]
+            gxp[...] = 0
+            for i in range(g.kernel_hw[0]):
+                for j in range(g.kernel_hw[1]):
+                    contrib = np.einsum("ngkhw,gk->nghw", gyg[b0:b1], wg[:, :, i, j])
+                    self._tap(gxp, i, j)[...] += contrib
+            gx[b0:b1] = gxp[:, :, ph:ph + h, pw:pw + wd]
+
+        run_chunks(task, self.chunks, self._scratch, work=g.multiply_adds)
+        return gx
+
+    def weight_grad(self, gy, x):
+        g = self.g
+        gyg = gy.reshape((g.batch, g.groups, g.cout_per_group) + tuple(g.out_hw))
+        kh, kw = g.kernel_hw
+
+        def task(s, chunk):
+            b0, b1 = chunk
+            xp = self._load(s[0], x, b0, b1)
+            for i in range(kh):
+                for j in range(kw):
+                    s[1][:, :, i, j] += np.einsum("ngkhw,nghw->gk", gyg[b0:b1],
+                                                  self._tap(xp, i, j))
+
+        parts = run_chunks(task, self.chunks, lambda: (self._scratch(), np.zeros(
+            (g.groups, g.cout_per_group, kh, kw), self.dtype)), work=g.multiply_adds)
+        gw = parts[0][1]
+        for part in parts[1:]:
+            gw += part[1]
+        return gw.reshape(g.weight_shape)

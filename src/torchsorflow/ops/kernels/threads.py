@@ -1,0 +1,96 @@
+"""Spread independent chunks of a kernel over the cores, with BLAS kept to one thread per chunk.
+
+Why not just let BLAS use the cores? An im2col convolution is a big matrix product (BLAS runs it
+on every core) *plus* copies that lay the input out as a matrix, pad it and transpose the result.
+NumPy runs those copies on one core, so with two cores the copies are a serial tail that can cost
+a third of the time. Cutting the batch into chunks and giving each core its own chunks, each doing
+*its* copies and *its* (single-threaded) matrix product, keeps every core busy all the time, and
+each chunk's buffers stay in the cache between the copy and the product. NumPy releases the GIL in
+both, so plain Python threads run truly in parallel.
+
+BLAS must be told to use one thread meanwhile (``threadpoolctl``, a dependency of scikit-learn):
+two workers each asking OpenBLAS for two threads would put four busy-waiting threads on two
+cores, which is several times slower. The worker count is the BLAS thread count the caller set
+(``OPENBLAS_NUM_THREADS``, ``threadpoolctl.threadpool_limits``), so "the same thread count as
+PyTorch" keeps its meaning. Without ``threadpoolctl`` everything runs in the calling thread and
+BLAS threads the products on its own.
+
+Chunks go to workers round-robin (worker ``i`` takes chunks ``i, i+W, i+2W, ...``), so sums that a
+worker accumulates (the weight gradient) are added in the same order on every run: results are
+reproducible for a given thread count.
+"""
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+__all__ = ["blas_threads", "run_chunks"]
+
+_lock = threading.Lock()
+_local = threading.local()
+_state = {"controller": None, "pool": None, "pool_size": 0}
+
+# Below this many multiply-adds a call is too small to be worth waking a second thread.
+MIN_PARALLEL_WORK = 2_000_000
+
+
+def _controller():
+    if _state["controller"] is None:
+        try:
+            from threadpoolctl import ThreadpoolController
+            _state["controller"] = ThreadpoolController().select(user_api="blas")
+        except Exception:  # noqa: BLE001 - not installed or no BLAS found: stay sequential
+            _state["controller"] = False
+    return _state["controller"]
+
+
+def blas_threads() -> int:
+    """Threads BLAS would use right now (1 when this cannot be found out)."""
+    ctl = _controller()
+    if not ctl:
+        return 1
+    counts = [lib.get("num_threads") or 1 for lib in ctl.info()]
+    return max(counts, default=1)
+
+
+def _pool(size):
+    if _state["pool_size"] < size:
+        if _state["pool"] is not None:
+            _state["pool"].shutdown(wait=False)
+        _state["pool"] = ThreadPoolExecutor(size, thread_name_prefix="tsf-kernel")
+        _state["pool_size"] = size
+    return _state["pool"]
+
+
+def run_chunks(task, chunks, make_scratch, work=None):
+    """Call ``task(scratch, chunk)`` for every chunk; return the list of scratch objects used.
+
+    ``make_scratch()`` builds a worker's private state (buffers, partial sums); one is made per
+    worker and passed to each of that worker's calls, so buffers are allocated once, not once per
+    chunk. The caller reduces the returned scratches (e.g. sums partial gradients) if it needs to.
+    ``work`` (multiply-adds of the whole call) lets tiny calls skip the threads.
+    """
+    chunks = list(chunks)
+    workers = 1
+    if len(chunks) > 1 and not getattr(_local, "inside", False) and (
+            work is None or work >= MIN_PARALLEL_WORK):
+        workers = min(blas_threads(), len(chunks))
+    if workers <= 1:
+        scratch = make_scratch()
+        for chunk in chunks:
+            task(scratch, chunk)
+        return [scratch]
+
+    def worker(index):
+        _local.inside = True  # a kernel called from a worker must not wait on the busy pool
+        try:
+            scratch = make_scratch()
+            for chunk in chunks[index::workers]:
+                task(scratch, chunk)
+            return scratch
+        finally:
+            _local.inside = False
+
+    with _lock:  # one parallel section at a time: the BLAS limit below is process-wide
+        with _controller().limit(limits=1):
+            return list(_pool(workers).map(worker, range(workers)))

@@ -1,0 +1,294 @@
+"""The NumPy conv/pool kernels (torchsorflow.ops.kernels), without autodiff: the seed's worked
+examples (seed 002, exercise 2), the adjoint identities that let the autodiff layer differentiate
+them to any order, agreement with torch.nn.functional over random geometries, every engine
+(channels first/last im2col, row blocks, worker threads, 1×1, depthwise) and the error messages."""
+import numpy as np
+import pytest
+
+from torchsorflow.ops.kernels import conv, conv_special, im2col, pool, shapes, threads
+from torchsorflow.ops.kernels.geometry import conv_geometry
+
+# Seed 002, exercise 2: X (4x4) and K (2x2), outputs for (stride, padding) as in the solution.
+SEED_X = np.array([[1, 2, -1, 1], [1, 0, 1, 0], [0, 1, 0, 2], [2, 1, 0, -1]], np.float32)
+SEED_K = np.array([[1, 0], [2, 1]], np.float32)
+SEED_OUTPUTS = {(1, 0): [[3, 3, 1], [2, 2, 3], [5, 3, -1]],
+                (2, 0): [[3, 1], [5, -1]],
+                (2, 1): [[1, 3, 2], [0, 2, 4], [0, 1, -1]]}
+
+
+def test_seed_worked_examples_exactly():
+    for (stride, padding), expected in SEED_OUTPUTS.items():
+        y = conv.conv2d(SEED_X[None, None], SEED_K[None, None], (stride, stride),
+                        (padding, padding), (1, 1), 1)
+        assert y.dtype == np.float32
+        np.testing.assert_array_equal(y[0, 0], np.array(expected, np.float32),
+                                      err_msg=f"stride {stride}, padding {padding}")
+
+
+# --- random geometries ---------------------------------------------------------------------------
+def _conv_cases(count, seed):
+    """Random (x shape, w shape, stride, padding, dilation, groups) that fit, small and fast."""
+    rng = np.random.default_rng(seed)
+    cases = []
+    while len(cases) < count:
+        groups = int(rng.choice([1, 1, 2, 3]))
+        cin_g, cout_g = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        kind = len(cases) % 6
+        if kind == 4:  # depthwise (with a channel multiplier)
+            groups, cin_g = int(rng.integers(2, 5)), 1
+        kernel = (1, 1) if kind == 5 else tuple(int(k) for k in rng.integers(1, 4, 2))
+        stride = tuple(int(s) for s in rng.integers(1, 4, 2))
+        dilation = tuple(int(d) for d in rng.integers(1, 3, 2))
+        padding = (0, 0) if kind == 5 else tuple(int(p) for p in rng.integers(0, 3, 2))
+        hw = tuple(int(n) for n in rng.integers(1, 10, 2))
+        if any(n + 2 * p < d * (k - 1) + 1 for n, p, d, k in zip(hw, padding, dilation, kernel)):
+            continue
+        batch = int(rng.integers(1, 4))
+        cases.append(((batch, groups * cin_g) + hw, (groups * cout_g, cin_g) + kernel, stride,
+                      padding, dilation, groups))
+    return cases
+
+
+CASES = _conv_cases(36, seed=0)
+
+
+def _arrays(case, rng, dtype=np.float64):
+    x_shape, w_shape, *geometry = case
+    x = rng.standard_normal(x_shape).astype(dtype)
+    w = rng.standard_normal(w_shape).astype(dtype)
+    y_shape = conv_geometry("t", x_shape, w_shape, *geometry).output_shape
+    return x, w, rng.standard_normal(y_shape).astype(dtype)
+
+
+def _adjoint_gaps(x, w, gy, stride, padding, dilation, groups, engine=None):
+    """|<conv(x,w), gy> - <x, grad_input(gy,w)>| and the same for the weight, relative."""
+    if engine is None:
+        y = conv.conv2d(x, w, stride, padding, dilation, groups)
+        gx = conv.conv2d_grad_input(gy, w, x.shape[2:], stride, padding, dilation, groups)
+        gw = conv.conv2d_grad_weight(gy, x, w.shape[2:], stride, padding, dilation, groups)
+    else:
+        y, gx, gw = engine.forward(x, w), engine.input_grad(gy, w), engine.weight_grad(gy, x)
+    assert gx.shape == x.shape and gw.shape == w.shape and y.shape == gy.shape
+    inner = np.vdot(y, gy)
+    scale = np.abs(y).sum() * np.abs(gy).max() + 1e-300
+    return abs(inner - np.vdot(x, gx)) / scale, abs(inner - np.vdot(w, gw)) / scale
+
+
+@pytest.mark.parametrize("case", CASES, ids=[str(i) for i in range(len(CASES))])
+def test_conv_maps_are_adjoint(case):
+    x, w, gy = _arrays(case, np.random.default_rng(1))
+    gap_x, gap_w = _adjoint_gaps(x, w, gy, *case[2:])
+    assert gap_x < 1e-13 and gap_w < 1e-13
+
+
+@pytest.mark.parametrize("layout", ["channels_first", "channels_last"])
+@pytest.mark.parametrize("chunk_bytes", [64, 2 << 20], ids=["row-blocks", "whole-images"])
+def test_both_im2col_layouts_and_row_blocks_match_pytorch(layout, chunk_bytes, monkeypatch):
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(im2col, "CHUNK_BYTES", chunk_bytes)
+    rng = np.random.default_rng(2)
+    for case in CASES[:18]:
+        x, w, gy = _arrays(case, rng)
+        stride, padding, dilation, groups = case[2:]
+        engine = im2col.Im2col(conv_geometry("t", x.shape, w.shape, *case[2:]), x.dtype, layout)
+        kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+        xt, wt, gyt = torch.tensor(x), torch.tensor(w), torch.tensor(gy)
+        np.testing.assert_allclose(engine.forward(x, w), torch.nn.functional.conv2d(xt, wt, **kw),
+                                   rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(engine.input_grad(gy, w),
+                                   torch.nn.grad.conv2d_input(x.shape, wt, gyt, **kw),
+                                   rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(engine.weight_grad(gy, x),
+                                   torch.nn.grad.conv2d_weight(xt, w.shape, gyt, **kw),
+                                   rtol=1e-10, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[str(i) for i in range(len(CASES))])
+def test_conv_matches_pytorch_in_float32(case):
+    torch = pytest.importorskip("torch")
+    x, w, gy = _arrays(case, np.random.default_rng(3), np.float32)
+    stride, padding, dilation, groups = case[2:]
+    kw = dict(stride=stride, padding=padding, dilation=dilation, groups=groups)
+    xt, wt, gyt = torch.tensor(x), torch.tensor(w), torch.tensor(gy)
+    y = conv.conv2d(x, w, stride, padding, dilation, groups)
+    gx = conv.conv2d_grad_input(gy, w, x.shape[2:], stride, padding, dilation, groups)
+    gw = conv.conv2d_grad_weight(gy, x, w.shape[2:], stride, padding, dilation, groups)
+    assert y.dtype == gx.dtype == gw.dtype == np.float32
+    tol = dict(rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(y, torch.nn.functional.conv2d(xt, wt, **kw), **tol)
+    np.testing.assert_allclose(gx, torch.nn.grad.conv2d_input(x.shape, wt, gyt, **kw), **tol)
+    np.testing.assert_allclose(gw, torch.nn.grad.conv2d_weight(xt, w.shape, gyt, **kw), **tol)
+
+
+@pytest.mark.parametrize("shape,weight,geometry", [
+    ((5, 16, 12, 12), (24, 16, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),   # channels last
+    ((5, 3, 14, 14), (8, 3, 3, 3), ((2, 2), (1, 1), (1, 1), 1)),      # channels first, stride
+    ((4, 12, 10, 10), (12, 1, 3, 3), ((1, 1), (2, 2), (2, 2), 12)),   # depthwise, dilated
+    ((4, 12, 10, 10), (18, 4, 1, 1), ((2, 2), (0, 0), (1, 1), 3)),    # grouped 1×1, stride
+], ids=["channels-last", "channels-first", "depthwise", "pointwise"])
+def test_worker_threads_give_the_same_numbers_as_one_thread(shape, weight, geometry,
+                                                            monkeypatch):
+    """The threaded path splits the batch over workers; results must not depend on it (and the
+    weight gradient, a sum over the batch, must be reproducible run to run)."""
+    rng = np.random.default_rng(4)
+    x, w = rng.standard_normal(shape), rng.standard_normal(weight)
+    monkeypatch.setattr(im2col, "CHUNK_BYTES", 4096)  # many chunks
+    monkeypatch.setattr(conv_special, "CHUNK_BYTES", 4096)
+    monkeypatch.setattr(threads, "blas_threads", lambda: 1)
+    y1 = conv.conv2d(x, w, *geometry)
+    gy = rng.standard_normal(y1.shape)
+    one = [y1, conv.conv2d_grad_input(gy, w, shape[2:], *geometry),
+           conv.conv2d_grad_weight(gy, x, weight[2:], *geometry)]
+    monkeypatch.setattr(threads, "blas_threads", lambda: 2)
+    monkeypatch.setattr(threads, "MIN_PARALLEL_WORK", 0)
+    for _ in range(2):
+        two = [conv.conv2d(x, w, *geometry), conv.conv2d_grad_input(gy, w, shape[2:], *geometry),
+               conv.conv2d_grad_weight(gy, x, weight[2:], *geometry)]
+        np.testing.assert_allclose(two[0], one[0], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(two[1], one[1], rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(two[2], one[2], rtol=1e-12, atol=1e-12)
+    again = conv.conv2d_grad_weight(gy, x, weight[2:], *geometry)
+    np.testing.assert_array_equal(again, two[2])
+
+
+def test_conv_accepts_strided_inputs_and_integer_arrays():
+    rng = np.random.default_rng(5)
+    x = rng.standard_normal((2, 5, 6, 4))
+    w = rng.standard_normal((3, 4, 3, 3))
+    channels_last = np.ascontiguousarray(x.transpose(0, 2, 3, 1)).transpose(0, 3, 1, 2)
+    geometry = ((1, 1), (1, 1), (1, 1), 1)
+    expected = conv.conv2d(np.ascontiguousarray(x[:, :4]), w, *geometry)
+    np.testing.assert_allclose(conv.conv2d(channels_last[:, :4], w, *geometry), expected,
+                               rtol=1e-13)
+    y = conv.conv2d(np.ones((1, 1, 3, 3), np.int64), np.ones((1, 1, 2, 2), np.int32),
+                    (1, 1), (0, 0), (1, 1), 1)
+    assert y.dtype == np.float64 and y.tolist() == [[[[4.0, 4.0], [4.0, 4.0]]]]
+
+
+def test_conv_error_messages_name_the_shapes():
+    x, w = np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 3, 3))
+    with pytest.raises(ValueError) as err:
+        conv.conv2d(x, w, (1, 1), (0, 0), (1, 1), 1)
+    assert str(err.value) == "conv2d: kernel 3x3 (dilation 1) does not fit input 2x2 with padding 0"
+    with pytest.raises(ValueError, match=r"input \(1, 5, 4, 4\) has 5 channels but weight "
+                                         r"\(4, 2, 3, 3\) with groups=2 expects 4"):
+        conv.conv2d(np.zeros((1, 5, 4, 4)), np.zeros((4, 2, 3, 3)), (1, 1), (1, 1), (1, 1), 2)
+    with pytest.raises(ValueError, match="5 output channels, not divisible by groups=2"):
+        conv.conv2d(np.zeros((1, 4, 4, 4)), np.zeros((5, 2, 3, 3)), (1, 1), (1, 1), (1, 1), 2)
+    with pytest.raises(ValueError, match=r"conv2d_grad_input: gy has shape \(1, 1, 3, 3\) but "
+                                         r"weight \(1, 1, 2, 2\) on a 5x5 input needs "
+                                         r"\(1, 1, 2, 2\)"):
+        conv.conv2d_grad_input(np.zeros((1, 1, 3, 3)), np.zeros((1, 1, 2, 2)), (5, 5), (2, 2),
+                               (0, 0), (1, 1), 1)
+    with pytest.raises(ValueError, match="conv2d: stride must be >= 1, got 0x1"):
+        conv.conv2d(np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 2, 2)), (0, 1), (0, 0), (1, 1), 1)
+    with pytest.raises(ValueError, match=r"kernel 3x2 \(dilation 2x1\) does not fit input 4x4 "
+                                         r"with padding 0"):
+        conv.conv2d(np.zeros((1, 1, 4, 4)), np.zeros((1, 1, 3, 2)), (1, 1), (0, 0), (2, 1), 1)
+
+
+# --- pooling -------------------------------------------------------------------------------------
+def _pool_cases(count, seed, dilation=True):
+    rng = np.random.default_rng(seed)
+    cases = []
+    while len(cases) < count:
+        kernel = tuple(int(k) for k in rng.integers(1, 4, 2))
+        stride = tuple(int(s) for s in rng.integers(1, 4, 2))
+        dil = tuple(int(d) for d in rng.integers(1, 3, 2)) if dilation else (1, 1)
+        padding = tuple(int(rng.integers(0, k // 2 + 1)) for k in kernel)
+        hw = tuple(int(n) for n in rng.integers(1, 9, 2))
+        ceil_mode = bool(rng.integers(0, 2))
+        if all(shapes.pool_output_size(n, k, s, p, d, ceil_mode) >= 1
+               for n, k, s, p, d in zip(hw, kernel, stride, padding, dil)):
+            cases.append((hw, kernel, stride, padding, dil, ceil_mode))
+    return cases
+
+
+@pytest.mark.parametrize("case", _pool_cases(30, seed=6))
+def test_max_pool_values_indices_and_backward_match_pytorch(case):
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    hw, kernel, stride, padding, dilation, ceil_mode = case
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 3) + hw)
+    x[0, 0, 0, 0] = np.nan  # NaN propagates (and wins its windows) as in PyTorch
+    x[1, 1] = -np.inf       # all -inf: the index of the first in-bounds tap
+    x[1, 2, ::2] = 0.5      # ties: the first maximum in row-major window order
+    try:
+        y, idx = pool.max_pool2d(x, kernel, stride, padding, dilation, ceil_mode)
+    except ValueError as error:  # a window sees only padding: PyTorch's answer is -inf there
+        assert "covers only padding" in str(error)
+        ref = F.max_pool2d(torch.tensor(np.nan_to_num(x)), kernel, stride, padding, dilation,
+                           ceil_mode)
+        assert torch.isinf(ref).any()
+        return
+    xt = torch.tensor(x, requires_grad=True)
+    ref, ref_idx = F.max_pool2d(xt, kernel, stride, padding, dilation, ceil_mode,
+                                return_indices=True)
+    np.testing.assert_array_equal(y, ref.detach().numpy())
+    np.testing.assert_array_equal(idx, ref_idx.numpy())
+    gy = rng.standard_normal(y.shape)
+    ref.backward(torch.tensor(gy))
+    np.testing.assert_allclose(pool.max_pool2d_backward(gy, idx, x.shape), xt.grad.numpy(),
+                               rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("case", _pool_cases(24, seed=8, dilation=False))
+@pytest.mark.parametrize("count_include_pad,divisor", [(True, None), (False, None), (True, 3)])
+def test_avg_pool_matches_pytorch_and_backward_is_its_adjoint(case, count_include_pad, divisor):
+    torch = pytest.importorskip("torch")
+    hw, kernel, stride, padding, _, ceil_mode = case
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((2, 3) + hw)
+    args = (kernel, stride, padding, ceil_mode, count_include_pad, divisor)
+    y = pool.avg_pool2d(x, *args)
+    ref = torch.nn.functional.avg_pool2d(torch.tensor(x), *args)
+    np.testing.assert_allclose(y, ref.numpy(), rtol=1e-12, atol=1e-12)
+    gy = rng.standard_normal(y.shape)
+    gx = pool.avg_pool2d_backward(gy, x.shape, *args)
+    assert np.vdot(y, gy) == pytest.approx(np.vdot(x, gx), rel=1e-12, abs=1e-12)
+
+
+@pytest.mark.parametrize("hw,out", [((7, 7), (1, 1)), ((8, 6), (4, 3)), ((5, 7), (3, 2)),
+                                    ((3, 4), (5, 6)), ((9, 2), (4, 2))])
+def test_adaptive_avg_pool_matches_pytorch_and_backward_is_its_adjoint(hw, out):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(10)
+    x = rng.standard_normal((2, 3) + hw).astype(np.float32)
+    y = pool.adaptive_avg_pool2d(x, out)
+    assert y.dtype == np.float32
+    ref = torch.nn.functional.adaptive_avg_pool2d(torch.tensor(x), out)
+    np.testing.assert_allclose(y, ref.numpy(), rtol=1e-5, atol=1e-6)
+    x64, gy = x.astype(np.float64), rng.standard_normal(y.shape)
+    gx = pool.adaptive_avg_pool2d_backward(gy, x.shape, out)
+    assert np.vdot(pool.adaptive_avg_pool2d(x64, out), gy) == pytest.approx(np.vdot(x64, gx),
+                                                                             rel=1e-12)
+
+
+def test_pool_output_sizes_follow_pytorch_ceil_mode_rule():
+    # 3 rows, kernel 2, stride 2, padding 1: ceil gives 3 windows, but the third would start at
+    # padded row 4, past the input and its left padding, so PyTorch drops it.
+    assert shapes.pool_output_size(3, 2, 2, 1, 1, ceil_mode=True) == 2
+    assert shapes.pool_output_size(5, 2, 2, 0, 1, ceil_mode=True) == 3
+    assert shapes.pool_output_size(5, 2, 2, 0, 1, ceil_mode=False) == 2
+    y, _ = pool.max_pool2d(np.arange(9.0).reshape(1, 1, 3, 3), (2, 2), (2, 2), (1, 1), (1, 1),
+                           True)
+    assert y[0, 0].tolist() == [[0.0, 2.0], [6.0, 8.0]]
+
+
+def test_pool_error_messages():
+    x = np.zeros((1, 1, 4, 4))
+    with pytest.raises(ValueError, match=r"max_pool2d: padding 2 must be at most half the kernel "
+                                         r"size 3x3 \(padding 2 > 3 // 2 along H\)"):
+        pool.max_pool2d(x, (3, 3), (1, 1), (2, 2), (1, 1), False)
+    with pytest.raises(ValueError, match=r"avg_pool2d: kernel 5x5 \(dilation 1\) does not fit "
+                                         r"input 4x4 with padding 0"):
+        pool.avg_pool2d(x, (5, 5), (1, 1), (0, 0), False, True)
+    with pytest.raises(ValueError, match="max_pool2d: the window at output column 0 covers only "
+                                         "padding"):
+        pool.max_pool2d(np.zeros((1, 1, 8, 1)), (1, 2), (1, 3), (0, 1), (1, 2), False)
+    with pytest.raises(ValueError, match=r"max_pool2d_backward: gy has shape \(1, 1, 2, 2\) but "
+                                         r"indices have shape \(1, 1, 1, 2\)"):
+        pool.max_pool2d_backward(np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 1, 2), int), x.shape)
+    with pytest.raises(ValueError, match="adaptive_avg_pool2d: output size must be positive"):
+        pool.adaptive_avg_pool2d(x, (0, 2))
