@@ -41,6 +41,17 @@ def no_random_draws():
         yield
 
 
+@pytest.fixture(name="torch")
+def single_threaded_torch():
+    """PyTorch on one thread: on these small inputs its thread pool only adds waiting, a lot of it
+    when other processes keep the cores busy."""
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield torch
+    torch.set_num_threads(threads)
+
+
 def count(module):
     return sum(p.numel() for p in module.parameters())
 
@@ -137,8 +148,7 @@ def test_vgg11_layer_counts_follow_the_formulas(no_random_draws):
     assert sum(counts) + sum(expected_classifier) == 132_863_336
 
 
-def test_state_dict_keys_and_shapes_equal_torch(no_random_draws):
-    torch = pytest.importorskip("torch")
+def test_state_dict_keys_and_shapes_equal_torch(torch, no_random_draws):
     with torch.device("meta"):  # shapes only: nothing is allocated or drawn
         references = [(vgg11_bn(num_classes=10), torch_vgg(torch, batch_norm=True, num_classes=10)),
                       (resnet18(), torch_resnet18(torch))]
@@ -150,8 +160,7 @@ def test_state_dict_keys_and_shapes_equal_torch(no_random_draws):
         assert count(ours) == sum(p.numel() for p in theirs.parameters())
 
 
-def test_vgg11_bn_forward_equals_torch_with_the_same_weights(no_random_draws):
-    torch = pytest.importorskip("torch")
+def test_vgg11_bn_forward_equals_torch_with_the_same_weights(torch, no_random_draws):
     torch.manual_seed(0)
     theirs = torch_vgg(torch, batch_norm=True, num_classes=10)
     with torch.no_grad():  # non-trivial running statistics, so eval-mode BN is really exercised
@@ -171,8 +180,7 @@ def test_vgg11_bn_forward_equals_torch_with_the_same_weights(no_random_draws):
     np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-5)
 
 
-def test_resnet18_forward_and_backward_equal_torch():
-    torch = pytest.importorskip("torch")
+def test_resnet18_forward_and_backward_equal_torch(torch):
     torch.manual_seed(0)
     theirs, ours = torch_resnet18(torch, num_classes=5).double(), resnet18(num_classes=5).double()
     ours.load_state_dict(theirs.state_dict())

@@ -12,7 +12,8 @@ from torchsorflow.cli import main
 from torchsorflow.models import resnet18, vgg11
 from torchsorflow.nn.summary import summary
 
-from test_models import no_random_draws, skipped_random_draws, torch_vgg  # noqa: F401
+from test_models import (no_random_draws, single_threaded_torch,  # noqa: F401 (fixtures)
+                         skipped_random_draws, torch_vgg)
 
 
 @pytest.fixture
@@ -76,8 +77,7 @@ def test_parameter_only_summary_lists_every_vgg11_layer_with_its_formula(vgg):
     assert info.param_bytes == 4 * info.total_params
 
 
-def test_counts_and_output_shapes_equal_torch_layer_by_layer(vgg_at_32):
-    torch = pytest.importorskip("torch")
+def test_counts_and_output_shapes_equal_torch_layer_by_layer(torch, vgg_at_32):
     with torch.device("meta"):
         theirs = torch_vgg(torch, num_classes=10)
     reference = torch_layer_table(torch, theirs, (1, 3, 32, 32))
@@ -88,8 +88,7 @@ def test_counts_and_output_shapes_equal_torch_layer_by_layer(vgg_at_32):
     assert info.rows[0].input_shape == [1, 3, 32, 32]
 
 
-def test_tied_weights_are_counted_once():
-    torch = pytest.importorskip("torch")
+def test_tied_weights_are_counted_once(torch):
     encoder, decoder = nn.Linear(8, 8), nn.Linear(8, 8)
     decoder.weight = encoder.weight
     model = nn.Sequential(encoder, nn.ReLU(), decoder)
