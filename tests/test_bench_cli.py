@@ -130,3 +130,16 @@ def test_formatting_helpers():
     assert fast["meets_target"] is True
     line = common.markdown_table([fast]).splitlines()[-1]
     assert "| ≥ 20× faster ✓ |" in line and "0.0167×" in line
+
+
+def test_every_benchmark_script_joins_the_common_table():
+    """Each benchmarks/bench_*.py defines run(quick=False) -> rows, so `tsf bench` runs it."""
+    import ast
+    for script in common.discover(BENCHMARKS):
+        tree = ast.parse(script.read_text())
+        runs = [node for node in tree.body if isinstance(node, ast.FunctionDef)
+                and node.name == "run"]
+        assert runs, f"{script.name} has no top-level run(quick=False)"
+        args = runs[0].args
+        names = [a.arg for a in args.args + args.kwonlyargs]
+        assert "quick" in names, f"{script.name}: run() takes no quick argument"
