@@ -1,6 +1,6 @@
 """``tsf train`` and ``tsf eval``: train a digits classifier, then check the saved checkpoint.
 
-``tsf train --model cnn-bn --epochs 6 --out runs/cnn-bn`` writes three files to ``--out``:
+``tsf train --model cnn-bn --epochs 8 --out runs/cnn-bn`` writes three files to ``--out``:
 
 * ``checkpoint.safetensors`` -- model weights, optimizer and scheduler state, the configuration
   (model name and hyper-parameters) and the per-epoch history;
@@ -29,7 +29,7 @@ def register(subparsers):
                     "loss and accuracy per epoch; writes checkpoint.safetensors, "
                     "training_curve.png and metrics.json to --out.")
     train.add_argument("--model", choices=("mlp", "cnn", "cnn-bn"), default="cnn-bn")
-    train.add_argument("--epochs", type=_positive_int, default=6)
+    train.add_argument("--epochs", type=_positive_int, default=8)
     train.add_argument("--lr", type=float, default=None,
                        help="learning rate (default: 3e-3 for adam/adamw, 0.05 for sgd)")
     train.add_argument("--optimizer", choices=OPTIMIZERS, default="adam")
