@@ -8,7 +8,6 @@ compared with PyTorch's autograd at the same thread count.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
 import numpy as np
@@ -16,10 +15,10 @@ import numpy as np
 import torchsorflow as tsf
 
 try:
-    from common import import_torch, measure, report, row
+    from common import import_torch, measure, row, script_main
 except ImportError:  # run from elsewhere: make this folder importable
     sys.path.insert(0, __import__("os").path.dirname(__file__))
-    from common import import_torch, measure, report, row
+    from common import import_torch, measure, row, script_main
 
 
 def _gflops(n, seconds, products=1):
@@ -64,14 +63,5 @@ def run(quick=False):
     return rows
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="smaller matrices, fewer repeats")
-    parser.add_argument("--json", help="also write the rows to this JSON file")
-    args = parser.parse_args(argv)
-    report(run(args.quick), args.json)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(script_main(run, __doc__.split("\n")[0]))

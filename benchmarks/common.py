@@ -264,6 +264,16 @@ def report(rows, json_path=None, env=None):
         write_json(json_path, {"environment": env, "results": rows})
 
 
+def script_main(run, description, argv=None) -> int:
+    """The ``__main__`` of a benchmark script: ``--quick`` and ``--json``, then the table."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--quick", action="store_true", help="the reduced set of workloads")
+    parser.add_argument("--json", help="also write the rows to this JSON file")
+    args = parser.parse_args(argv)
+    report(run(quick=args.quick), args.json)
+    return 0
+
+
 # --- the runner ---------------------------------------------------------------------------------
 
 
