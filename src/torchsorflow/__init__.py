@@ -19,7 +19,13 @@ from .backend import bool_, float16, float32, float64, int32, int64  # noqa: E40
 max = ops.amax
 min = ops.amin
 
-_SUBPACKAGES = {"nn", "optim", "data", "models", "stats", "embeddings", "influence", "io"}
+_SUBPACKAGES = {"nn", "optim", "data", "models", "stats", "embeddings", "influence", "io", "tour"}
+
+
+def summary(model, input_size=None, depth=3, **kwargs):
+    """Per-layer parameters, shapes and MACs of ``model``; see :func:`torchsorflow.nn.summary.summary`."""
+    from .nn.summary import summary as _summary
+    return _summary(model, input_size=input_size, depth=depth, **kwargs)
 
 
 def __getattr__(name):
