@@ -2,7 +2,7 @@
 the problem (shapes, offending value, what to do). The paths already asserted next to their
 features (tests/test_nn_*.py, test_io.py, test_stats_*.py, test_influence.py, ...) are not repeated
 here; this file covers the rest: the core's operations, transforms and Tensor methods (issue 2),
-layers and losses (issue 3), optimizers, schedulers and data (issue 3)."""
+layers and losses (issue 3), optimizers, schedulers and data (issue 3), word vectors (issue 6)."""
 import numpy as np
 import pytest
 
@@ -325,3 +325,63 @@ TRAINING = [
 def test_training_bad_input(call, error, message):
     """Issue 3: optimizers, schedulers and data loading."""
     _check(call, error, message)
+
+
+# --- word embeddings (issue 6) ------------------------------------------------------------------
+@pytest.fixture
+def small_vectors():
+    from torchsorflow.embeddings import KeyedVectors
+    words = ["king", "queen", "man", "woman", "paris", "france"]
+    return KeyedVectors(np.random.default_rng(0).standard_normal((6, 5)).astype(np.float32), words)
+
+
+def test_unknown_words_raise_a_key_error_naming_the_word_and_close_spellings(small_vectors):
+    for call in (lambda: small_vectors["kign"],
+                 lambda: small_vectors.most_similar(positive=["kign"]),
+                 lambda: small_vectors.similarity("king", "kign")):
+        with pytest.raises(KeyError) as caught:
+            call()
+        assert "'kign' is not in the vocabulary (6 words); did you mean 'king'?" in str(caught.value)
+
+
+@pytest.mark.parametrize("content, message", [
+    ("king 1 2 3\nqueen 1 2\n", "line 2: 2 numbers after the word 'queen', expected 3 (the "
+                                "dimension of line 1): inconsistent dimensions"),
+    ("king 1 2 3\nqueen 1 x 3\n", "line 2: 'x' is not a number"),
+    ("king 1 2 3\nqueen 1 nan 3\n", "line 2: non-finite value in the vector of 'queen'"),
+])
+def test_a_malformed_vector_file_is_reported_with_its_name_and_line(tmp_path, content, message):
+    from torchsorflow.embeddings import VectorFileError, load_glove
+    path = tmp_path / "vectors.txt"
+    path.write_text(content)
+    with pytest.raises(VectorFileError) as caught:  # a ValueError
+        load_glove(path)
+    assert isinstance(caught.value, ValueError)
+    assert f"{path}, {message}" in str(caught.value)
+
+
+def test_word2vec_header_that_disagrees_with_the_file(tmp_path):
+    from torchsorflow.embeddings import VectorFileError, load_word2vec_format
+    path = tmp_path / "vectors.w2v"
+    path.write_text("3 3\nking 1 2 3\nqueen 1 2 3\n")
+    with pytest.raises(VectorFileError, match="the header announces 3 vectors but the file holds 2"):
+        load_word2vec_format(path)
+
+
+def test_vectors_and_words_that_do_not_fit_together():
+    from torchsorflow.embeddings import KeyedVectors
+    with pytest.raises(ValueError, match="2 words for 3 vectors"):
+        KeyedVectors(np.ones((3, 2)), ["a", "b"])
+    with pytest.raises(ValueError, match="duplicate word 'a' at rows 0 and 1"):
+        KeyedVectors(np.ones((2, 2)), ["a", "a"])
+
+
+def test_an_analogy_evaluation_with_unknown_words_does_not_crash(small_vectors, tmp_path):
+    questions = tmp_path / "questions.txt"
+    questions.write_text(": capitals\nfoo bar baz qux\nberlin germany rome italy\n"
+                         ": family\nking queen man woman\n")
+    score, sections = small_vectors.evaluate_word_analogies(questions)
+    counts = {s["section"]: len(s["correct"]) + len(s["incorrect"]) for s in sections}
+    assert counts["capitals"] == 0 and counts["family"] == 1  # unknown questions are skipped
+    with pytest.raises(ValueError, match="method must be '3cosadd' or '3cosmul', got '3cosmax'"):
+        small_vectors.evaluate_word_analogies(questions, method="3cosmax")
