@@ -54,14 +54,17 @@ def _float(x):
     return x if np.issubdtype(x.dtype, np.floating) else x.astype(np.float64)
 
 
-def _apply(a, p_rows, p_cols):
-    """``p_rows @ a[b, c] @ p_colsᵀ`` for every plane, as two 2-D matrix products."""
+def _along_columns(a, p):
+    """``a[b, c] @ pᵀ`` for every plane: one GEMM with all rows of all planes stacked."""
     n, c, h, w = a.shape
-    out_h, out_w = p_rows.shape[0], p_cols.shape[0]
-    t = a.reshape(n * c * h, w) @ p_cols.T  # columns first: (n*c*h, out_w)
-    t = t.reshape(n * c, h, out_w).transpose(0, 2, 1).reshape(n * c * out_w, h)
-    y = (t @ p_rows.T).reshape(n, c, out_w, out_h)  # then rows
-    return np.ascontiguousarray(y.transpose(0, 1, 3, 2))
+    return (a.reshape(n * c * h, w) @ p.T).reshape(n, c, h, p.shape[0])
+
+
+def _along_rows(a, p):
+    """``p @ a[b, c]`` for every plane, through a transposed copy (cheap: used on the small side)."""
+    n, c, h, w = a.shape
+    t = a.transpose(0, 1, 3, 2).reshape(n * c * w, h) @ p.T
+    return np.ascontiguousarray(t.reshape(n, c, w, p.shape[0]).transpose(0, 1, 3, 2))
 
 
 def adaptive_avg_pool2d(x, output_hw):
@@ -71,7 +74,9 @@ def adaptive_avg_pool2d(x, output_hw):
     n, c, h, w = x.shape
     if h % out_h == 0 and w % out_w == 0:  # equal blocks
         return x.reshape(n, c, out_h, h // out_h, out_w, w // out_w).mean(axis=(3, 5))
-    return _apply(x, adaptive_matrix(h, out_h, x.dtype), adaptive_matrix(w, out_w, x.dtype))
+    # Shrink along the columns first, so the transposed copy in _along_rows is of the small array.
+    return _along_rows(_along_columns(x, adaptive_matrix(w, out_w, x.dtype)),
+                       adaptive_matrix(h, out_h, x.dtype))
 
 
 def adaptive_avg_pool2d_backward(gy, x_shape, output_hw):
@@ -94,4 +99,6 @@ def adaptive_avg_pool2d_backward(gy, x_shape, output_hw):
         spread = np.broadcast_to((gy / (kh * kw))[:, :, :, None, :, None],
                                  (n, c, out_h, kh, out_w, kw))
         return spread.reshape(x_shape)
-    return _apply(gy, adaptive_matrix(h, out_h, gy.dtype).T, adaptive_matrix(w, out_w, gy.dtype).T)
+    # Grow along the rows first (small arrays), then the columns straight into NCHW order.
+    return _along_columns(_along_rows(gy, adaptive_matrix(h, out_h, gy.dtype).T),
+                          adaptive_matrix(w, out_w, gy.dtype).T)
