@@ -136,6 +136,13 @@ def test_cg_matches_exact_and_the_retraining(fitted, digits, loo_exact):
                                atol=1e-9 * np.abs(exact_change).max())
     result, _ = loo_exact
     assert scipy.stats.pearsonr(cg_change[result.indices], result.actual)[0] >= 0.99
+    # another damping, sharing the dense Hessian: (H + 0.1 I)⁻¹ in the formula, nothing else
+    damped = influence.with_damping(0.1).predicted_loss_change(test)
+    assert influence.solver.damping == 0.0
+    H = influence.solver.hessian
+    s_test = np.linalg.solve(H + 0.1 * np.eye(len(H)), influence.test_gradients(test)[0])
+    grads = influence.objective.per_example_grads(influence.theta)
+    np.testing.assert_allclose(damped, grads @ s_test / len(X), rtol=1e-8, atol=1e-14)
     assert cg.solver.products < 200   # CG iterations (HVPs) for one s_test
 
 

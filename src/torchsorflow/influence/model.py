@@ -32,6 +32,7 @@ Jacobian of the per-example loss vector times s_test); no per-example gradient i
 """
 from __future__ import annotations
 
+import copy
 import warnings
 from dataclasses import dataclass, field
 
@@ -144,6 +145,15 @@ class InfluenceModel:
         self.gradient_norm = float(np.linalg.norm(self.objective.value_and_grad(theta)[1]))
         self.fit_info = info
         return self
+
+    def with_damping(self, damping):
+        """The same model, data and θ̂ with another damping; the dense Hessian (if formed) is
+        shared, so sweeping the damping costs one factorisation each, not one Hessian each."""
+        if damping < 0:
+            raise ValueError(f"damping must be >= 0, got {damping}")
+        other = copy.copy(self)
+        other.damping, other._solver = float(damping), None
+        return other
 
     # --- H⁻¹v ---------------------------------------------------------------------------------
     def _dense_hessian(self):
