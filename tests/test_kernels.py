@@ -26,6 +26,14 @@ def test_seed_worked_examples_exactly():
 
 
 # --- random geometries ---------------------------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _fresh_engines():
+    """Engines are cached per geometry; tests that change chunk sizes need new ones."""
+    conv._engine.cache_clear()
+    yield
+    conv._engine.cache_clear()
+
+
 def _conv_cases(count, seed):
     """Random (x shape, w shape, stride, padding, dilation, groups) that fit, small and fast."""
     rng = np.random.default_rng(seed)
@@ -101,6 +109,28 @@ def test_both_im2col_layouts_and_row_blocks_match_pytorch(layout, chunk_bytes, m
         np.testing.assert_allclose(engine.weight_grad(gy, x),
                                    torch.nn.grad.conv2d_weight(xt, w.shape, gyt, **kw),
                                    rtol=1e-10, atol=1e-12)
+
+
+def test_stride_one_input_gradient_as_transposed_convolution_matches_pytorch(monkeypatch):
+    """grad_input of a stride-1 layer runs as a forward convolution of gy with the flipped,
+    channel-swapped kernel; force that path on every stride-1 case (it normally needs 16+
+    channels per group)."""
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(conv, "TRANSPOSED_MIN_CHANNELS", 1)
+    conv._as_transposed_convolution.cache_clear()
+    rng = np.random.default_rng(11)
+    used = 0
+    for x_shape, w_shape, _, padding, dilation, groups in CASES:
+        case = (x_shape, w_shape, (1, 1), padding, dilation, groups)
+        x, w, gy = _arrays(case, rng)
+        geometry = conv_geometry("t", x_shape, w_shape, *case[2:])
+        used += conv._as_transposed_convolution(geometry) is not None
+        expected = torch.nn.grad.conv2d_input(x_shape, torch.tensor(w), torch.tensor(gy),
+                                              padding=padding, dilation=dilation, groups=groups)
+        np.testing.assert_allclose(conv.conv2d_grad_input(gy, w, x_shape[2:], *case[2:]),
+                                   expected, rtol=1e-10, atol=1e-12)
+    conv._as_transposed_convolution.cache_clear()
+    assert used >= 15  # the others have padding beyond the kernel span, or are 1×1/depthwise
 
 
 @pytest.mark.parametrize("case", CASES, ids=[str(i) for i in range(len(CASES))])

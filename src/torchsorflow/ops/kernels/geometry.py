@@ -12,6 +12,7 @@ gets a :class:`ConvGeometry` with all sizes spelled out.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 
@@ -84,7 +85,23 @@ def _shape_text(shape):
 
 
 def conv_geometry(op, x_shape, w_shape, stride, padding, dilation, groups):
-    """Check an input shape against a weight shape and work out the output size."""
+    """Check an input shape against a weight shape and work out the output size.
+
+    Results are cached: a training loop asks about the same few layers thousands of times, and
+    the checks cost more Python time than a small convolution's arithmetic.
+    """
+    def key(value):
+        return tuple(value) if isinstance(value, (list, tuple)) else value
+
+    try:
+        return _cached_geometry(op, tuple(x_shape), tuple(w_shape), key(stride), key(padding),
+                                key(dilation), groups)
+    except TypeError:  # unhashable odd argument: let the checks below explain it
+        return _conv_geometry(op, tuple(x_shape), tuple(w_shape), stride, padding, dilation,
+                              groups)
+
+
+def _conv_geometry(op, x_shape, w_shape, stride, padding, dilation, groups):
     if len(x_shape) != 4:
         raise ValueError(f"{op}: input must be 4-D (N, C, H, W), got shape {_shape_text(x_shape)}")
     if len(w_shape) != 4:
@@ -109,6 +126,9 @@ def conv_geometry(op, x_shape, w_shape, stride, padding, dilation, groups):
     out_hw = conv_output_hw(in_hw, kernel_hw, stride, padding, dilation, op=op)
     return ConvGeometry(batch, cin, in_hw, cout, kernel_hw, out_hw, stride, padding, dilation,
                         groups)
+
+
+_cached_geometry = lru_cache(maxsize=1024)(_conv_geometry)
 
 
 def compute_dtype(*arrays):
