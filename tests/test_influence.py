@@ -39,7 +39,7 @@ def fitted(digits):
     """Multiclass logistic regression trained to the exact optimum (chord Newton, float64)."""
     X, y, Xt, yt = digits
     influence = InfluenceModel(logistic_regression(), None, (X, y), l2=L2, progress=False).fit()
-    wrong = np.flatnonzero(influence.objective.outputs(influence.theta, Xt).argmax(1) != yt)
+    wrong = np.flatnonzero(influence.outputs(Xt).argmax(1) != yt)
     return influence, wrong
 
 
@@ -155,6 +155,7 @@ def test_influence_quantities_are_consistent(fitted, digits):
     np.testing.assert_allclose(influence.solver.hessian @ params[0] + influence.solver.damping
                                * params[0], -grads[0], atol=1e-10)
     test = (Xt[wrong[0]], yt[wrong[0]])
+    assert influence.losses(test)[0] > np.log(2)   # misclassified: p(label) < 1/2
     test_grad = influence.test_gradients(test)[0]
     on_loss = influence.influence_on_loss(test, train_idx=idx)
     np.testing.assert_allclose(on_loss, params @ test_grad, rtol=1e-9)

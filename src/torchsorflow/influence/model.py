@@ -23,6 +23,8 @@ Jacobian of the per-example loss vector times s_test); no per-example gradient i
 >>> X = np.random.default_rng(0).normal(size=(60, 4)); y = (X[:, 0] + X[:, 1] > 0).astype(int)
 >>> model = nn.Linear(4, 2)
 >>> influence = InfluenceModel(model, None, (X, y), l2=0.01).fit()
+>>> float((influence.outputs(X).argmax(1) == y).mean()) > 0.9
+True
 >>> change = influence.predicted_loss_change((X[0], y[0]))
 >>> change.shape
 (60,)
@@ -122,6 +124,15 @@ class InfluenceModel:
     @property
     def num_train(self):
         return self.objective.n
+
+    def outputs(self, inputs):
+        """The model's outputs (logits) at θ̂ for a batch of inputs, as a float64 array."""
+        return self.objective.outputs(self.theta, np.asarray(inputs))
+
+    def losses(self, points):
+        """Per-example losses at θ̂ of ``points`` ((inputs, targets) or a Dataset)."""
+        inputs, targets, _ = self._points(points, "points")
+        return self.objective.losses(self.theta, (inputs, targets))
 
     def unflatten(self, vector):
         """A parameter-space vector as a dict name -> array shaped like that parameter."""
