@@ -84,7 +84,7 @@ def influence_functions(report):
     x, x_test = x.reshape(len(x), -1), x_test.reshape(len(x_test), -1)
     tsf.manual_seed(0)
     influence = InfluenceModel(nn.Linear(64, 10), None, (x, y), l2=1e-3, progress=False).fit()
-    predictions = influence.objective.outputs(influence.theta, x_test).argmax(1)
+    predictions = influence.outputs(x_test).argmax(1)
     wrong = int(np.flatnonzero(predictions != y_test)[0])
     report.say(f"multiclass logistic regression on digits (L2 1e-3), θ̂ by Newton; "
                f"test digit #{wrong}: true {y_test[wrong]}, predicted {predictions[wrong]}")
