@@ -225,21 +225,38 @@ def _blas():
         return None
 
 
+def load_average():
+    """The 1-minute load average, or ``None`` where the OS does not report it."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):  # pragma: no cover - not Unix
+        return None
+
+
 def environment() -> dict:
     """Machine and library versions for the header of the table (``None`` = not installed)."""
     libraries = ["torchsorflow", "numpy", "scipy", "torch", "gensim", "torch-influence"]
     return {"machine": {"cpu": _cpu_model(), "threads": threads(), "platform": platform.platform(),
                         "python": platform.python_version(), "blas": _blas()},
             "versions": {name: _version(name) for name in libraries},
-            "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+            "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "load_average": load_average()}
 
 
 def header(env) -> str:
+    """Machine, versions, date and load; a warning when other processes compete for the cores
+    (PyTorch's thread pool then loses far more than NumPy, which flatters TorchsorFlow)."""
     m = env["machine"]
     versions = ", ".join(f"{k} {v or '–'}" for k, v in env["versions"].items())
-    return (f"Machine: {m['cpu']}, {m['threads']} threads (PyTorch set to the same), "
+    text = (f"Machine: {m['cpu']}, {m['threads']} threads (PyTorch set to the same), "
             f"{m['platform']}, Python {m['python']}, BLAS {m['blas'] or '?'}\n"
             f"Versions: {versions}\nDate: {env['date']}")
+    load = env.get("load_average")
+    if load is not None:
+        text += f"; load average {load:g} on {m['threads']} cores"
+        if load > m["threads"]:
+            text += ("\nWARNING: the machine was busy; timings (PyTorch's most of all) are noisy: "
+                     "rerun on an idle machine before quoting ratios")
+    return text
 
 
 def write_json(path, payload):
@@ -337,12 +354,15 @@ def run_all(args, folder=HERE) -> int:
         return 0
     rows = []
     started = time.perf_counter()
+    load_at_start = load_average()
     for script in scripts:
         print(f"running {script.name} ...", file=sys.stderr, flush=True)
         t0 = time.perf_counter()
         rows.extend(run_script(script, quick=args.quick))
         print(f"  {script.name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
     env = environment()
+    if load_at_start is not None and env["load_average"] is not None:
+        env["load_average"] = max(load_at_start, env["load_average"])  # the busier of the two
     env["quick"] = bool(args.quick)
     env["total_seconds"] = round(time.perf_counter() - started, 1)
     report(rows, args.json, env)

@@ -143,3 +143,11 @@ def test_every_benchmark_script_joins_the_common_table():
         args = runs[0].args
         names = [a.arg for a in args.args + args.kwonlyargs]
         assert "quick" in names, f"{script.name}: run() takes no quick argument"
+
+
+def test_the_header_warns_when_the_machine_is_busy():
+    env = common.environment()
+    cores = env["machine"]["threads"]
+    assert "WARNING: the machine was busy" in common.header({**env, "load_average": cores + 1.5})
+    quiet = common.header({**env, "load_average": cores / 4})
+    assert f"load average {cores / 4:g} on {cores} cores" in quiet and "WARNING" not in quiet
