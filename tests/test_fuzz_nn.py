@@ -351,3 +351,55 @@ def test_regression_and_binary_losses(seed, loss, shape, reduction, weighted, po
 
     compare(lambda x, t: getattr(F, loss)(x, t, **kw, **constants(x, "tsf")),
             lambda x, t: getattr(TF, loss)(x, t, **kw, **constants(x, "torch")), arrays, rng)
+
+
+MODULES = {  # name: (constructor arguments drawn from a in [0, 1], input domain)
+    "ReLU": (lambda a: {}, "away"), "LeakyReLU": (lambda a: {"negative_slope": a}, "away"),
+    "ELU": (lambda a: {"alpha": a + 0.5}, "away"), "Tanh": (lambda a: {}, "normal"),
+    "Sigmoid": (lambda a: {}, "normal"), "SiLU": (lambda a: {}, "normal"),
+    "GELU": (lambda a: {"approximate": "tanh" if a > 0.5 else "none"}, "normal"),
+    "Softplus": (lambda a: {"beta": a + 0.5, "threshold": 30.0}, "normal"),
+    "Softmax": (lambda a: {"dim": 1 if a > 0.5 else -1}, "normal"),
+    "LogSoftmax": (lambda a: {"dim": 1 if a > 0.5 else 0}, "normal"),
+    "Flatten": (lambda a: {"start_dim": 1 if a > 0.5 else 0}, "normal"),
+    "Identity": (lambda a: {}, "normal"),
+}
+
+
+@fuzz(120, name=st.sampled_from(sorted(MODULES)), a=st.floats(0.0, 1.0), seed=seeds,
+      shape=st.sampled_from([(2, 3), (2, 3, 2), (1, 4, 1)]))
+def test_activation_and_shape_modules(name, a, seed, shape):
+    """Every parameter-free module, built with the same arguments as its torch.nn twin."""
+    make_kwargs, domain = MODULES[name]
+    kwargs = make_kwargs(a)
+    rng = np.random.default_rng(seed)
+    compare(getattr(nn, name)(**kwargs), getattr(torch.nn, name)(**kwargs),
+            [values(domain, shape, rng)], rng)
+
+
+@fuzz(60, seed=seeds, depth=st.integers(1, 3), width=st.integers(1, 4), train=st.booleans())
+def test_sequential_mlp_with_the_same_weights(seed, depth, width, train):
+    """Linear/Tanh/BatchNorm1d/Dropout(eval) stacks in Sequential: outputs and every gradient."""
+    rng = np.random.default_rng(seed)
+    layers, theirs = [], []
+    for i in range(depth):
+        layers += [nn.Linear(width, width), nn.BatchNorm1d(width), nn.Tanh(), nn.Dropout(0.3)]
+        theirs += [torch.nn.Linear(width, width), torch.nn.BatchNorm1d(width), torch.nn.Tanh(),
+                   torch.nn.Dropout(0.3)]
+    ours, ref = nn.Sequential(*layers).double(), torch.nn.Sequential(*theirs).double()
+    ours.load_state_dict({k: v.numpy() for k, v in ref.state_dict().items()})
+    ours.train(train)
+    ref.train(train)
+    for m in list(ours.modules()) + list(ref.modules()):  # dropout stays off: eval semantics
+        if type(m).__name__ == "Dropout":
+            m.train(False)
+    x = values("normal", (5, width), rng)
+    xt, tt = tsf.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    out, expected = ours(xt), ref(tt)
+    assert_close(out, expected, "Sequential output", **F64)
+    g = rng.standard_normal(out.shape)
+    out.backward(tsf.tensor(g))
+    expected.backward(torch.from_numpy(g))
+    assert_close(xt.grad, tt.grad, "input gradient", **F64)
+    for (name, p), (_, q) in zip(ours.named_parameters(), ref.named_parameters()):
+        assert_close(p.grad, q.grad, f"{name}.grad", **F64)
