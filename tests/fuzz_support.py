@@ -19,6 +19,7 @@ import functools
 import numpy as np
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 import torchsorflow as tsf
 
@@ -62,8 +63,11 @@ def fuzz(examples, **strategies):
     return decorate
 
 
-# --- values ----------------------------------------------------------------------------------------
+# --- shapes and values -----------------------------------------------------------------------------
 seeds = st.integers(0, 2**32 - 1)
+shapes = hnp.array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=4)
+shapes_with_empty = hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=3)
+nonscalar_shapes = hnp.array_shapes(min_dims=1, max_dims=4, min_side=1, max_side=4)
 
 
 def values(kind, shape, rng):
