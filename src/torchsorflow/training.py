@@ -150,11 +150,17 @@ def format_record(record: dict, epochs: int | None = None) -> str:
     return text + f"  lr {record['lr']:.3g}  {record['seconds']:.1f}s"
 
 
-def plot_history(history: list[dict], path, title: str | None = None):
-    """Save a two-panel PNG (loss, accuracy per epoch; train and test) of a :func:`fit` history."""
+def plot_history(history: list[dict], path, title: str | None = None,
+                 loss_label: str = "cross-entropy loss"):
+    """Save a two-panel PNG (loss, accuracy per epoch; train and test) of a :func:`fit` history.
+
+    The train curve is the running average over each epoch (the model changes during it), so it
+    may lie above the test curve early on; ``loss_label`` names the loss on the y axis.
+    """
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator
 
     from .io.safetensors import atomic_write
 
@@ -165,9 +171,10 @@ def plot_history(history: list[dict], path, title: str | None = None):
             loss_axis.plot(epochs, [r[f"{split}_loss"] for r in history], style, label=split)
             accuracy_axis.plot(epochs, [100 * r[f"{split}_accuracy"] for r in history], style,
                                label=split)
-    loss_axis.set(xlabel="epoch", ylabel="cross-entropy loss", yscale="log", title="loss")
+    loss_axis.set(xlabel="epoch", ylabel=loss_label, yscale="log", title="loss")
     accuracy_axis.set(xlabel="epoch", ylabel="accuracy (%)", title="accuracy")
     for axis in (loss_axis, accuracy_axis):
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.grid(alpha=0.3)
         axis.legend()
     if title:

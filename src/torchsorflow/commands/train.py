@@ -131,7 +131,9 @@ def run(args) -> int:
     io.save(state, checkpoint_path, metadata={"model": args.model,
                                               "test_accuracy": f"{final['test_accuracy']:.6f}"})
     plot_history(history, os.path.join(out, "training_curve.png"),
-                 title=f"{args.model} on digits: {100 * final['test_accuracy']:.2f}% test accuracy")
+                 title=f"{args.model} on digits: {100 * final['test_accuracy']:.2f}% test accuracy",
+                 loss_label="cross-entropy" + (f" (train: label smoothing {args.label_smoothing:g})"
+                                               if args.label_smoothing else ""))
     metrics = {"config": config, "parameters": parameters, "train_seconds": seconds,
                "final": {k: final[k] for k in ("train_loss", "train_accuracy", "test_loss",
                                                "test_accuracy")},
