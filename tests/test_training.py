@@ -160,6 +160,16 @@ def test_checkpoints_with_wrong_keys_or_shapes_are_rejected_by_name(trained_mlp,
         digits.from_checkpoint(tmp_path / "foreign.safetensors")
 
 
+def test_tsf_eval_reports_damaged_checkpoints_without_a_traceback(trained_mlp, tmp_path, capsys):
+    damaged = tmp_path / "damaged.safetensors"
+    damaged.write_bytes((trained_mlp / "checkpoint.safetensors").read_bytes()[:-1000])
+    assert main(["eval", str(damaged)]) == 1
+    error = capsys.readouterr().err
+    assert error.startswith(f"tsf eval: {damaged}: truncated file: tensor ")
+    assert main(["eval", str(tmp_path / "absent.safetensors")]) == 2
+    assert "no such file" in capsys.readouterr().err
+
+
 def test_training_is_reproducible_with_a_seed(tmp_path):
     runs = []
     for name in ("a", "b"):

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sys
 import time
 from functools import partial
 
@@ -154,9 +155,13 @@ def run_eval(args) -> int:
     from ..training import evaluate
 
     if not os.path.exists(args.checkpoint):
-        print(f"tsf eval: no such file: {args.checkpoint}")
+        print(f"tsf eval: no such file: {args.checkpoint}", file=sys.stderr)
         return 2
-    model, checkpoint = digits.from_checkpoint(args.checkpoint)
+    try:
+        model, checkpoint = digits.from_checkpoint(args.checkpoint)
+    except (ValueError, RuntimeError, TypeError) as error:   # damaged file or mismatched weights
+        print(f"tsf eval: {error}", file=sys.stderr)
+        return 1
     dataset = datasets.digits(args.split)
     result = evaluate(model, DataLoader(dataset, batch_size=args.batch_size))
     correct = round(result["accuracy"] * len(dataset))
