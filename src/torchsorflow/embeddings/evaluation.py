@@ -51,11 +51,10 @@ def _restricted_vocab(kv, restrict_vocab, case_insensitive):
     keys = kv.index_to_key[:n]
     if case_insensitive:
         keys = [k.upper() for k in keys]
-    first = {}
-    for i, key in enumerate(keys):
-        first.setdefault(key, i)
-    canonical = np.fromiter((first[key] for key in keys), dtype=np.int64, count=n)
-    return first, canonical, n
+    first = dict(zip(reversed(keys), range(n - 1, -1, -1)))   # the first spelling wins
+    if len(first) == n:                                      # no two words share a spelling
+        return first, np.arange(n), n
+    return first, np.fromiter((first[key] for key in keys), dtype=np.int64, count=n), n
 
 
 def _read_analogies(path, case_insensitive):
@@ -151,35 +150,37 @@ def _answer(kv, questions, canonical, n, method, k=6):
         idx, scores = offset_top_k(unit, ia, ib, ic, k=k)
     else:
         idx, scores = _cosmul_top_k(unit, ia, ib, ic, k)
-    correct = np.zeros(len(questions), dtype=bool)
-    redo = 0
-    for q in range(len(questions)):
-        ignore = (ia[q], ib[q], ic[q])
-        pick, robust = _walk(idx[q], scores[q], canonical, ignore, method)
-        if not robust:   # a near-tie: decide it with gensim's own arithmetic
-            redo += 1
-            pick = _walk_exact(kv, ia[q], ib[q], ic[q], canonical, ignore, n, method)
-        correct[q] = pick is not None and canonical[pick] == expected[q]
-    logger.debug("%d of %d questions re-answered with gensim's arithmetic (near-ties)", redo,
-                 len(questions))
-    return correct
+    pick, robust = _walk(idx, scores, canonical, questions[:, :3], method)
+    redo = np.flatnonzero(~robust)
+    for q in redo:   # near-ties: decided with gensim's own arithmetic
+        pick[q] = _walk_exact(kv, ia[q], ib[q], ic[q], canonical, n, method)
+    logger.debug("%d of %d questions re-answered with gensim's arithmetic (near-ties)",
+                 len(redo), len(questions))
+    return (pick >= 0) & (canonical[np.maximum(pick, 0)] == expected)
 
 
-def _walk(rows, scores, canonical, ignore, method):
-    """gensim's choice among the five best rows: the first whose spelling is not a question
-    word (else the fifth). ``robust`` says that no reordering within the float32 rounding
-    margin, of the rows up to the chosen one and the next, could change that choice."""
-    top = [r for r in rows[:5] if r >= 0]
-    if not top:
-        return None, True
-    stop = next((i for i, r in enumerate(top) if canonical[r] not in ignore), len(top) - 1)
-    ranked = scores[:stop + 2]
-    scale = np.maximum(np.abs(ranked[:-1]), 1.0) if method == "3cosmul" else 1.0
-    gaps = ranked[:-1] - ranked[1:]
-    return top[stop], bool(np.all(gaps > MARGIN * scale))
+def _walk(idx, scores, canonical, ignore, method):
+    """gensim's choice among the five best rows of each question: the first whose spelling is
+    not a question word (else the fifth); -1 if there is none. ``robust`` says that no reordering
+    within the float32 rounding margin, of the rows up to the chosen one and the next, could
+    change that choice."""
+    top = idx[:, :5]
+    valid = top >= 0
+    spelling = np.where(valid, canonical[np.maximum(top, 0)], -1)
+    free = valid & (spelling != ignore[:, :1]) & (spelling != ignore[:, 1:2]) \
+        & (spelling != ignore[:, 2:])
+    stop = np.where(free.any(axis=1), free.argmax(axis=1), valid.sum(axis=1) - 1)
+    pick = np.where(stop >= 0, np.take_along_axis(top, np.maximum(stop, 0)[:, None], 1)[:, 0], -1)
+    ranked = scores[:, :min(6, scores.shape[1])].astype(np.float64)
+    with np.errstate(invalid="ignore"):
+        gaps = ranked[:, :-1] - ranked[:, 1:]
+    scale = np.maximum(np.abs(ranked[:, :-1]), 1.0) if method == "3cosmul" else 1.0
+    needed = np.arange(gaps.shape[1])[None, :] <= stop[:, None]
+    robust = np.all((gaps > MARGIN * scale) | ~needed, axis=1)
+    return pick, robust
 
 
-def _walk_exact(kv, a, b, c, canonical, ignore, n, method):
+def _walk_exact(kv, a, b, c, canonical, n, method):
     """The same choice, from gensim's exact scores for one question."""
     if method == "3cosadd":
         mean = kv.get_mean_vector([b, c, a], np.array([1.0, 1.0, -1.0]), pre_normalize=True,
@@ -192,8 +193,8 @@ def _walk_exact(kv, a, b, c, canonical, ignore, n, method):
         skip = {a, b, c}
     top = kv._best(scores, 5, skip)
     if not top:
-        return None
-    return next((r for r in top if canonical[r] not in ignore), top[-1])
+        return -1
+    return next((r for r in top if canonical[r] not in (a, b, c)), top[-1])
 
 
 def _cosmul_top_k(unit, ia, ib, ic, k):

@@ -152,7 +152,8 @@ def _segment_sums(index, values):
 @dataclasses.dataclass
 class GloVeModel:
     """Trained parameters: center vectors ``W``, context vectors ``W_ctx``, their biases, and
-    the mean loss J / (non-zero entries) after each epoch."""
+    per epoch the loss J divided by the number of non-zero entries, summed over the epoch's
+    batches just before each batch's update (what Stanford's ``glove`` prints as "cost")."""
     W: np.ndarray
     W_ctx: np.ndarray
     b: np.ndarray

@@ -20,27 +20,14 @@ and fall back to this arithmetic wherever float32 rounding could decide a near-t
 from __future__ import annotations
 
 import logging
-import string
 from numbers import Integral
 
 import numpy as np
 from scipy.linalg.blas import dnrm2, dscal
 
+from .vocabulary import UnknownWordError, close_spellings
+
 logger = logging.getLogger(__name__)
-
-
-class UnknownWordError(KeyError):
-    """A word that is not in the vocabulary; the message suggests close spellings that are."""
-
-    def __init__(self, word, suggestions=(), vocab_size=None):
-        self.word, self.suggestions = word, list(suggestions)
-        size = f" ({vocab_size} words)" if vocab_size is not None else ""
-        hint = f"; did you mean {', '.join(map(repr, self.suggestions))}?" if suggestions else ""
-        self.message = f"{word!r} is not in the vocabulary{size}{hint}"
-        super().__init__(self.message)
-
-    def __str__(self):
-        return self.message
 
 
 def unitvec(vec):
@@ -127,19 +114,8 @@ class KeyedVectors:
         raise UnknownWordError(key, self.suggest(key) if isinstance(key, str) else (), len(self))
 
     def suggest(self, word, n=3):
-        """Known words one edit away from ``word`` (or differing in case), most frequent first.
-        Cheap: the ~50 x len(word) candidate spellings are looked up, the vocabulary is not
-        scanned."""
-        letters = string.ascii_lowercase + "-'"
-        splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
-        options = {word.lower(), word.upper(), word.capitalize()}
-        options.update(a + b[1:] for a, b in splits if b)
-        options.update(a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1)
-        options.update(a + ch + b[1:] for a, b in splits if b for ch in letters)
-        options.update(a + ch + b for a, b in splits for ch in letters)
-        options.discard(word)
-        found = sorted(self.key_to_index[o] for o in options if o in self.key_to_index)
-        return [self.index_to_key[i] for i in found[:n]]
+        """Known words one edit away from ``word`` (or differing in case), most frequent first."""
+        return close_spellings(word, self.key_to_index, self.index_to_key, n)
 
     def __getitem__(self, key_or_keys):
         if isinstance(key_or_keys, (str, Integral)):

@@ -15,11 +15,13 @@ Two strategies, both exact:
 * **Threshold algorithm over shared offsets** (:func:`offset_top_k`). The score splits into two
   columns: ``u_w·m = u_w·(u_b - u_a) + u_w·u_c``. An analogy set repeats its offsets ``(a, b)``
   and its words ``c`` many times (the Google set has 19,544 questions but only about 1,000 distinct
-  columns), so each column is computed once for the whole vocabulary and its largest entries are
-  kept sorted. A word outside the first ``k1`` entries of the offset column and the first ``k2``
-  entries of the ``c`` column scores below ``D[k1] + E[k2]``; once that bound falls below the
-  score of the sixth-best candidate already seen, no unseen word can enter the top six (Fagin's
-  threshold algorithm). Only those few hundred candidates per question are scored exactly.
+  columns), so each column is computed once for the whole vocabulary and its best-scoring words
+  are grouped into nested levels by thresholds (no sorting). A word outside level ``l1`` of the
+  offset column and level ``l2`` of the ``c`` column scores below ``t1 + t2``; once that bound
+  falls below a lower bound on the sixth-best score (found in the first levels), no unseen word
+  can enter the top six (the stopping rule of Fagin's threshold algorithm). Only the words within
+  those levels, a few thousand per question instead of 300,000, are scored exactly, with small
+  matrix products; the rare question whose bound never gets low enough goes to brute force.
 
 Scores are float32, so they differ from gensim's (which divides by the norm at the end, in another
 summation order) by about 1e-7. Callers that need gensim's exact decisions compare the gaps between
@@ -98,7 +100,7 @@ def _first_k_per_row(r, c, vals, rows, k, unique=False):
     return idx, out
 
 
-def brute_force_top_k(unit, queries, exclude, k=6, batch=128, score_fn=None):
+def brute_force_top_k(unit, queries, exclude, k=6, batch=64, score_fn=None):
     """Top-``k`` vocabulary rows by ``unit @ query`` for each query, ``exclude[i]`` left out.
 
     ``unit`` is the (restricted) unit-normalised vocabulary, ``queries`` one unit query per row,
@@ -124,7 +126,12 @@ def offset_top_k(unit, ia, ib, ic, k=6, margin=MARGIN, max_columns=256, force=Fa
     Questions are taken in their order, in chunks whose distinct columns (offsets plus ``c``
     words) fit ``max_columns``; a chunk with too few repeats to profit goes to brute force unless
     ``force``. ``margin`` (cosine units) widens every bound so that float32 rounding can never hide
-    a word that belongs in the top ``k``."""
+    a word that belongs in the top ``k``.
+
+    The search makes thousands of small matrix products between NumPy passes. A multi-threaded
+    BLAS (OpenBLAS) splits each product across its threads and keeps them spinning between
+    calls, which here costs more than it gains (2-5x slower on a 2-core machine, measured), so
+    BLAS is held to one thread meanwhile (via threadpoolctl, which scikit-learn brings along)."""
     ia, ib, ic = (np.asarray(x, dtype=np.int64) for x in (ia, ib, ic))
     if not force and len(unit) < 30000:      # a pass over a small vocabulary is cheap anyway
         return _brute(unit, ia, ib, ic, k)
@@ -132,22 +139,30 @@ def offset_top_k(unit, ia, ib, ic, k=6, margin=MARGIN, max_columns=256, force=Fa
     idx = np.empty((n_q, k), dtype=np.int64)
     val = np.empty((n_q, k), dtype=np.float32)
     start = 0
-    while start < n_q:
-        stop, seen = start, set()
-        while stop < n_q:
-            new = {("p", ia[stop], ib[stop]), ("c", ic[stop])} - seen
-            if len(seen) + len(new) > max_columns:
-                break
-            seen |= new
-            stop += 1
-        stop = max(stop, start + 1)
-        rows = np.arange(start, stop)
-        if force or len(seen) * 4 <= len(rows):
-            idx[rows], val[rows] = _offset_chunk(unit, ia[rows], ib[rows], ic[rows], k, margin)
-        else:
-            idx[rows], val[rows] = _brute(unit, ia[rows], ib[rows], ic[rows], k)
-        start = stop
+    with _single_threaded_blas():
+        while start < n_q:
+            stop, seen = start, set()
+            while stop < n_q:
+                new = {("p", ia[stop], ib[stop]), ("c", ic[stop])} - seen
+                if len(seen) + len(new) > max_columns:
+                    break
+                seen |= new
+                stop += 1
+            stop = max(stop, start + 1)
+            rows = np.arange(start, stop)
+            solve = _offset_chunk if force or len(seen) * 4 <= len(rows) else _brute
+            idx[rows], val[rows] = solve(unit, ia[rows], ib[rows], ic[rows], k, margin)
+            start = stop
     return idx, val
+
+
+def _single_threaded_blas():
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - scikit-learn (a dependency) installs it
+        import contextlib
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
 
 
 def _queries(unit, ia, ib, ic):
@@ -156,7 +171,7 @@ def _queries(unit, ia, ib, ic):
     return m / np.where(norm > 0, norm, 1)[:, None], norm
 
 
-def _brute(unit, ia, ib, ic, k):
+def _brute(unit, ia, ib, ic, k, margin=None):
     queries, _ = _queries(unit, ia, ib, ic)
     return brute_force_top_k(unit, queries, np.stack([ia, ib, ic], 1), k)
 
@@ -198,66 +213,81 @@ def _column_levels(directions, unit, n_levels, sample_size=2048, block=64):
 
 
 def _offset_chunk(unit, ia, ib, ic, k, margin, n_levels=8):
-    pairs, pair_of = np.unique(np.stack([ia, ib], 1), axis=0, return_inverse=True)
-    cs, c_of = np.unique(ic, return_inverse=True)
-    pair_of, c_of = pair_of.ravel(), c_of.ravel() + len(pairs)
-    directions = np.concatenate([unit[pairs[:, 1]] - unit[pairs[:, 0]], unit[cs]])
-    thresholds, words, values, start, counts = _column_levels(directions, unit, n_levels)
-    _, m_norm = _queries(unit, ia, ib, ic)
-    slack = margin * np.maximum(m_norm, 1e-12)
-    n_q = len(ia)
-    # Each column is one group: the questions that use it, and the column on their other side.
-    col_of = np.concatenate([pair_of, c_of])
-    partner = np.concatenate([c_of, pair_of])
-    question = np.concatenate([np.arange(n_q), np.arange(n_q)])
-    order = np.argsort(col_of, kind="stable")
-    bounds = np.searchsorted(col_of[order], np.arange(len(directions) + 1))
-
-    def scored(col, depth):
-        """For the questions of column ``col``: their indices and, level by level, the words of
-        the level and their exact scores u_w·m (one matrix product against the directions on
-        the questions' other side), for the questions whose ``depth`` reaches that level."""
-        members = order[bounds[col]:bounds[col + 1]]
-        deepest = int(depth[members].max(initial=-1))
-        if deepest < 0:
-            return
-        run = slice(start[col], start[col] + counts[col, deepest])
-        rows = np.take(unit, words[run], axis=0)
-        for lvl in range(deepest + 1):
-            active = members[depth[members] >= lvl]
-            part = slice(counts[col, lvl - 1] if lvl else 0, counts[col, lvl])
-            scores = rows[part] @ directions[partner[active]].T
-            scores += values[run][part][:, None]
-            yield question[active], words[run][part], scores
-
-    # Round 1: the first level of each column alone gives tau, a lower bound on the k-th best.
-    tau = np.full(n_q, -np.inf, dtype=np.float32)
-    zero = np.zeros(2 * n_q, dtype=np.int64)
-    for col in range(len(directions)):
-        for q, w, scores in scored(col, zero):
-            scores[(w[:, None] == ia[q]) | (w[:, None] == ib[q]) | (w[:, None] == ic[q])] = -np.inf
-            if len(scores) >= k:
-                tau[q] = np.maximum(tau[q], -np.partition(-scores, k - 1, axis=0)[k - 1])
-    # The cheapest pair of levels whose thresholds rule out every word outside them.
-    bound = thresholds[pair_of][:, :, None] + thresholds[c_of][:, None, :]
-    cost = counts[pair_of][:, :, None] + counts[c_of][:, None, :]
-    cost = np.where(bound <= (tau - slack)[:, None, None], cost, np.iinfo(np.int64).max)
-    best = cost.reshape(n_q, -1).argmin(axis=1)
-    settled = cost.reshape(n_q, -1)[np.arange(n_q), best] < np.iinfo(np.int64).max
-    depth = np.concatenate([np.where(settled, best // n_levels, -1),
-                            np.where(settled, best % n_levels, -1)])
-    # Round 2: every word in those levels, scored exactly; keep the k best distinct ones.
-    floor = tau - slack
-    found = [(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32))]
-    for col in range(len(directions)):
-        for q, w, scores in scored(col, depth):
-            r, c = np.divmod(np.flatnonzero(scores >= floor[q]), len(q))
-            found.append((q[c], w[r], scores[r, c]))
-    q, w, s = (np.concatenate(x) for x in zip(*found))
-    keep = (w != ia[q]) & (w != ib[q]) & (w != ic[q])
-    idx, val = _first_k_per_row(q[keep], w[keep], s[keep], n_q, k, unique=True)
-    val = (val / m_norm[:, None]).astype(np.float32)
+    idx, val, settled = _OffsetChunk(unit, ia, ib, ic, k, margin, n_levels).rounds()
     rest = np.flatnonzero(~settled)
     if len(rest):
         idx[rest], val[rest] = _brute(unit, ia[rest], ib[rest], ic[rest], k)
     return idx, val
+
+
+class _OffsetChunk:
+    """The questions of one chunk, their columns (offsets ``u_b - u_a`` and words ``u_c``) with
+    the levels of each, and, per column, the questions that use it."""
+
+    def __init__(self, unit, ia, ib, ic, k, margin, n_levels):
+        self.unit, self.ia, self.ib, self.ic, self.k = unit, ia, ib, ic, k
+        pairs, pair_of = np.unique(np.stack([ia, ib], 1), axis=0, return_inverse=True)
+        cs, c_of = np.unique(ic, return_inverse=True)
+        self.pair_of, self.c_of = pair_of.ravel(), c_of.ravel() + len(pairs)
+        self.directions = np.concatenate([unit[pairs[:, 1]] - unit[pairs[:, 0]], unit[cs]])
+        (self.thresholds, self.words, self.values, self.start,
+         self.counts) = _column_levels(self.directions, unit, n_levels)
+        _, self.m_norm = _queries(unit, ia, ib, ic)
+        self.slack = margin * np.maximum(self.m_norm, 1e-12)
+        n_q = len(ia)
+        col_of = np.concatenate([self.pair_of, self.c_of])
+        self.partner = np.concatenate([self.c_of, self.pair_of])
+        self.question = np.concatenate([np.arange(n_q), np.arange(n_q)])
+        self.order = np.argsort(col_of, kind="stable")
+        self.bounds = np.searchsorted(col_of[self.order], np.arange(len(self.directions) + 1))
+
+    def scored(self, depth):
+        """Per column and level: the questions whose ``depth`` (per question and side) reaches
+        the level, the level's words, and their exact scores u_w·m as a (words, questions)
+        matrix, from one matrix product against the directions on the questions' other side."""
+        for col in range(len(self.directions)):
+            members = self.order[self.bounds[col]:self.bounds[col + 1]]
+            deepest = int(depth[members].max(initial=-1))
+            if deepest < 0:
+                continue
+            run = slice(self.start[col], self.start[col] + self.counts[col, deepest])
+            words, values = self.words[run], self.values[run]
+            rows = np.take(self.unit, words, axis=0)
+            for lvl in range(deepest + 1):
+                active = members[depth[members] >= lvl]
+                part = slice(self.counts[col, lvl - 1] if lvl else 0, self.counts[col, lvl])
+                scores = rows[part] @ self.directions[self.partner[active]].T
+                scores += values[part][:, None]
+                yield self.question[active], words[part], scores
+
+    def rounds(self):
+        """``(indices, cosines, settled)``: the top k of every question whose bound could be
+        closed; the others (``settled`` False) are left for brute force."""
+        ia, ib, ic, k, n_q = self.ia, self.ib, self.ic, self.k, len(self.ia)
+        n_levels = self.counts.shape[1]
+        # Round 1: the first level of each column alone gives tau, a lower bound on the k-th best.
+        tau = np.full(n_q, -np.inf, dtype=np.float32)
+        for q, w, scores in self.scored(np.zeros(2 * n_q, dtype=np.int64)):
+            scores[(w[:, None] == ia[q]) | (w[:, None] == ib[q]) | (w[:, None] == ic[q])] = -np.inf
+            if len(scores) >= k:
+                tau[q] = np.maximum(tau[q], -np.partition(-scores, k - 1, axis=0)[k - 1])
+        # The cheapest pair of levels whose thresholds rule out every word outside them.
+        p, c = self.pair_of, self.c_of
+        bound = self.thresholds[p][:, :, None] + self.thresholds[c][:, None, :]
+        cost = self.counts[p][:, :, None] + self.counts[c][:, None, :]
+        never = np.iinfo(np.int64).max
+        cost = np.where(bound <= (tau - self.slack)[:, None, None], cost, never)
+        best = cost.reshape(n_q, -1).argmin(axis=1)
+        settled = cost.reshape(n_q, -1)[np.arange(n_q), best] < never
+        depth = np.concatenate([np.where(settled, best // n_levels, -1),
+                                np.where(settled, best % n_levels, -1)])
+        # Round 2: every word in those levels, scored exactly; keep the k best distinct ones.
+        floor = tau - self.slack
+        found = [(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.float32))]
+        for q, w, scores in self.scored(depth):
+            r, col = np.divmod(np.flatnonzero(scores >= floor[q]), len(q))
+            found.append((q[col], w[r], scores[r, col]))
+        q, w, s = (np.concatenate(x) for x in zip(*found))
+        keep = (w != ia[q]) & (w != ib[q]) & (w != ic[q])
+        idx, val = _first_k_per_row(q[keep], w[keep], s[keep], n_q, k, unique=True)
+        return idx, (val / self.m_norm[:, None]).astype(np.float32), settled
