@@ -347,7 +347,8 @@ def main(argv=None, folder=HERE) -> int:
 
 
 def run_all(args, folder=HERE) -> int:
-    scripts = discover(folder, args.only)
+    only = list(getattr(args, "names", None) or []) + list(args.only or [])
+    scripts = discover(folder, only or None)
     if args.list:
         for script in scripts:
             print(script.stem[len("bench_"):], script)

@@ -13,6 +13,8 @@ import pathlib
 
 def add_arguments(parser):
     """The options of ``tsf bench`` (shared with ``python benchmarks/common.py``)."""
+    parser.add_argument("names", nargs="*", metavar="NAME",
+                        help="run only these scripts, like --only (e.g. 'tsf bench nn stats')")
     parser.add_argument("--quick", action="store_true",
                         help="a reduced set of smaller workloads (about a minute in all)")
     parser.add_argument("--only", nargs="+", metavar="NAME",
