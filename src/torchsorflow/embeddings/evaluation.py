@@ -28,7 +28,7 @@ import pathlib
 
 import numpy as np
 
-from .search import MARGIN, brute_force_top_k, offset_top_k
+from .search import MARGIN, analogy_top_k
 
 logger = logging.getLogger(__name__)
 
@@ -146,10 +146,7 @@ def _answer(kv, questions, canonical, n, method, k=6):
         return np.zeros(0, dtype=bool)
     unit = kv.get_normed_vectors()[:n]
     ia, ib, ic, expected = questions.T
-    if method == "3cosadd":
-        idx, scores = offset_top_k(unit, ia, ib, ic, k=k)
-    else:
-        idx, scores = _cosmul_top_k(unit, ia, ib, ic, k)
+    idx, scores = analogy_top_k(unit, ia, ib, ic, k=k, method=method)
     pick, robust = _walk(idx, scores, canonical, questions[:, :3], method)
     redo = np.flatnonzero(~robust)
     for q in redo:   # near-ties: decided with gensim's own arithmetic
@@ -195,20 +192,6 @@ def _walk_exact(kv, a, b, c, canonical, n, method):
     if not top:
         return -1
     return next((r for r in top if canonical[r] not in (a, b, c)), top[-1])
-
-
-def _cosmul_top_k(unit, ia, ib, ic, k):
-    """Top-k rows by 3CosMul for every question, by brute force over the restricted vocabulary:
-    per batch, the cosines of the batch's distinct words with every word, then the products."""
-    def score(rows):
-        words, inverse = np.unique(np.concatenate([ia[rows], ib[rows], ic[rows]]),
-                                   return_inverse=True)
-        shifted = unit[words] @ unit.T
-        shifted += 1
-        shifted /= 2
-        pa, pb, pc = inverse.reshape(3, -1)
-        return shifted[pb] * shifted[pc] / (shifted[pa] + 0.000001)
-    return brute_force_top_k(unit, None, np.stack([ia, ib, ic], 1), k, batch=64, score_fn=score)
 
 
 def evaluate_word_pairs(kv, pairs=None, delimiter="\t", encoding="utf8", restrict_vocab=300000,
