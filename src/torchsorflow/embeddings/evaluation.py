@@ -18,7 +18,9 @@ gensim answers each question with its own pass over the vocabulary; here all que
 through :mod:`torchsorflow.embeddings.search` together. Its float32 scores can differ from
 gensim's in the last bits, so a question whose decision rests on a gap smaller than
 :data:`~torchsorflow.embeddings.search.MARGIN` is re-answered with gensim's exact arithmetic
-(``KeyedVectors.most_similar``): the counts are identical, not just close.
+(that of ``most_similar`` or ``most_similar_cosmul``): the counts are identical, not just close.
+gensim 4.4 itself has no 3CosMul evaluation (its ``similarity_function`` argument is ignored);
+ours applies the same rules with ``most_similar_cosmul`` over the restricted vocabulary.
 """
 from __future__ import annotations
 
