@@ -11,7 +11,8 @@ GEMM, ``np.add.at`` col2im): the "before" of the optimisations described in
 ``src/torchsorflow/ops/kernels/im2col.py``.
 
 Timing is the best of several interleaved repeats (TorchsorFlow, PyTorch, TorchsorFlow, ...), so
-that load from other processes hits both sides alike. Peak memory is the resident-set rise of one
+that load from other processes hits both sides alike, with a short pause before each so that
+neither side runs while the other's threads are still spinning. Peak memory is the resident-set rise of one
 call (``common.peak_memory_mb``, same method for both sides); the note adds ``tracemalloc``'s
 peak of NumPy allocations in the TorchsorFlow call.
 
@@ -23,6 +24,7 @@ from __future__ import annotations
 import argparse
 import pathlib
 import sys
+import time
 import tracemalloc
 
 import numpy as np
@@ -48,6 +50,9 @@ def interleaved_best(fns, repeat):
     best = {name: float("inf") for name in fns}
     for _ in range(repeat):
         for name, fn in fns.items():
+            # Let the previous library's worker threads stop spinning first: PyTorch's OpenMP
+            # threads busy-wait for a while after each call and would steal cores from the next.
+            time.sleep(0.03)
             best[name] = min(best[name], best_time(fn, repeat=1, number=numbers[name]))
     return best
 

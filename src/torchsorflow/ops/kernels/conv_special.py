@@ -15,16 +15,15 @@ from __future__ import annotations
 
 import numpy as np
 
-from .threads import run_chunks
+from .threads import run_chunks, split
 
 __all__ = ["Pointwise", "Depthwise"]
 
 CHUNK_BYTES = 1 << 20
 
 
-def _chunks(batch, image_bytes):
-    step = max(1, min(batch, CHUNK_BYTES // max(1, image_bytes)))
-    return [(b, min(batch, b + step)) for b in range(0, batch, step)]
+def _images_per_chunk(image_bytes):
+    return max(1, CHUNK_BYTES // max(1, image_bytes))
 
 
 class Pointwise:
@@ -34,7 +33,7 @@ class Pointwise:
         self.g, self.dtype = geometry, np.dtype(dtype)
         g = geometry
         self.pixels = g.out_hw[0] * g.out_hw[1]
-        self.chunks = _chunks(g.batch, (g.cin + g.cout) * self.pixels * self.dtype.itemsize)
+        self.images = _images_per_chunk((g.cin + g.cout) * self.pixels * self.dtype.itemsize)
 
     def _sampled(self, x):
         """The input positions the kernel visits, as (N, G, C/G, OH*OW)."""
@@ -55,7 +54,7 @@ class Pointwise:
             b0, b1 = chunk
             np.matmul(wm, xs[b0:b1], out=y[b0:b1])
 
-        run_chunks(task, self.chunks, lambda: None, work=g.multiply_adds)
+        run_chunks(task, split(g.batch, self.images), lambda: None, work=g.multiply_adds)
         return y.reshape(g.output_shape)
 
     def input_grad(self, gy, w):
@@ -68,7 +67,7 @@ class Pointwise:
             b0, b1 = chunk
             np.matmul(wt, gys[b0:b1], out=gxs[b0:b1])
 
-        run_chunks(task, self.chunks, lambda: None, work=g.multiply_adds)
+        run_chunks(task, split(g.batch, self.images), lambda: None, work=g.multiply_adds)
         gxs = gxs.reshape((g.batch, g.cin) + tuple(g.out_hw))
         if g.stride == (1, 1):
             return gxs
@@ -87,7 +86,7 @@ class Pointwise:
                 np.matmul(gys[b], xs[b].transpose(0, 2, 1), out=s[1])
                 np.add(s[0], s[1], out=s[0])
 
-        parts = run_chunks(task, self.chunks,
+        parts = run_chunks(task, split(g.batch, self.images),
                            lambda: (np.zeros(shape, self.dtype), np.empty(shape, self.dtype)),
                            work=g.multiply_adds)
         gw = parts[0][0]
@@ -103,9 +102,8 @@ class Depthwise:
         self.g, self.dtype = geometry, np.dtype(dtype)
         g = geometry
         hp, wp = g.padded_hw
-        self.chunks = _chunks(g.batch, (g.cin * hp * wp + g.cout * g.out_hw[0] * g.out_hw[1])
-                              * self.dtype.itemsize)
-        self.images = self.chunks[0][1] - self.chunks[0][0]
+        self.images = _images_per_chunk((g.cin * hp * wp + g.cout * g.out_hw[0] * g.out_hw[1])
+                                        * self.dtype.itemsize)
 
     def _scratch(self):
         g = self.g
@@ -141,7 +139,7 @@ class Depthwise:
                 for j in range(g.kernel_hw[1]):
                     out += self._tap(xp, i, j)[:, :, None] * wg[:, :, i, j, None, None]
 
-        run_chunks(task, self.chunks, self._scratch, work=g.multiply_adds)
+        run_chunks(task, split(g.batch, self.images), self._scratch, work=g.multiply_adds)
         return y.reshape(g.output_shape)
 
     def input_grad(self, gy, w):
@@ -161,7 +159,7 @@ class Depthwise:
                     self._tap(gxp, i, j)[...] += contrib
             gx[b0:b1] = gxp[:, :, ph:ph + h, pw:pw + wd]
 
-        run_chunks(task, self.chunks, self._scratch, work=g.multiply_adds)
+        run_chunks(task, split(g.batch, self.images), self._scratch, work=g.multiply_adds)
         return gx
 
     def weight_grad(self, gy, x):
@@ -177,7 +175,7 @@ class Depthwise:
                     s[1][:, :, i, j] += np.einsum("ngkhw,nghw->gk", gyg[b0:b1],
                                                   self._tap(xp, i, j))
 
-        parts = run_chunks(task, self.chunks, lambda: (self._scratch(), np.zeros(
+        parts = run_chunks(task, split(g.batch, self.images), lambda: (self._scratch(), np.zeros(
             (g.groups, g.cout_per_group, kh, kw), self.dtype)), work=g.multiply_adds)
         gw = parts[0][1]
         for part in parts[1:]:

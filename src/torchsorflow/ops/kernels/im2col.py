@@ -16,8 +16,8 @@ What makes it fast (each point measured, see ``benchmarks/bench_kernels.py``):
   32×64×32×32 input with a 3×3 kernel is 75 MiB, which would travel to main memory and back.
   Chunks also feed the worker threads (:mod:`.threads`). An image too big for one chunk is cut
   into blocks of output rows.
-* **No transposed copies of activations.** NumPy copies a transposed array several times slower
-  than a contiguous one, and ``gy`` is as big as the layer's output. BLAS reads either operand
+* **Few transposed copies.** NumPy copies a transposed array several times slower than a
+  contiguous one, and ``gy`` is as big as the layer's output. BLAS reads either operand
   transposed for free, so ``gy`` (N, C_out, OH·OW) is used as it comes: per image it *is* the
   (C_out, pixels) matrix.
 * **Two layouts for ``cols``**, chosen per geometry (:func:`choose_layout`), because the im2col
@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .threads import run_chunks
+from .threads import run_chunks, split
 
 __all__ = ["Im2col", "choose_layout"]
 
@@ -76,10 +76,10 @@ class Im2col:
         row_bytes = ow * self.kk * g.groups * self.dtype.itemsize  # cols of one output row
         if oh * row_bytes <= CHUNK_BYTES:
             # Enough images for MIN_PIXELS rows per product (on small maps a 2 MiB chunk would
-            # hold few pixels, and BLAS would re-read the whole weight matrix for each of them),
-            # but at least two chunks so that two workers have something to do.
+            # hold few pixels, and BLAS would re-read the whole weight matrix for each of them);
+            # threads.split then evens the chunks out over the workers.
             images = max(CHUNK_BYTES // (oh * row_bytes), -(-MIN_PIXELS // (oh * ow)))
-            self.images, self.rows = max(1, min(images, -(-g.batch // 2))), oh
+            self.images, self.rows = max(1, min(images, g.batch)), oh
         else:
             self.images, self.rows = 1, max(1, CHUNK_BYTES // row_bytes)
         self.max_pixels = self.images * self.rows * ow
@@ -103,7 +103,7 @@ class Im2col:
 
     def _run(self, task, weight_grad=False):
         g = self.g
-        chunks = [(b, min(g.batch, b + self.images)) for b in range(0, g.batch, self.images)]
+        chunks = split(g.batch, self.images)
         blocks = [(r, min(g.out_hw[0], r + self.rows)) for r in range(0, g.out_hw[0], self.rows)]
 
         def chunk_task(s, chunk):
@@ -198,7 +198,12 @@ class Im2col:
                 np.matmul(gyc.reshape(g.groups, g.cout_per_group, -1), cols, out=s["tmp"])
                 s["gw"] += s["tmp"]
                 return
-            for b in range(n):  # cols @ gyᵀ = (G, kk, K/G), ~20% faster than gy @ colsᵀ
+            # Per image cols @ gyᵀ = (G, kk, K/G), ~20% faster than gy @ colsᵀ. Many small
+            # images: one batched call and a sum (a Python loop would cost more than the maths).
+            if n * s["tmp"].nbytes <= CHUNK_BYTES:
+                s["gw"] += np.matmul(cols, block.transpose(0, 1, 3, 2)).sum(axis=0)
+                return
+            for b in range(n):
                 np.matmul(cols[b], block[b].transpose(0, 2, 1), out=s["tmp"])
                 s["gw"] += s["tmp"]
 

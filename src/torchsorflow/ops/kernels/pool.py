@@ -40,16 +40,10 @@ import numpy as np
 from .adaptive import adaptive_avg_pool2d, adaptive_avg_pool2d_backward
 from .geometry import as_pair_of_ints
 from .shapes import pool_output_hw
-from .threads import run_chunks
+from .threads import run_chunks, split
 
 __all__ = ["max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
            "adaptive_avg_pool2d", "adaptive_avg_pool2d_backward"]
-
-
-def _image_chunks(batch, image_bytes, chunk_bytes=1 << 20):
-    """Batch ranges of about ``chunk_bytes`` of input each (cache-sized work for one thread)."""
-    step = max(1, min(batch, chunk_bytes // max(1, image_bytes)))
-    return [(b, min(batch, b + step)) for b in range(0, batch, step)]
 
 
 def _check_input(op, x):
@@ -176,7 +170,7 @@ def max_pool2d(x, kernel_size, stride, padding=(0, 0), dilation=(1, 1), ceil_mod
             np.multiply(step, wins, out=step, casting="unsafe")
             number += step
 
-    run_chunks(task, _image_chunks(n, c * h * w * x.itemsize), lambda: None,
+    run_chunks(task, split(n, (1 << 20) // max(1, c * h * w * x.itemsize)), lambda: None,
                work=best.size * kh * kw)
     return best, np.take(offsets, winner) + base
 

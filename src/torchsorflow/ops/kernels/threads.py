@@ -24,7 +24,7 @@ from __future__ import annotations
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
-__all__ = ["blas_threads", "run_chunks"]
+__all__ = ["blas_threads", "run_chunks", "split"]
 
 _lock = threading.Lock()
 _local = threading.local()
@@ -60,6 +60,24 @@ def _pool(size):
         _state["pool"] = ThreadPoolExecutor(size, thread_name_prefix="tsf-kernel")
         _state["pool_size"] = size
     return _state["pool"]
+
+
+def split(total, most):
+    """``(start, stop)`` ranges covering ``range(total)``, none longer than ``most``, as even as
+    possible and, where there are enough items, a multiple of the worker count in number: with
+    round-robin assignment, 4 chunks of 19, 19, 19 and 7 images would leave one of two workers
+    with 38 images and the other with 26, so 4 chunks of 16 are made instead.
+
+    >>> split(64, 19)
+    [(0, 16), (16, 32), (32, 48), (48, 64)]
+    """
+    most = max(1, int(most))
+    count = -(-total // most)
+    workers = blas_threads()
+    if workers > 1 and count < total:
+        count = min(total, -(-count // workers) * workers)
+    size = -(-total // max(1, count))
+    return [(start, min(total, start + size)) for start in range(0, total, max(1, size))]
 
 
 def run_chunks(task, chunks, make_scratch, work=None):
