@@ -154,8 +154,9 @@ def test_conv_matches_pytorch_in_float32(case):
     ((5, 16, 12, 12), (24, 16, 3, 3), ((1, 1), (1, 1), (1, 1), 1)),   # channels last
     ((5, 3, 14, 14), (8, 3, 3, 3), ((2, 2), (1, 1), (1, 1), 1)),      # channels first, stride
     ((4, 12, 10, 10), (12, 1, 3, 3), ((1, 1), (2, 2), (2, 2), 12)),   # depthwise, dilated
+    ((4, 12, 11, 10), (24, 1, 3, 3), ((2, 2), (1, 1), (1, 1), 12)),   # depthwise x2, stride
     ((4, 12, 10, 10), (18, 4, 1, 1), ((2, 2), (0, 0), (1, 1), 3)),    # grouped 1×1, stride
-], ids=["channels-last", "channels-first", "depthwise", "pointwise"])
+], ids=["channels-last", "channels-first", "depthwise", "depthwise-strided", "pointwise"])
 def test_worker_threads_give_the_same_numbers_as_one_thread(shape, weight, geometry,
                                                             monkeypatch):
     """The threaded path splits the batch over workers; results must not depend on it (and the

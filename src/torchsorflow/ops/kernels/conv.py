@@ -73,7 +73,8 @@ def _as_transposed_convolution(g):
     transposed layer would have few output channels (thin products) and col2im wins.
     """
     spans = [d * (k - 1) for k, d in zip(g.kernel_hw, g.dilation)]
-    if g.stride != (1, 1) or g.cin_per_group < TRANSPOSED_MIN_CHANNELS or any(
+    depthwise = g.cin_per_group == 1 and g.groups > 1  # transposed: depthwise again, and cheap
+    if g.stride != (1, 1) or (g.cin_per_group < TRANSPOSED_MIN_CHANNELS and not depthwise) or any(
             p > s for p, s in zip(g.padding, spans)):
         return None
     return conv_geometry("conv2d_grad_input", (g.batch, g.cout) + tuple(g.out_hw),
