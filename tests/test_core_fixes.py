@@ -15,3 +15,36 @@ def test_matmul_gradient_of_a_vector_right_operand_under_a_batched_left_operand(
     ta, tb = tsf.tensor(a, requires_grad=True), tsf.tensor(b, requires_grad=True)
     (ta @ tb).sum().backward()
     np.testing.assert_allclose(tb.grad.numpy(), a.sum(axis=(0, 1)), rtol=1e-12)
+
+
+def test_small_products_run_on_one_blas_thread_and_restore_the_setting():
+    import numpy as np
+    from torchsorflow.ops import blas
+
+    libs = blas._controllers()
+    if not libs:
+        import pytest
+        pytest.skip("no BLAS controller (threadpoolctl) available")
+    before = [lib.get_num_threads() for lib in libs]
+    seen = []
+    original = np.matmul
+
+    class Spy:
+        def __getattr__(self, name):
+            return getattr(np, name)
+
+        def matmul(self, a, b):
+            seen.append([lib.get_num_threads() for lib in libs])
+            return original(a, b)
+
+    saved, blas.xp = blas.xp, Spy()
+    try:
+        a = np.ones((4, 5), np.float32)
+        np.testing.assert_array_equal(blas.matmul(a, a.T), original(a, a.T))
+        big = np.ones((200, 200), np.float32)
+        blas.matmul(big, big)
+    finally:
+        blas.xp = saved
+    assert seen[0] == [1] * len(libs)
+    assert seen[1] == before
+    assert [lib.get_num_threads() for lib in libs] == before

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..autodiff.tracer import Primitive
 from ..backend import xp
+from . import blas
 from ..tensor import Tensor
 from .elementwise import mul, neg
 from .reductions import sum as reduce_sum
@@ -41,7 +42,7 @@ def _check_matmul(a, b):
                          f"({k_a} != {k_b})")
 
 
-_matmul = Primitive("matmul", xp.matmul,
+_matmul = Primitive("matmul", blas.matmul,
                     vjp=(_matmul_vjp_left, _matmul_vjp_right),
                     jvp=(lambda t, ans, a, b: matmul(t, b), lambda t, ans, a, b: matmul(a, t)))
 

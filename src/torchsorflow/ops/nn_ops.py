@@ -24,6 +24,7 @@ import numpy as np
 import scipy.special
 
 from ..autodiff.tracer import Primitive
+from . import blas
 from ..backend import xp
 from ..tensor import Tensor
 from .elementwise import add, div, exp, mul, neg, sqrt, sub
@@ -54,7 +55,7 @@ def pair(value, name="argument"):
 # y = x Wᵀ (+ b) as one primitive: one graph node instead of transpose, matmul and add, and the
 # backward computes only the cotangents that are needed (the first layer's input needs none).
 def _linear_impl(x, w, *bias):
-    y = xp.matmul(x, w.T)
+    y = blas.matmul(x, w.T)
     if bias:
         y += bias[0]
     return y
