@@ -17,7 +17,6 @@ over gensim's ``most_similar_cosmul``.
 """
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
@@ -140,13 +139,8 @@ def run(quick=False):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="one section with restrict_vocab=100000 instead of the full set")
-    parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
-    args = parser.parse_args(argv)
-    report(run(quick=args.quick), args.json)
-    return 0
+    from common import script_main
+    return script_main(run, __doc__.split("\n")[0], argv)
 
 
 if __name__ == "__main__":

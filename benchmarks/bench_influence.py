@@ -26,7 +26,6 @@ points and 400 training digits for the CNN.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 import warnings
 
@@ -240,13 +239,8 @@ def run(quick=False):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args(argv)
-    sys.path.insert(0, str(__import__("pathlib").Path(__file__).resolve().parent))
-    from common import report
-    report(run(quick=args.quick))
-    return 0
+    from common import script_main
+    return script_main(run, __doc__.split("\n")[0], argv)
 
 
 if __name__ == "__main__":

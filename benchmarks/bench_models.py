@@ -8,7 +8,6 @@ the forward passes are reported without a target (they measure the convolution k
 """
 from __future__ import annotations
 
-import argparse
 import gc
 import pathlib
 import sys
@@ -104,13 +103,8 @@ def run(quick=False):
 
 
 def main(argv=None):
-    from common import report
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="one repeat per workload")
-    parser.add_argument("--json", help="also write the rows to this JSON file")
-    args = parser.parse_args(argv)
-    report(run(args.quick), args.json)
-    return 0
+    from common import script_main
+    return script_main(run, __doc__.split("\n")[0], argv)
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ benchmark in one table: ``tsf bench --only nn``.
 """
 from __future__ import annotations
 
-import argparse
 import pathlib
 import sys
 
@@ -78,12 +77,8 @@ def run(quick=False):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer shapes and repeats")
-    parser.add_argument("--json", help="also write the rows to this JSON file")
-    args = parser.parse_args(argv)
-    report(run(args.quick), args.json)
-    return 0
+    from common import script_main
+    return script_main(run, __doc__.split("\n")[0], argv)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,6 @@ O(1) because the log-likelihood is evaluated from those sums.
 """
 from __future__ import annotations
 
-import argparse
 import sys
 
 import numpy as np
@@ -74,12 +73,8 @@ def run(quick=False):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="10⁵ instead of 10⁶ points")
-    parser.add_argument("--json", metavar="PATH", help="also write the rows as JSON")
-    args = parser.parse_args(argv)
-    report(run(quick=args.quick), args.json)
-    return 0
+    from common import script_main
+    return script_main(run, __doc__.split("\n")[0], argv)
 
 
 if __name__ == "__main__":
