@@ -126,7 +126,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     torch = _import_torch()
     rows, hvp_over_grad = measure_all(torch)
-    print(f"| workload | torchsorflow µs | PyTorch µs | ratio |\n|---|---:|---:|---:|")
+    print("| workload | torchsorflow µs | PyTorch µs | ratio |\n|---|---:|---:|---:|")
     results = []
     for name, ours, theirs in rows:
         ratio = f"{ours / theirs:.2f}×" if theirs else "–"

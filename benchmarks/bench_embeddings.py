@@ -22,13 +22,12 @@ import sys
 import tempfile
 import time
 
-import numpy as np
 
 try:
-    from common import best_time, peak_memory_mb, report, row
+    from common import best_time, peak_memory_mb, row
 except ImportError:  # run from elsewhere: make the folder importable
     sys.path.insert(0, os.path.dirname(__file__))
-    from common import best_time, peak_memory_mb, report, row
+    from common import best_time, peak_memory_mb, row
 
 
 def once(fn):

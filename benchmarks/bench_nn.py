@@ -14,7 +14,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from common import import_torch, measure, report, row  # noqa: E402
+from common import import_torch, measure, row  # noqa: E402
 
 import torchsorflow as tsf  # noqa: E402
 

@@ -20,10 +20,10 @@ import scipy.stats
 from torchsorflow.stats import Beta, Exponential, Gamma, MultivariateNormal, Normal, StudentT, fit
 
 try:
-    from common import best_time, measure, report, row
+    from common import best_time, measure, row
 except ImportError:  # run from elsewhere: make the folder importable
     sys.path.insert(0, __import__("os").path.dirname(__file__))
-    from common import best_time, measure, report, row
+    from common import best_time, measure, row
 
 
 def _once(fn):

@@ -80,8 +80,6 @@ def _pick_mistake(cnn_wrong, head_wrong, head_losses):
 
 
 def run(args) -> int:
-    import numpy as np
-
     from ..autodiff.tracer import no_grad
     from ..data import datasets
     from ..influence.report import explanation_png, head_surrogate

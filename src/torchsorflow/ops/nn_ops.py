@@ -25,7 +25,6 @@ import scipy.special
 
 from ..autodiff.tracer import Primitive
 from . import blas
-from ..backend import xp
 from ..tensor import Tensor
 from .elementwise import add, div, exp, mul, neg, sqrt, sub
 from .reductions import mean as reduce_mean, sum as reduce_sum
