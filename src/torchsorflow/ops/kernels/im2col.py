@@ -80,8 +80,9 @@ class Im2col:
             # threads.split then evens the chunks out over the workers.
             images = max(CHUNK_BYTES // (oh * row_bytes), -(-MIN_PIXELS // (oh * ow)))
             self.images, self.rows = max(1, min(images, g.batch)), oh
-        else:
-            self.images, self.rows = 1, max(1, CHUNK_BYTES // row_bytes)
+        else:  # equal row blocks (a 2.4 MiB image gives 16 + 16 rows, not 28 + 4)
+            rows = max(1, CHUNK_BYTES // row_bytes)
+            self.images, self.rows = 1, -(-oh // -(-oh // rows))
         self.max_pixels = self.images * self.rows * ow
         self.planes = g.out_hw[0] * g.out_hw[1]
 
