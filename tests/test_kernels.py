@@ -185,6 +185,26 @@ def test_worker_threads_give_the_same_numbers_as_one_thread(shape, weight, geome
         np.testing.assert_array_equal(threaded, inline)  # same sums in the same order
 
 
+def test_results_never_alias_the_kept_workspaces(monkeypatch):
+    """Scratch buffers are kept between calls (threads.Workspace); what a kernel returns must be
+    its own memory, or the next call would overwrite it."""
+    monkeypatch.setattr(threads, "MIN_PARALLEL_WORK", 0)
+    rng = np.random.default_rng(12)
+    results = []
+    for case in CASES[:12] + [((2, 4, 5, 5), (1, 4, 3, 3), (1, 1), (1, 1), (1, 1), 1),
+                              ((2, 1, 5, 5), (3, 1, 2, 2), (2, 1), (0, 1), (1, 1), 1)]:
+        x, w, gy = _arrays(case, rng)
+        out = (conv.conv2d(x, w, *case[2:]), conv.conv2d_grad_input(gy, w, x.shape[2:], *case[2:]),
+               conv.conv2d_grad_weight(gy, x, w.shape[2:], *case[2:]))
+        results.append((out, [a.copy() for a in out]))
+    kept = [b for b in threads._workspaces() if b is not None]
+    assert kept
+    for out, snapshot in results:
+        for array, copy in zip(out, snapshot):
+            assert not any(np.shares_memory(array, buffer) for buffer in kept)
+            np.testing.assert_array_equal(array, copy)
+
+
 def test_conv_accepts_strided_inputs_and_integer_arrays():
     rng = np.random.default_rng(5)
     x = rng.standard_normal((2, 5, 6, 4))

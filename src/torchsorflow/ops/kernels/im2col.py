@@ -25,11 +25,11 @@ What makes it fast (each point measured, see ``benchmarks/bench_kernels.py``):
 
   - *channels first* (``cols`` rows ``(c, i, j)``, columns pixels): the copy moves runs of ``OW``
     numbers, input and output stay NCHW, and the forward product writes ``y`` in place. Best
-    when there are few channels per group (an RGB input layer).
+    for few channels per group (an RGB input layer) and for wide maps.
   - *channels last* (the input is padded into (n, h, w, c); ``cols`` rows are pixels, columns
-    ``(i, j, c)``): the copy moves runs of ``kw*C`` numbers, and ``cols @ W`` with a tall
-    ``cols`` is the orientation OpenBLAS runs fastest. Best with many channels; it pays one
-    transposed copy of the input and of the output.
+    ``(i, j, c)``): the copy moves runs of ``kw*C`` numbers and a chunk of images makes one tall
+    product. Best on small maps (per-image products would be thin); it pays one transposed copy
+    of the input and of the output.
 
 * **Groups** are one batched ``np.matmul`` over a group axis of ``cols``, never a Python loop.
 
@@ -50,18 +50,27 @@ MIN_PIXELS = 512  # but at least this many output pixels (rows of the product) p
 
 
 def choose_layout(g):
-    """``'channels_last'`` when a group has more than ``2 * OW`` input channels, else
-    ``'channels_first'``.
+    """``'channels_first'`` for few channels per group (< 8) or wide maps (OW >= 32) with at most
+    ``2 * OW`` channels per group; ``'channels_last'`` otherwise.
 
-    Channels first needs no transposed copies and its copy runs are ``OW`` long; channels last
-    pays a transposed copy of input and output but makes one tall product per chunk, which wins
-    when the image is small and the channels many (per-image products would be thin). Measured
-    single-threaded, float32, N=32, 3×3, per map (forward, input grad, weight grad):
-    64 channels at 32×32: channels first 34 / 34 / 36 ms, channels last 41 / 37 / 37 ms;
-    128 channels at 16×16: first 32 / 32 / 33 ms, last 32 / 32 / 31 ms; 3 channels at 32×32
-    (N=64): first 6 / 7 / 7 ms, last 9 / 16 / 7 ms.
+    Channels first needs no transposed copies, its copy runs are ``OW`` long and its products are
+    one per image; channels last pays a transposed copy of input and output but makes one tall
+    product per chunk, which wins on small maps. Measured single-threaded, float32, 3×3 'same',
+    forward / weight gradient in ms, channels first vs last:
+
+    ==========================  ===============  ===============
+    N, C→K, size                channels first   channels last
+    ==========================  ===============  ===============
+    64, 1→32, 28×28             0.8 / 1.0        2.8 / 2.4
+    64, 3→64, 32×32             7.3 / 6.1        7.7 / 6.8
+    32, 64→64, 32×32            33 / 33          37 / 36
+    32, 32→32, 16×16            3.1 / 3.3        2.5 / 2.5
+    32, 128→128, 16×16          29 / 31          28 / 27
+    64, 32→64, 4×4              0.9 / 1.3        0.6 / 0.7
+    ==========================  ===============  ===============
     """
-    return "channels_last" if g.cin_per_group > 2 * g.out_hw[1] else "channels_first"
+    cg, ow = g.cin_per_group, g.out_hw[1]
+    return "channels_first" if cg < 8 or (ow >= 32 and cg <= 2 * ow) else "channels_last"
 
 
 class Im2col:
@@ -87,19 +96,19 @@ class Im2col:
         self.planes = g.out_hw[0] * g.out_hw[1]
 
     # --- plumbing ---------------------------------------------------------------------------------
-    def _scratch(self, weight_grad=False):
+    def _scratch(self, ws, weight_grad=False):
+        """One lane's buffers, from its :class:`~.threads.Workspace` (kept between calls)."""
         g = self.g
         hp, wp = g.padded_hw
         shape = (self.images, hp, wp, g.cin) if self.last else (self.images, g.cin, hp, wp)
-        s = {"xp": np.zeros(shape, self.dtype),  # padded input; its borders stay zero
-             "cols": np.empty(g.groups * self.max_pixels * self.kk, self.dtype)}
+        s = {"xp": ws.zeros(shape, self.dtype),  # padded input: only the inside is rewritten
+             "cols": ws.empty(g.groups * self.max_pixels * self.kk, self.dtype)}
         if self.last:
-            s["out"] = np.empty(g.groups * self.max_pixels * g.cout_per_group, self.dtype)
+            s["out"] = ws.empty(g.groups * self.max_pixels * g.cout_per_group, self.dtype)
         if weight_grad:  # accumulated as (G, K/G, kk) channels last, (G, kk, K/G) first
-            shape = (g.groups, g.cout_per_group, self.kk)
-            s["gw"] = np.zeros(shape if self.last else (g.groups, self.kk, g.cout_per_group),
-                               self.dtype)
-            s["tmp"] = np.empty_like(s["gw"])
+            shape = ((g.groups, g.cout_per_group, self.kk) if self.last
+                     else (g.groups, self.kk, g.cout_per_group))
+            s["gw"], s["tmp"] = ws.zeros(shape, self.dtype), ws.empty(shape, self.dtype)
         return s
 
     def _run(self, task, weight_grad=False):
@@ -111,7 +120,7 @@ class Im2col:
             for block in blocks:
                 task(s, chunk[0], chunk[1], *block)
 
-        return run_chunks(chunk_task, chunks, lambda: self._scratch(weight_grad),
+        return run_chunks(chunk_task, chunks, lambda ws: self._scratch(ws, weight_grad),
                           work=g.multiply_adds)
 
     def _per_pixel(self, a):
@@ -209,7 +218,7 @@ class Im2col:
                 s["gw"] += s["tmp"]
 
         scratches = self._run(task, weight_grad=True)
-        gw = scratches[0]["gw"]
+        gw = scratches[0]["gw"].copy()  # a fresh array: the lanes' sums live in the workspace
         for s in scratches[1:]:
             gw += s["gw"]
         kh, kw = g.kernel_hw

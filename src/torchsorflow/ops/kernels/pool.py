@@ -171,7 +171,7 @@ def max_pool2d(x, kernel_size, stride, padding=(0, 0), dilation=(1, 1), ceil_mod
             number += step
 
     # A tap costs about as much as 50 multiply-adds inside BLAS: say so for the threshold.
-    run_chunks(task, split(n, (1 << 20) // max(1, c * h * w * x.itemsize)), lambda: None,
+    run_chunks(task, split(n, (1 << 20) // max(1, c * h * w * x.itemsize)), lambda ws: None,
                work=50 * best.size * kh * kw)
     return best, np.take(offsets, winner) + base
 
