@@ -203,6 +203,8 @@ def test_results_never_alias_the_kept_workspaces(monkeypatch):
         for array, copy in zip(out, snapshot):
             assert not any(np.shares_memory(array, buffer) for buffer in kept)
             np.testing.assert_array_equal(array, copy)
+    threads.release_workspaces()
+    assert threads._workspaces() == []
 
 
 def test_conv_accepts_strided_inputs_and_integer_arrays():
