@@ -321,6 +321,26 @@ def test_adaptive_avg_pool_matches_pytorch_and_backward_is_its_adjoint(hw, out):
                                                                              rel=1e-12)
 
 
+def test_pools_on_worker_threads_match_one_thread(monkeypatch):
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((6, 3, 9, 8))
+    avg = ((3, 2), (2, 2), (1, 1), True, False, None)
+
+    def run():
+        y, idx = pool.max_pool2d(x, (3, 3), (2, 1), (1, 1), (1, 2), True)
+        a = pool.avg_pool2d(x, *avg)
+        return [y, idx, pool.max_pool2d_backward(y, idx, x.shape), a,
+                pool.avg_pool2d_backward(a, x.shape, *avg)]
+
+    monkeypatch.setattr(threads, "blas_threads", lambda: 1)
+    one = run()
+    monkeypatch.setattr(threads, "blas_threads", lambda: 2)
+    monkeypatch.setattr(threads, "MIN_PARALLEL_WORK", 0)
+    monkeypatch.setattr(threads, "others_running", lambda: False)
+    for ours, reference in zip(run(), one):
+        np.testing.assert_array_equal(ours, reference)
+
+
 def test_pool_output_sizes_follow_pytorch_ceil_mode_rule():
     # 3 rows, kernel 2, stride 2, padding 1: ceil gives 3 windows, but the third would start at
     # padded row 4, past the input and its left padding, so PyTorch drops it.

@@ -236,17 +236,26 @@ def avg_pool2d(x, kernel_size, stride, padding=(0, 0), ceil_mode=False, count_in
     x = _float(x)
     kernel, stride, padding, out_hw = _avg_setup("avg_pool2d", x.shape, kernel_size, stride,
                                                  padding, ceil_mode)
-    xp = _padded(x, out_hw, kernel, stride, padding, (1, 1), 0)
     (kh, kw), (sh, sw), (oh, ow) = kernel, stride, out_hw
-    # Separable window sum: kw shifted column views, then kh shifted row views.
-    cols = xp[:, :, :, 0:sw * (ow - 1) + 1:sw].copy()
-    for j in range(1, kw):
-        cols += xp[:, :, :, j:j + sw * (ow - 1) + 1:sw]
-    y = cols[:, :, 0:sh * (oh - 1) + 1:sh].copy()
-    for i in range(1, kh):
-        y += cols[:, :, i:i + sh * (oh - 1) + 1:sh]
-    y /= _divisor(out_hw, x.shape[2:], kernel, stride, padding, count_include_pad,
-                  divisor_override, x.dtype)
+    n, c, h, w = x.shape
+    divisor = _divisor(out_hw, (h, w), kernel, stride, padding, count_include_pad,
+                       divisor_override, x.dtype)
+    y = np.empty((n, c) + out_hw, x.dtype)
+
+    def task(_, chunk):  # separable window sum: kw shifted column views, then kh row views
+        b0, b1 = chunk
+        xp = _padded(x[b0:b1], out_hw, kernel, stride, padding, (1, 1), 0)
+        cols = xp[:, :, :, 0:sw * (ow - 1) + 1:sw].copy()
+        for j in range(1, kw):
+            cols += xp[:, :, :, j:j + sw * (ow - 1) + 1:sw]
+        out = y[b0:b1]
+        out[...] = cols[:, :, 0:sh * (oh - 1) + 1:sh]
+        for i in range(1, kh):
+            out += cols[:, :, i:i + sh * (oh - 1) + 1:sh]
+        out /= divisor
+
+    run_chunks(task, split(n, (1 << 20) // max(1, c * h * w * x.itemsize)), lambda ws: None,
+               work=50 * x.size * (kh + kw))
     return y
 
 
@@ -269,13 +278,21 @@ def avg_pool2d_backward(gy, x_shape, kernel_size, stride, padding=(0, 0), ceil_m
     (kh, kw), (sh, sw), (oh, ow), (ph, pw) = kernel, stride, out_hw, padding
     n, c, h, w = x_shape
     need = [_covered(o, k, s, p, 1) for o, k, s, p in zip(out_hw, kernel, stride, padding)]
-    g = gy / _divisor(out_hw, (h, w), kernel, stride, padding, count_include_pad,
-                      divisor_override, gy.dtype)
-    # Transpose of the separable sum: spread over rows, then over columns.
-    rows = np.zeros((n, c, need[0], ow), gy.dtype)
-    for i in range(kh):
-        rows[:, :, i:i + sh * (oh - 1) + 1:sh] += g
-    gxp = np.zeros((n, c, max(need[0], ph + h), max(need[1], pw + w)), gy.dtype)
-    for j in range(kw):
-        gxp[:, :, :need[0], j:j + sw * (ow - 1) + 1:sw] += rows
-    return np.ascontiguousarray(gxp[:, :, ph:ph + h, pw:pw + w])
+    divisor = _divisor(out_hw, (h, w), kernel, stride, padding, count_include_pad,
+                       divisor_override, gy.dtype)
+    gx = np.empty(x_shape, gy.dtype)
+
+    def task(_, chunk):  # transpose of the separable sum: spread over rows, then over columns
+        b0, b1 = chunk
+        g = gy[b0:b1] / divisor
+        rows = np.zeros((b1 - b0, c, need[0], ow), gy.dtype)
+        for i in range(kh):
+            rows[:, :, i:i + sh * (oh - 1) + 1:sh] += g
+        gxp = np.zeros((b1 - b0, c, max(need[0], ph + h), max(need[1], pw + w)), gy.dtype)
+        for j in range(kw):
+            gxp[:, :, :need[0], j:j + sw * (ow - 1) + 1:sw] += rows
+        gx[b0:b1] = gxp[:, :, ph:ph + h, pw:pw + w]
+
+    run_chunks(task, split(n, (1 << 20) // max(1, c * h * w * gy.itemsize)), lambda ws: None,
+               work=50 * n * c * h * w * (kh + kw))
+    return gx
