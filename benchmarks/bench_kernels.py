@@ -16,8 +16,9 @@ neither side runs while the other's threads are still spinning. Peak memory is t
 call (``common.peak_memory_mb``, same method for both sides); the note adds ``tracemalloc``'s
 peak of NumPy allocations in the TorchsorFlow call.
 
-Run alone: ``python benchmarks/bench_kernels.py [--quick] [--baseline] [--json out.json]``;
-or in the common table: ``tsf bench --only kernels``.
+Run alone: ``python benchmarks/bench_kernels.py [--quick] [--baseline] [--idle SECONDS]
+[--json out.json]``; or in the common table: ``tsf bench --only kernels``. On a machine shared with
+other jobs, ``--idle 60`` takes timings only in moments when the machine is idle.
 """
 from __future__ import annotations
 
@@ -40,19 +41,39 @@ REFERENCE_LAYERS = [(32, 64, 32, 64), (32, 128, 16, 128), (64, 3, 32, 64)]
 ONE = (1, 1)
 
 
-def interleaved_best(fns, repeat):
-    """Seconds per call of each function: the best of ``repeat`` rounds taken in turn."""
+def _idle_fraction(seconds=0.2):
+    """Share of CPU time the whole machine spent idle over the next ``seconds`` (Linux)."""
+    def sample():
+        with open("/proc/stat") as fh:
+            values = [int(v) for v in fh.readline().split()[1:]]
+        return values[3] + values[4], sum(values)
+    idle0, total0 = sample()
+    time.sleep(seconds)
+    idle1, total1 = sample()
+    return (idle1 - idle0) / max(1, total1 - total0)
+
+
+def interleaved_best(fns, repeat, idle_seconds=0.0):
+    """Seconds per call of each function: the best of ``repeat`` rounds taken in turn.
+
+    With ``idle_seconds`` > 0 (a shared machine), rounds are taken only while the machine is
+    at least 90% idle, as many as fit in that time (at least ``repeat`` are tried).
+    """
     numbers = {}
     for name, fn in fns.items():
         fn()  # warm-up (and oneDNN's kernel choice on its first call)
         elapsed = best_time(fn, repeat=1, min_seconds=0.02)
         numbers[name] = max(1, int(0.05 / max(elapsed, 1e-9)))
     best = {name: float("inf") for name in fns}
-    for _ in range(repeat):
+    deadline, rounds = time.monotonic() + idle_seconds, 0
+    while rounds < repeat or time.monotonic() < deadline:
+        if idle_seconds and time.monotonic() < deadline and _idle_fraction() < 0.9:
+            continue
+        rounds += 1
         for name, fn in fns.items():
             # Let the previous library's worker threads stop spinning first: PyTorch's OpenMP
-            # threads busy-wait for a while after each call and would steal cores from the next.
-            time.sleep(0.03)
+            # threads and OpenBLAS's busy-wait after each call and would steal cores.
+            time.sleep(0.15)
             best[name] = min(best[name], best_time(fn, repeat=1, number=numbers[name]))
     return best
 
@@ -186,7 +207,7 @@ def other_workloads(torch):
     return [(name, tsf[name], ref[name], None, None) for name in tsf]
 
 
-def run(quick=False, baseline=False):
+def run(quick=False, baseline=False, idle_seconds=0.0):
     """Rows for ``tsf bench`` (see benchmarks/common.py)."""
     torch = import_torch()
     workloads = conv_workloads(torch, baseline) + ([] if quick else other_workloads(torch))
@@ -194,7 +215,7 @@ def run(quick=False, baseline=False):
     for name, ours, theirs, naive, target in workloads:
         fns = {"tsf": ours, **({"torch": theirs} if theirs else {}),
                **({"naive": naive} if naive else {})}
-        best = interleaved_best(fns, repeat=3 if quick else 7)
+        best = interleaved_best(fns, repeat=3 if quick else 7, idle_seconds=idle_seconds)
         note = f"tracemalloc {tracemalloc_mb(ours):.1f} MiB"
         if naive:
             note += f"; textbook im2col {best['naive'] * 1e3:.1f} ms"
@@ -211,9 +232,12 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="reference layers only, fewer repeats")
     parser.add_argument("--baseline", action="store_true",
                         help="also time a textbook im2col (the 'before' column)")
+    parser.add_argument("--idle", type=float, default=0.0, metavar="SECONDS",
+                        help="per workload, time only while the machine is >= 90%% idle, for "
+                             "up to this long (for shared machines)")
     parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
-    report(run(args.quick, args.baseline), args.json)
+    report(run(args.quick, args.baseline, args.idle), args.json)
     return 0
 
 

@@ -94,6 +94,9 @@ class Im2col:
             self.images, self.rows = 1, -(-oh // -(-oh // rows))
         self.max_pixels = self.images * self.rows * ow
         self.planes = g.out_hw[0] * g.out_hw[1]
+        # Channels first, per image: cols @ gyᵀ (kk × K/G) when cols has the more rows (33 vs
+        # 38 ms for 64 channels at 32×32), else gy @ colsᵀ (5.3 vs 5.7 ms for 3 channels).
+        self._cols_major_weight_grad = not self.last and self.kk >= g.cout_per_group
 
     # --- plumbing ---------------------------------------------------------------------------------
     def _scratch(self, ws, weight_grad=False):
@@ -105,9 +108,9 @@ class Im2col:
              "cols": ws.empty(g.groups * self.max_pixels * self.kk, self.dtype)}
         if self.last:
             s["out"] = ws.empty(g.groups * self.max_pixels * g.cout_per_group, self.dtype)
-        if weight_grad:  # accumulated as (G, K/G, kk) channels last, (G, kk, K/G) first
-            shape = ((g.groups, g.cout_per_group, self.kk) if self.last
-                     else (g.groups, self.kk, g.cout_per_group))
+        if weight_grad:  # accumulated as (G, kk, K/G) or (G, K/G, kk), see weight_grad
+            shape = ((g.groups, self.kk, g.cout_per_group) if self._cols_major_weight_grad
+                     else (g.groups, g.cout_per_group, self.kk))
             s["gw"], s["tmp"] = ws.zeros(shape, self.dtype), ws.empty(shape, self.dtype)
         return s
 
@@ -208,13 +211,17 @@ class Im2col:
                 np.matmul(gyc.reshape(g.groups, g.cout_per_group, -1), cols, out=s["tmp"])
                 s["gw"] += s["tmp"]
                 return
-            # Per image cols @ gyᵀ = (G, kk, K/G), ~20% faster than gy @ colsᵀ. Many small
-            # images: one batched call and a sum (a Python loop would cost more than the maths).
+            # Per image one product, cols @ gyᵀ or gy @ colsᵀ (see __init__). Many small images:
+            # one batched call and a sum (a Python loop would cost more than the maths).
+            if self._cols_major_weight_grad:
+                left, right = cols, block.transpose(0, 1, 3, 2)
+            else:
+                left, right = block, cols.transpose(0, 1, 3, 2)
             if n * s["tmp"].nbytes <= CHUNK_BYTES:
-                s["gw"] += np.matmul(cols, block.transpose(0, 1, 3, 2)).sum(axis=0)
+                s["gw"] += np.matmul(left, right).sum(axis=0)
                 return
             for b in range(n):
-                np.matmul(cols[b], block[b].transpose(0, 2, 1), out=s["tmp"])
+                np.matmul(left[b], right[b], out=s["tmp"])
                 s["gw"] += s["tmp"]
 
         scratches = self._run(task, weight_grad=True)
@@ -225,7 +232,9 @@ class Im2col:
         if self.last:  # (G, K/G, (i, j, c)) -> (G, K/G, c, i, j)
             gw = gw.reshape(g.groups, g.cout_per_group, kh, kw, g.cin_per_group)
             return np.ascontiguousarray(gw.transpose(0, 1, 4, 2, 3)).reshape(g.weight_shape)
-        return np.ascontiguousarray(gw.transpose(0, 2, 1)).reshape(g.weight_shape)
+        if self._cols_major_weight_grad:  # (G, (c, i, j), K/G) -> (G, K/G, c, i, j)
+            gw = np.ascontiguousarray(gw.transpose(0, 2, 1))
+        return gw.reshape(g.weight_shape)
 
     def input_grad(self, gy, w):
         g = self.g
