@@ -26,12 +26,11 @@ import argparse
 import pathlib
 import sys
 import time
-import tracemalloc
 
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from common import best_time, import_torch, peak_memory_mb, report, row  # noqa: E402
+from common import best_time, import_torch, peak_memory_mb, report, row, tracemalloc_mb  # noqa: E402,E501
 
 from torchsorflow.ops.kernels import conv, pool  # noqa: E402
 
@@ -76,15 +75,6 @@ def interleaved_best(fns, repeat, idle_seconds=0.0):
             time.sleep(0.15)
             best[name] = min(best[name], best_time(fn, repeat=1, number=numbers[name]))
     return best
-
-
-def tracemalloc_mb(fn):
-    tracemalloc.start()
-    try:
-        fn()
-        return tracemalloc.get_traced_memory()[1] / 2**20
-    finally:
-        tracemalloc.stop()
 
 
 # --- the "before": a textbook im2col ------------------------------------------------------------

@@ -84,6 +84,17 @@ def _release_free_memory():
         pass
 
 
+def tracemalloc_mb(fn) -> float:
+    """Peak MiB that Python-visible allocations (NumPy's arrays included) reached during ``fn()``."""
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        fn()
+        return tracemalloc.get_traced_memory()[1] / 2**20
+    finally:
+        tracemalloc.stop()
+
+
 def peak_memory_mb(fn) -> float | None:
     """MiB by which the resident set rose, at its peak, while ``fn()`` ran once.
 
@@ -99,13 +110,7 @@ def peak_memory_mb(fn) -> float | None:
         fn()
         return max(_status_kib("VmHWM") - base, 0) / 1024
     except OSError:
-        import tracemalloc
-        tracemalloc.start()
-        try:
-            fn()
-            return tracemalloc.get_traced_memory()[1] / 2**20
-        finally:
-            tracemalloc.stop()
+        return tracemalloc_mb(fn)
 
 
 def measure(fn, quick=False):
