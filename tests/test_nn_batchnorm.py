@@ -9,7 +9,7 @@ import torchsorflow as tsf
 from torchsorflow import nn
 from torchsorflow.autodiff import check_grads
 from torchsorflow.func import jvp, vjp
-from torchsorflow.ops.nn_ops import batch_norm_train
+from torchsorflow.ops.batch_norm import _fused_vjp, _seed_vjp, batch_norm_stats, batch_norm_train
 
 EPS = 1e-5
 AXES = (0, 2, 3)
@@ -69,6 +69,34 @@ def test_second_derivatives_of_the_fused_rule_equal_autodiff(args):
     reference = vjp(pulled_back(composed), *args)[1](tangents)
     for got, want in zip(ours, reference):
         np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("shape", [(5, 3, 2, 2), (7, 3), (4, 3, 5)])
+def test_numpy_shortcut_equals_the_term_by_term_rule(shape):
+    """A plain ``backward()`` runs the collapsed NumPy rule; it must equal the seed's terms."""
+    rng = np.random.default_rng(8)
+    x, g = rng.standard_normal(shape) * 3 + 2, rng.standard_normal(shape)
+    gamma = rng.standard_normal(shape[1])
+    axes = (0,) + tuple(range(2, len(shape)))
+    mu, var = batch_norm_stats(x, axes)
+    shortcut = _fused_vjp(g, x, gamma, EPS, mu, var)
+    terms = _seed_vjp(tsf.tensor(g), tsf.tensor(x), tsf.tensor(gamma), axes, EPS, mu, var)
+    for got, want in zip(shortcut, terms):
+        np.testing.assert_allclose(got, want.numpy(), rtol=1e-10, atol=1e-12)
+    xt = tsf.tensor(x, requires_grad=True)
+    gt = tsf.tensor(gamma, requires_grad=True)
+    batch_norm_train(xt, gt, tsf.tensor(np.zeros(shape[1])), axes, EPS).backward(tsf.tensor(g))
+    np.testing.assert_allclose(xt.grad.numpy(), shortcut[0], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(gt.grad.numpy(), shortcut[1], rtol=1e-12, atol=1e-12)
+
+
+def test_float32_statistics_stay_accurate_when_the_mean_dwarfs_the_spread():
+    """Two passes, not E[x²] − E[x]² (which is off by a factor of thousands here)."""
+    x = (np.random.default_rng(9).standard_normal((64, 8, 6, 6)) * 0.01 + 1000).astype(np.float32)
+    mu, var = batch_norm_stats(x, AXES)
+    exact = x.astype(np.float64)
+    np.testing.assert_allclose(mu.ravel(), exact.mean(axis=AXES), rtol=1e-6)
+    np.testing.assert_allclose(var.ravel(), exact.var(axis=AXES), rtol=2e-3)
 
 
 def test_fused_batch_norm_passes_finite_differences_to_second_order(args):

@@ -26,7 +26,7 @@ import weakref
 from ..tensor import Tensor
 
 __all__ = ["Primitive", "bind", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
-           "Trace", "Node", "LeafNode", "new_trace"]
+           "Trace", "Node", "LeafNode", "new_trace", "is_constant"]
 
 
 class _State(threading.local):
@@ -40,6 +40,18 @@ _state = _State()
 
 def is_grad_enabled() -> bool:
     return _state.grad_enabled
+
+
+def is_constant(*values) -> bool:
+    """Whether nothing will differentiate a computation on ``values``: no transformation traces
+    them and eager autograd would not record them (grad disabled, as in a plain ``backward()``,
+    or no Tensor requires grad). Derivative rules use it to take a fused NumPy shortcut, and
+    fall back to differentiable primitives under ``create_graph=True`` or nested transforms."""
+    for v in values:
+        if isinstance(v, Tensor) and (v._trace is not None or (
+                v.requires_grad and _state.grad_enabled)):
+            return False
+    return True
 
 
 @contextlib.contextmanager

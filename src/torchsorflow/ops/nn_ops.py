@@ -25,9 +25,9 @@ import scipy.special
 
 from ..autodiff.tracer import Primitive
 from . import blas
-from ..tensor import Tensor
-from .elementwise import add, div, exp, mul, neg, sqrt, sub
-from .reductions import mean as reduce_mean, sum as reduce_sum
+from .batch_norm import batch_norm_stats, batch_norm_train  # noqa: F401 - re-exported
+from .elementwise import exp, mul, neg
+from .reductions import sum as reduce_sum
 from .linalg import matmul
 from .shape import reshape, swapaxes
 
@@ -207,94 +207,6 @@ def avg_pool2d(x, kernel_size, stride, padding=(0, 0), ceil_mode=False, count_in
 
 def adaptive_avg_pool2d(x, output_size):
     return _adaptive_avg_pool(x, output_size=output_size)
-
-
-# --- batch normalisation (seed 000, exercise 2) --------------------------------------------------
-def batch_norm_stats(x, axes):
-    """Per-channel batch mean and *biased* variance of an array (what training normalises with)."""
-    mu = x.mean(axis=axes, keepdims=True)
-    centered = x - mu
-    return mu, (centered * centered).mean(axis=axes, keepdims=True)
-
-
-def _bn_impl(x, gamma, beta, axes, eps, mu, var):
-    scale = gamma.reshape(mu.shape) / np.sqrt(var + eps)
-    return x * scale + (beta.reshape(mu.shape) - mu * scale)
-
-
-def _bn_pieces(x, axes, eps, mu, var):
-    """μ_B and 1/√(σ²_B+ε) as Tensors: recomputed with framework ops when ``x`` is being
-    differentiated (so that second derivatives see their dependence on x), otherwise the constants
-    the forward pass already computed."""
-    from ..autodiff.tracer import is_grad_enabled
-    if x._trace is None and not (x.requires_grad and is_grad_enabled()):
-        return Tensor._wrap(mu), Tensor._wrap(1 / np.sqrt(var + eps))
-    mu_t = reduce_mean(x, axes, keepdims=True)
-    centered = sub(x, mu_t)
-    var_t = reduce_mean(mul(centered, centered), axes, keepdims=True)
-    return mu_t, div(1.0, sqrt(add(var_t, eps)))
-
-
-def _bn_vjp(g, ans, x, gamma, beta, axes, eps, mu, var):
-    """The seed's hand-derived backward pass, term by term (M values per channel).
-
-    Two per-channel sums of the upstream gradient, Σ ∂L/∂y_i and Σ ∂L/∂y_i·(a_i − μ_B), feed every
-    term: since ∂L/∂â_i = ∂L/∂y_i·γ with γ constant per channel, Σ ∂L/∂â_i·(a_i − μ_B) is γ times
-    the second one. So the whole rule reads the full-size arrays 9 times instead of 13.
-    """
-    M = math.prod(x.shape[a] for a in axes)
-    mu_B, inv_std = _bn_pieces(x, axes, eps, mu, var)             # μ_B, 1/√(σ²_B+ε)
-    gamma_b = reshape(gamma, mu.shape)
-    centered = sub(x, mu_B)                                        # a_i − μ_B
-    sum_g = reduce_sum(g, axes, keepdims=True)                     # Σ ∂L/∂y_i
-    sum_g_centered = reduce_sum(mul(g, centered), axes, keepdims=True)  # Σ ∂L/∂y_i (a_i − μ_B)
-    dL_dahat = mul(g, gamma_b)                                     # ∂L/∂â_i = ∂L/∂y_i · γ
-    dL_dvar = mul(mul(gamma_b, sum_g_centered),                    # Σ ∂L/∂â_i (a_i − μ_B)
-                  mul(-0.5, mul(inv_std, mul(inv_std, inv_std))))  # · (−½)(σ²_B+ε)^(−3/2)
-    # ∂L/∂μ_B = Σ ∂L/∂â_i · (−1/√(σ²_B+ε)) + ∂L/∂σ²_B · Σ −2(a_i−μ_B)/M; the second sum is
-    # exactly 0 because the a_i−μ_B sum to zero (for every a, so its derivatives vanish too).
-    dL_dmu = neg(mul(mul(gamma_b, sum_g), inv_std))
-    dL_da = add(add(mul(dL_dahat, inv_std), mul(centered, mul(dL_dvar, 2.0 / M))),
-                mul(dL_dmu, 1.0 / M))                              # ∂L/∂a_i
-    channels = (gamma.shape[0],)
-    dL_dgamma = reshape(mul(sum_g_centered, inv_std), channels)    # Σ ∂L/∂y_i · â_i
-    dL_dbeta = reshape(sum_g, channels)                            # Σ ∂L/∂y_i
-    return dL_da, dL_dgamma, dL_dbeta
-
-
-def _bn_jvp(tangents, ans, x, gamma, beta, axes, eps, mu, var):
-    """dâ = (ṫ − mean ṫ − â·mean(â ṫ))/√(σ²+ε);  dy = γ dâ + γ̇ â + β̇."""
-    tx, tgamma, tbeta = tangents
-    mu_B, inv_std = _bn_pieces(x, axes, eps, mu, var)
-    ahat = mul(sub(x, mu_B), inv_std)
-    out = None
-    if tx is not None:
-        dahat = mul(sub(sub(tx, reduce_mean(tx, axes, keepdims=True)),
-                        mul(ahat, reduce_mean(mul(ahat, tx), axes, keepdims=True))), inv_std)
-        out = mul(reshape(gamma, mu.shape), dahat)
-    if tgamma is not None:
-        term = mul(reshape(tgamma, mu.shape), ahat)
-        out = term if out is None else add(out, term)
-    if tbeta is not None:
-        term = reshape(tbeta, mu.shape)
-        out = term if out is None else add(out, term)
-    return out
-
-
-_batch_norm = Primitive("batch_norm", _bn_impl, vjp=_bn_vjp, jvp=_bn_jvp,
-                        joint_vjp=True, joint_jvp=True)
-
-
-def batch_norm_train(x, gamma, beta, axes, eps, mu=None, var=None):
-    """Training-mode batch norm, normalising with the batch's own statistics.
-
-    ``gamma``/``beta`` have one entry per channel; ``axes`` are the axes averaged over ((0,) for
-    (N, C), (0, 2, 3) for (N, C, H, W)). ``mu``/``var`` may pass statistics already computed with
-    :func:`batch_norm_stats` (the layer needs them for its running averages too).
-    """
-    if mu is None:
-        mu, var = batch_norm_stats(x._array, axes)
-    return _batch_norm(x, gamma, beta, axes=axes, eps=eps, mu=mu, var=var)
 
 
 # --- the error function (for the exact GELU) -----------------------------------------------------

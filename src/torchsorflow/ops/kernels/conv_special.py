@@ -55,7 +55,8 @@ class Pointwise:
             b0, b1 = chunk
             np.matmul(wm, xs[b0:b1], out=y[b0:b1])
 
-        run_chunks(task, split(g.batch, self.images), lambda ws: None, work=g.multiply_adds)
+        run_chunks(task, split(g.batch, self.images, g.multiply_adds), lambda ws: None,
+                   work=g.multiply_adds)
         return y.reshape(g.output_shape)
 
     def input_grad(self, gy, w):
@@ -68,7 +69,8 @@ class Pointwise:
             b0, b1 = chunk
             np.matmul(wt, gys[b0:b1], out=gxs[b0:b1])
 
-        run_chunks(task, split(g.batch, self.images), lambda ws: None, work=g.multiply_adds)
+        run_chunks(task, split(g.batch, self.images, g.multiply_adds), lambda ws: None,
+                   work=g.multiply_adds)
         gxs = gxs.reshape((g.batch, g.cin) + tuple(g.out_hw))
         if g.stride == (1, 1):
             return gxs
@@ -87,7 +89,7 @@ class Pointwise:
                 np.matmul(gys[b], xs[b].transpose(0, 2, 1), out=s[1])
                 np.add(s[0], s[1], out=s[0])
 
-        parts = run_chunks(task, split(g.batch, self.images),
+        parts = run_chunks(task, split(g.batch, self.images, g.multiply_adds),
                            lambda ws: (np.zeros(shape, self.dtype), np.empty(shape, self.dtype)),
                            work=g.multiply_adds)
         gw = parts[0][0]
@@ -140,5 +142,6 @@ class Depthwise(Im2col):
             return (ws.empty((self.tap_images, g.cin) + tuple(g.padded_hw), self.dtype),
                     ws.empty((self.tap_images, g.cin) + tuple(g.out_hw), self.dtype))
 
-        run_chunks(task, split(g.batch, self.tap_images), scratch, work=g.multiply_adds)
+        run_chunks(task, split(g.batch, self.tap_images, g.multiply_adds), scratch,
+                   work=g.multiply_adds)
         return gx

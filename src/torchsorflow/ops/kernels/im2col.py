@@ -116,7 +116,7 @@ class Im2col:
 
     def _run(self, task, weight_grad=False):
         g = self.g
-        chunks = split(g.batch, self.images)
+        chunks = split(g.batch, self.images, g.multiply_adds)
         blocks = [(r, min(g.out_hw[0], r + self.rows)) for r in range(0, g.out_hw[0], self.rows)]
 
         def chunk_task(s, chunk):

@@ -171,8 +171,9 @@ def max_pool2d(x, kernel_size, stride, padding=(0, 0), dilation=(1, 1), ceil_mod
             number += step
 
     # A tap costs about as much as 50 multiply-adds inside BLAS: say so for the threshold.
-    run_chunks(task, split(n, (1 << 20) // max(1, c * h * w * x.itemsize)), lambda ws: None,
-               work=50 * best.size * kh * kw)
+    work = 50 * best.size * kh * kw
+    run_chunks(task, split(n, (1 << 20) // max(1, c * h * w * x.itemsize), work),
+               lambda ws: None, work=work)
     return best, np.take(offsets, winner) + base
 
 
@@ -254,8 +255,9 @@ def avg_pool2d(x, kernel_size, stride, padding=(0, 0), ceil_mode=False, count_in
             out += cols[:, :, i:i + sh * (oh - 1) + 1:sh]
         out /= divisor
 
-    run_chunks(task, split(n, (1 << 20) // max(1, c * h * w * x.itemsize)), lambda ws: None,
-               work=50 * x.size * (kh + kw))
+    work = 50 * x.size * (kh + kw)
+    run_chunks(task, split(n, (1 << 20) // max(1, c * h * w * x.itemsize), work),
+               lambda ws: None, work=work)
     return y
 
 
@@ -293,6 +295,7 @@ def avg_pool2d_backward(gy, x_shape, kernel_size, stride, padding=(0, 0), ceil_m
             gxp[:, :, :need[0], j:j + sw * (ow - 1) + 1:sw] += rows
         gx[b0:b1] = gxp[:, :, ph:ph + h, pw:pw + w]
 
-    run_chunks(task, split(n, (1 << 20) // max(1, c * h * w * gy.itemsize)), lambda ws: None,
-               work=50 * n * c * h * w * (kh + kw))
+    work = 50 * n * c * h * w * (kh + kw)
+    run_chunks(task, split(n, (1 << 20) // max(1, c * h * w * gy.itemsize), work),
+               lambda ws: None, work=work)
     return gx

@@ -158,18 +158,22 @@ def _pool(size):
     return _state["pool"]
 
 
-def split(total, most):
+def split(total, most, work=None):
     """``(start, stop)`` ranges covering ``range(total)``, none longer than ``most``, as even as
     possible and, where there are enough items, a multiple of the worker count in number: with
     round-robin assignment, 4 chunks of 19, 19, 19 and 7 images would leave one of two workers
-    with 38 images and the other with 26, so 4 chunks of 16 are made instead.
+    with 38 images and the other with 26, so 4 chunks of 16 are made instead. A call too small to
+    go parallel (``work`` below :data:`MIN_PARALLEL_WORK`, see :func:`run_chunks`) is cut only as
+    the cache requires: two half-size products on one thread cost more than one full one.
 
     >>> split(64, 19)
     [(0, 16), (16, 32), (32, 48), (48, 64)]
+    >>> split(64, 64, work=1000)
+    [(0, 64)]
     """
     most = max(1, int(most))
     count = -(-total // most)
-    workers = blas_threads()
+    workers = 1 if work is not None and work < MIN_PARALLEL_WORK else blas_threads()
     if workers > 1 and count < total:
         count = min(total, -(-count // workers) * workers)
     size = -(-total // max(1, count))
