@@ -368,3 +368,22 @@ def test_pool_error_messages():
         pool.max_pool2d_backward(np.zeros((1, 1, 2, 2)), np.zeros((1, 1, 1, 2), int), x.shape)
     with pytest.raises(ValueError, match="adaptive_avg_pool2d: output size must be positive"):
         pool.adaptive_avg_pool2d(x, (0, 2))
+
+
+# --- multi-axis sums (bias and BatchNorm gradients) ----------------------------------------------
+@pytest.mark.parametrize("shape,axes", [
+    ((4, 3, 5, 6), (0, 2, 3)), ((4, 3, 5, 6), (2, 3)), ((4, 3, 5), (0, 2)), ((4, 3, 5, 6), (0, 3)),
+    ((4, 3, 5, 6), (0, 1)), ((2, 3, 4, 5, 6), (0, 1, 4)), ((4, 3, 5, 6), (0, 1, 2, 3)),
+    ((4, 3, 5, 6), None), ((0, 3, 2, 2), (0, 2, 3)), ((4, 3, 70, 70), (0, 2, 3))])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_sum_axes_equals_numpy(shape, axes, dtype, keepdims):
+    from torchsorflow.ops.kernels.reduce import sum_axes
+    x = (np.random.default_rng(0).standard_normal(shape) * 10).astype(dtype)
+    got, want = sum_axes(x, axes, keepdims), np.add.reduce(x, axis=axes, keepdims=keepdims)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    np.testing.assert_allclose(got, want, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    transposed = np.swapaxes(x, 0, 1)  # not contiguous: NumPy's own path
+    np.testing.assert_allclose(sum_axes(transposed, axes, keepdims),
+                               np.add.reduce(transposed, axis=axes, keepdims=keepdims),
+                               rtol=1e-5 if dtype == np.float32 else 1e-12)

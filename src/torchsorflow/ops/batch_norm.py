@@ -29,6 +29,7 @@ import numpy as np
 from ..autodiff.tracer import Primitive, is_constant, is_grad_enabled
 from ..tensor import Tensor
 from .elementwise import add, div, mul, neg, sqrt, sub
+from .kernels.reduce import sum_axes
 from .reductions import mean as reduce_mean, sum as reduce_sum
 from .shape import reshape
 
@@ -48,10 +49,7 @@ def _spread(v, length):
 
 def _channel_sums(a, n, c, length):
     """Σ over batch and positions for each channel of an (N, C, ...) array."""
-    a3 = a.reshape(n, c, length)
-    if length == 1:
-        return a3[:, :, 0].sum(axis=0)
-    return (a3 @ np.ones(length, a.dtype)).sum(axis=0)
+    return sum_axes(a.reshape(n, c, length), (0, 2))
 
 
 def _channel_dots(a, b, n, c, length):

@@ -7,6 +7,7 @@ from ..autodiff.tracer import Primitive
 from ..backend import xp
 from ..tensor import Tensor
 from .elementwise import absolute, div, equal, exp, greater, mul, sqrt, sub, where
+from .kernels.reduce import sum_axes
 from .shape import broadcast_to, reshape
 
 
@@ -35,8 +36,9 @@ def expand_reduced(g, x, axis, keepdims):
     return broadcast_to(g, x.shape)
 
 
-# add.reduce is np.sum without its Python-level dispatch: half the overhead on small arrays.
-_sum = Primitive("sum", lambda x, axis, keepdims: xp.add.reduce(x, axis=axis, keepdims=keepdims),
+# add.reduce is np.sum without its Python-level dispatch: half the overhead on small arrays;
+# sum_axes turns per-channel sums of activations into matrix-vector products.
+_sum = Primitive("sum", lambda x, axis, keepdims: sum_axes(x, axis, keepdims),
                  vjp=(lambda g, ans, x, axis, keepdims: expand_reduced(g, x, axis, keepdims),),
                  jvp=(lambda t, ans, x, axis, keepdims: _sum(t, axis=axis, keepdims=keepdims),))
 

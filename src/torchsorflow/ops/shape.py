@@ -11,6 +11,7 @@ import math
 from ..autodiff.tracer import Primitive
 from ..backend import is_floating, xp
 from ..tensor import Tensor, _index_arrays
+from .kernels.reduce import sum_axes
 
 
 def _as_tensor(x):
@@ -38,7 +39,7 @@ def _sum_to_impl(x, shape):
     lead = x.ndim - len(shape)
     axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(shape)
                                       if n == 1 and x.shape[lead + i] != 1)
-    out = xp.sum(x, axis=axes, keepdims=True) if axes else x
+    out = sum_axes(x, axes, keepdims=True) if axes else x
     return xp.reshape(out, shape)
 
 

