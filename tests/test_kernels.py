@@ -387,3 +387,26 @@ def test_sum_axes_equals_numpy(shape, axes, dtype, keepdims):
     np.testing.assert_allclose(sum_axes(transposed, axes, keepdims),
                                np.add.reduce(transposed, axis=axes, keepdims=keepdims),
                                rtol=1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("shape,kernel", [((3, 4, 8, 8), (2, 2)), ((2, 3, 9, 7), (2, 2)),
+                                          ((2, 2, 9, 9), (3, 3)), ((2, 2, 8, 8), (2, 4)),
+                                          ((2, 3, 5, 5), (1, 1))])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_tiling_max_pool_keeps_the_first_maximum_like_pytorch(shape, kernel, dtype):
+    """Windows that tile the input take a faster path; on data full of ties it must still pick
+    the first maximum in row-major order, as a window-by-window argmax does."""
+    x = np.random.default_rng(3).integers(-2, 3, shape).astype(dtype)
+    y, index = pool.max_pool2d(x, kernel, kernel, (0, 0), (1, 1), False)
+    (kh, kw), (n, c, h, w) = kernel, shape
+    for b, ch, i, j in np.ndindex(*y.shape):
+        window = x[b, ch, i * kh:(i + 1) * kh, j * kw:(j + 1) * kw]
+        first = np.argmax(window)
+        assert y[b, ch, i, j] == window.max()
+        assert index[b, ch, i, j] == (i * kh + first // kw) * w + j * kw + first % kw
+    with_nan = x.copy()
+    with_nan[0, 0, 0, 0] = np.nan  # NaN takes the general path, which must agree elsewhere
+    y2, index2 = pool.max_pool2d(with_nan, kernel, kernel, (0, 0), (1, 1), False)
+    assert np.isnan(y2[0, 0, 0, 0]) and index2[0, 0, 0, 0] == 0
+    np.testing.assert_array_equal(y2.ravel()[1:], y.ravel()[1:])
+    np.testing.assert_array_equal(index2.ravel()[1:], index.ravel()[1:])

@@ -166,6 +166,11 @@ def test_unbatched_inputs_and_clear_errors():
     with pytest.raises(ValueError) as ours:
         nn.Conv2d(3, 8, 3, groups=1)(tsf.zeros(2, 4, 5, 5))
     assert str(ours.value) == str(theirs.value)
+    with pytest.raises(RuntimeError) as theirs:
+        torch.nn.functional.conv2d(torch.zeros(2, 3, 5, 5), torch.zeros(4, 3, 3, 3), torch.zeros(5))
+    with pytest.raises(ValueError) as ours:
+        F.conv2d(tsf.zeros(2, 3, 5, 5), tsf.zeros(4, 3, 3, 3), tsf.zeros(5))
+    assert str(ours.value) == str(theirs.value)
     with pytest.raises(ValueError, match="not supported for strided convolutions"):
         nn.Conv2d(3, 8, 3, stride=2, padding="same")
     for kwargs in [dict(kernel_size=2, padding=2), dict(kernel_size=3, padding=2, dilation=2)]:

@@ -97,11 +97,14 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
                              f"({input.shape[2] + 2 * padding[0]} x {input.shape[3] + 2 * padding[1]}"
                              f"). Kernel size: ({weight.shape[2]} x {weight.shape[3]}). Kernel size "
                              "can't be greater than actual input size")
-    out = nn_ops.conv2d(input, weight, stride=stride, padding=padding, dilation=dilation,
-                        groups=groups)
     if bias is not None:
-        out = ops.add(out, ops.reshape(bias, (1, -1, 1, 1)))
-    return out
+        bias = _as_tensor(bias)
+        if bias.shape != (weight.shape[0],):
+            raise ValueError(f"Given weight of size {size_str(weight.shape)}, expected bias to be "
+                             f"1-dimensional with {weight.shape[0]} elements, but got bias of size "
+                             f"{size_str(bias.shape)} instead")
+    return nn_ops.conv2d(input, weight, stride=stride, padding=padding, dilation=dilation,
+                         groups=groups, bias=bias)
 
 
 # --- pooling ---------------------------------------------------------------------------------

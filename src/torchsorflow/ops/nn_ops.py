@@ -80,8 +80,13 @@ def linear(x, w, b=None):
 
 
 # --- convolution ---------------------------------------------------------------------------------
-def _conv_impl(x, w, stride, padding, dilation, groups):
-    return _kernels()[0].conv2d(x, w, stride, padding, dilation, groups)
+def _conv_impl(x, w, *bias, stride, padding, dilation, groups):
+    y = _kernels()[0].conv2d(x, w, stride, padding, dilation, groups)
+    if bias:  # added in place, along whole rows: (N, C_out·OH·OW) += b repeated OH·OW times
+        rows = y.reshape(y.shape[0], math.prod(y.shape[1:]))
+        rows += np.repeat(bias[0].astype(y.dtype, copy=False), y.shape[2] * y.shape[3])
+        y = rows.reshape(y.shape)
+    return y
 
 
 def _conv_input_grad_impl(gy, w, input_hw, stride, padding, dilation, groups):
@@ -102,11 +107,16 @@ def _bilinear_jvp(prim_name):
 
 # One rule per argument, so the backward pass computes only the cotangents it needs (the first
 # layer's input needs no gradient, and that product is as expensive as the weight's).
+# The bias is an optional third argument: adding it inside the primitive saves a pass over the
+# output, and its gradient is a per-channel sum of the upstream gradient.
 _conv = Primitive(
     "conv2d", _conv_impl,
-    vjp=(lambda g, ans, x, w, **p: _conv_input_grad(g, w, input_hw=x.shape[2:], **p),
-         lambda g, ans, x, w, **p: _conv_weight_grad(g, x, kernel_hw=w.shape[2:], **p)),
-    jvp=_bilinear_jvp("_conv"))
+    vjp=(lambda g, ans, x, w, *b, **p: _conv_input_grad(g, w, input_hw=x.shape[2:], **p),
+         lambda g, ans, x, w, *b, **p: _conv_weight_grad(g, x, kernel_hw=w.shape[2:], **p),
+         lambda g, ans, x, w, *b, **p: reduce_sum(g, (0, 2, 3))),
+    jvp=(lambda t, ans, x, w, *b, **p: _conv(t, w, **p),
+         lambda t, ans, x, w, *b, **p: _conv(x, t, **p),
+         lambda t, ans, x, w, *b, **p: reshape(t, (1, -1, 1, 1))))
 
 # <G, Aᵀ_w gy> = <conv(G, w), gy>: linear in gy through conv, in w through the weight grad.
 _conv_input_grad = Primitive(
@@ -125,13 +135,15 @@ _conv_weight_grad = Primitive(
     jvp=_bilinear_jvp("_conv_weight_grad"))
 
 
-def conv2d(x, w, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
-    """2-D cross-correlation of ``x`` (N, C, H, W) with ``w`` (O, C/groups, kh, kw), no bias.
+def conv2d(x, w, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1, bias=None):
+    """2-D cross-correlation of ``x`` (N, C, H, W) with ``w`` (O, C/groups, kh, kw), plus an
+    optional ``bias`` (O,).
 
     ``padding`` is a symmetric ``(ph, pw)`` pair; :func:`torchsorflow.nn.functional.conv2d`
-    handles ``'same'``/``'valid'``, asymmetric padding and the bias.
+    handles ``'same'``/``'valid'`` and asymmetric padding.
     """
-    return _conv(x, w, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    args = (x, w) if bias is None else (x, w, bias)
+    return _conv(*args, stride=stride, padding=padding, dilation=dilation, groups=groups)
 
 
 # --- pooling -------------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ convolution on two workers: 0.87 ms with fresh buffers, 0.45 ms with kept ones).
 """
 from __future__ import annotations
 
+import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -115,7 +116,8 @@ class Workspace:
     def empty(self, shape, dtype):
         dtype = np.dtype(dtype)
         start = -(-self.used // self.ALIGN) * self.ALIGN
-        self.used = start + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+        count = shape if isinstance(shape, int) else math.prod(shape)
+        self.used = start + count * dtype.itemsize
         buffer = self.buffers[self.lane]
         if buffer is not None and self.used <= buffer.size:
             return np.ndarray(shape, dtype, buffer, start)
