@@ -176,7 +176,7 @@ def _pool_gather_impl(x, index):
 
 def _pool_scatter_impl(g, index, input_shape):
     """Add ``g`` into the positions ``index`` (repeated positions add up): the gather's adjoint."""
-    return _kernels()[1].max_pool2d_backward(g, index, input_shape)
+    return _kernels()[1].max_pool2d_backward(g, index, input_shape, check_indices=False)
 
 
 _pool_gather, _pool_scatter = _linear_pair("max_pool2d", _pool_gather_impl, _pool_scatter_impl,

@@ -221,9 +221,10 @@ def _tiled_max_pool(x, kernel, out_hw):
     return best, np.take(offsets, winner) + base
 
 
-def max_pool2d_backward(gy, indices, x_shape):
+def max_pool2d_backward(gy, indices, x_shape, check_indices=True):
     """Adjoint of "pick ``x`` at ``indices``": add each ``gy`` into the input position it came
-    from (positions picked by several overlapping windows receive the sum).
+    from (positions picked by several overlapping windows receive the sum). ``check_indices=False``
+    skips the range check, for indices that :func:`max_pool2d` itself produced.
 
     >>> max_pool2d_backward(np.array([[[[1., 2.]]]]), np.array([[[[1, 1]]]]), (1, 1, 2, 2))
     array([[[[0., 3.],
@@ -238,7 +239,7 @@ def max_pool2d_backward(gy, indices, x_shape):
         raise ValueError(f"{op}: x_shape {x_shape} does not match gy {gy.shape} (same N and C)")
     n, c, h, w = x_shape
     plane = h * w
-    if indices.size and (indices.min() < 0 or indices.max() >= plane):
+    if check_indices and indices.size and (indices.min() < 0 or indices.max() >= plane):
         bad = indices.min() if indices.min() < 0 else indices.max()
         raise ValueError(f"{op}: index {bad} is outside the {h}x{w} input plane")
     flat = indices.reshape(n * c, -1) + (np.arange(n * c, dtype=np.int64) * plane)[:, None]
