@@ -205,10 +205,10 @@ def run(quick=False, baseline=False, idle_seconds=0.0):
     for name, ours, theirs, naive, target in workloads:
         fns = {"tsf": ours, **({"torch": theirs} if theirs else {}),
                **({"naive": naive} if naive else {})}
-        best = interleaved_best(fns, repeat=3 if quick else 7, idle_seconds=idle_seconds)
-        note = f"tracemalloc {tracemalloc_mb(ours):.1f} MiB"
+        best = interleaved_best(fns, repeat=2 if quick else 7, idle_seconds=idle_seconds)
+        note = "" if quick else f"tracemalloc {tracemalloc_mb(ours):.1f} MiB"
         if naive:
-            note += f"; textbook im2col {best['naive'] * 1e3:.1f} ms"
+            note += f"{'; ' if note else ''}textbook im2col {best['naive'] * 1e3:.1f} ms"
         rows.append(row(name, best["tsf"], best.get("torch"), "PyTorch" if theirs else None,
                         tsf_mb=peak_memory_mb(ours),
                         ref_mb=peak_memory_mb(theirs) if theirs else None,

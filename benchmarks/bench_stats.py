@@ -26,7 +26,7 @@ except ImportError:  # run from elsewhere: make the folder importable
     from common import best_time, measure, row
 
 
-def _once(fn):
+def _once(fn, quick=False):
     """Seconds for a single call, for workloads too slow to repeat (SciPy's generic optimizer
     takes seconds); no warm-up, which matters little at that scale."""
     return best_time(fn, repeat=1, number=1), None
@@ -66,8 +66,8 @@ def workloads(quick):
 def run(quick=False):
     rows = []
     for name, ours, theirs, incumbent, timer, note in workloads(quick):
-        tsf_s, tsf_mb = timer(ours)
-        ref_s, ref_mb = timer(theirs)
+        tsf_s, tsf_mb = timer(ours, quick)
+        ref_s, ref_mb = timer(theirs, quick)
         rows.append(row(name, tsf_s, ref_s, incumbent, tsf_mb=tsf_mb, ref_mb=ref_mb, note=note))
     return rows
 

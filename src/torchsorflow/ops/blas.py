@@ -18,6 +18,9 @@ from __future__ import annotations
 from ..backend import xp
 
 SMALL_WORK = 2_000_000
+# OpenBLAS itself runs products below 4 × 65536 multiply-adds (GEMM_MULTITHREAD_THRESHOLD) on
+# one thread; switching the thread count (~5 µs) would only slow those down (8×8: 1 → 6.6 µs).
+BLAS_OWN_SINGLE_THREAD = 4 * 65536
 _blas = {}
 
 
@@ -41,7 +44,10 @@ def _work(a, b):
 def matmul(a, b):
     """``numpy.matmul``, on one BLAS thread when the product is small."""
     libs = _controllers()
-    if not libs or a.ndim == 0 or b.ndim == 0 or _work(a, b) >= SMALL_WORK:
+    if not libs or a.ndim == 0 or b.ndim == 0:
+        return xp.matmul(a, b)
+    work = _work(a, b)
+    if work >= SMALL_WORK or work < BLAS_OWN_SINGLE_THREAD:
         return xp.matmul(a, b)
     previous = [lib.get_num_threads() for lib in libs]
     if all(n == 1 for n in previous):
