@@ -58,11 +58,12 @@ def test_malloc_keeps_freed_memory_unless_told_not_to():
     re-allocation page-faulted (~1,100 faults per digits CNN step). TORCHSORFLOW_MALLOC_TUNING=0
     opts out."""
     import os
+    import platform
     import subprocess
     import sys
 
     import pytest
-    if not sys.platform.startswith("linux") or os.confstr("CS_GNU_LIBC_VERSION") is None:
+    if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
         pytest.skip("glibc only")
     code = "import torchsorflow.backend as b; print(b.MALLOC_TUNED)"
     for setting, expected in (("1", "True"), ("0", "False")):

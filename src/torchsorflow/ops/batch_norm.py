@@ -26,7 +26,7 @@ import math
 
 import numpy as np
 
-from ..autodiff.tracer import Primitive, is_constant, is_grad_enabled
+from ..autodiff.tracer import Primitive, is_constant
 from ..tensor import Tensor
 from .elementwise import add, div, mul, neg, sqrt, sub
 from .kernels.reduce import sum_axes
@@ -90,7 +90,7 @@ def _bn_pieces(x, axes, eps, mu, var):
     """μ_B and 1/√(σ²_B+ε) as Tensors: recomputed with framework ops when ``x`` is being
     differentiated (so that second derivatives see their dependence on x), otherwise the constants
     the forward pass already computed."""
-    if x._trace is None and not (x.requires_grad and is_grad_enabled()):
+    if is_constant(x):
         return Tensor._wrap(mu), Tensor._wrap(1 / np.sqrt(var + eps))
     mu_t = reduce_mean(x, axes, keepdims=True)
     centered = sub(x, mu_t)

@@ -116,6 +116,19 @@ def _check_windows_see_input(op, firsts, in_hw, kernel, stride, padding, dilatio
 
 
 # --- max pooling --------------------------------------------------------------------------------
+def _challenge(top, number, tap, t, wins, step, check_nan):
+    """One step of the running maximum over a window's taps, in place: where tap number ``t``
+    beats ``top`` *strictly* (so the first maximum in scan order stays), it becomes the maximum
+    and ``number`` records ``t``; ``wins``/``step`` are scratch arrays shaped like ``top``."""
+    np.greater(tap, top, out=wins)
+    if check_nan:
+        wins |= np.isnan(tap)  # PyTorch: a NaN always takes over
+    np.maximum(top, tap, out=top)  # propagates NaN like the rule above
+    np.subtract(t, number, out=step, casting="unsafe")  # number += wins * (t - number)
+    np.multiply(step, wins, out=step, casting="unsafe")
+    number += step
+
+
 def max_pool2d(x, kernel_size, stride, padding=(0, 0), dilation=(1, 1), ceil_mode=False):
     """``(y, indices)``: window maxima and where they sit (flat index into each H×W plane).
 
@@ -166,13 +179,7 @@ def max_pool2d(x, kernel_size, stride, padding=(0, 0), dilation=(1, 1), ceil_mod
         step = np.empty(top.shape, tap_type)
         for t in range(kh * kw):
             tap = _tap(xp[b0:b1], t // kw, t % kw, out_hw, stride, dilation)
-            np.greater(tap, top, out=wins)  # strictly greater: the first maximum stays
-            if check_nan:
-                wins |= np.isnan(tap)  # PyTorch: a NaN always takes over
-            np.maximum(top, tap, out=top)  # propagates NaN like the rule above
-            np.subtract(t, number, out=step, casting="unsafe")  # number += wins * (t - number)
-            np.multiply(step, wins, out=step, casting="unsafe")
-            number += step
+            _challenge(top, number, tap, t, wins, step, check_nan)
 
     # A tap costs about as much as 50 multiply-adds inside BLAS: say so for the threshold.
     work = 50 * best.size * kh * kw
@@ -206,12 +213,8 @@ def _tiled_max_pool(x, kernel, out_hw):
         number[...] = 0
         wins = np.empty(top.shape, bool)
         step = np.empty(top.shape, number.dtype)
-        for t in range(1, kh * kw):  # strictly greater: the first maximum in scan order stays
-            np.greater(taps[t], top, out=wins)
-            np.maximum(top, taps[t], out=top)
-            np.subtract(t, number, out=step, casting="unsafe")  # number += wins * (t - number)
-            np.multiply(step, wins, out=step, casting="unsafe")
-            number += step
+        for t in range(1, kh * kw):
+            _challenge(top, number, taps[t], t, wins, step, check_nan=False)
 
     work = 50 * best.size * kh * kw
     run_chunks(task, split(n, (1 << 20) // max(1, c * h * w * x.itemsize), work),
