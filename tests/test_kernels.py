@@ -5,7 +5,8 @@ them to any order, agreement with torch.nn.functional over random geometries, ev
 import numpy as np
 import pytest
 
-from torchsorflow.ops.kernels import conv, conv_special, im2col, pool, shapes, threads
+from torchsorflow.ops.kernels import (conv, conv_shift, conv_special, im2col, pool, shapes,
+                                      threads)
 from torchsorflow.ops.kernels.geometry import conv_geometry
 
 # Seed 002, exercise 2: X (4x4) and K (2x2), outputs for (stride, padding) as in the solution.
@@ -117,6 +118,7 @@ def test_stride_one_input_gradient_as_transposed_convolution_matches_pytorch(mon
     channels per group)."""
     torch = pytest.importorskip("torch")
     monkeypatch.setattr(conv, "TRANSPOSED_MIN_CHANNELS", 1)
+    monkeypatch.setattr(conv_shift, "eligible", lambda g: False)  # that path has its own test
     conv._as_transposed_convolution.cache_clear()
     rng = np.random.default_rng(11)
     used = 0
@@ -131,6 +133,43 @@ def test_stride_one_input_gradient_as_transposed_convolution_matches_pytorch(mon
                                    expected, rtol=1e-10, atol=1e-12)
     conv._as_transposed_convolution.cache_clear()
     assert used >= 15  # the others have padding beyond the kernel span, or are 1×1/depthwise
+
+
+# Stride 1, output as large as the input: 3×3/pad 1, 5×5/pad 2, 1×1, 3×3 dilated by 2 with pad 2,
+# a 2×2 kernel dilated by 2 with pad 1 (even kernel), and kernels wider than a tiny map.
+SAME_SIZE = [((3, 16, 4, 4), (8, 16, 3, 3), 1, 1), ((2, 17, 5, 7), (6, 17, 5, 5), 2, 1),
+             ((2, 16, 3, 5), (4, 16, 1, 1), 0, 1), ((2, 20, 6, 6), (5, 20, 3, 3), 2, 2),
+             ((3, 16, 5, 4), (7, 16, 2, 2), 1, 2), ((2, 16, 2, 2), (3, 16, 5, 5), 2, 1),
+             ((4, 16, 1, 3), (2, 16, 3, 3), 1, 1)]
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 4 << 20], ids=["image-by-image", "whole-batch"])
+def test_same_size_input_gradient_by_flat_shifts_equals_col2im(chunk_bytes, monkeypatch):
+    """conv_shift's one product plus a shift per tap gives the col2im engine's input gradient,
+    including taps that read only padding and batches cut into chunks (float64, tight)."""
+    monkeypatch.setattr(conv_shift, "CHUNK_BYTES", chunk_bytes)
+    rng = np.random.default_rng(5)
+    for x_shape, w_shape, pad, dil in SAME_SIZE:
+        geometry = conv_geometry("t", x_shape, w_shape, (1, 1), (pad, pad), (dil, dil), 1)
+        assert conv_shift.eligible(geometry) and geometry.out_hw == x_shape[2:]
+        w = rng.standard_normal(w_shape)
+        gy = rng.standard_normal(geometry.output_shape)
+        reference = im2col.Im2col(geometry, np.float64, "channels_first").input_grad(gy, w)
+        np.testing.assert_allclose(conv_shift.input_grad(gy, w, geometry, np.float64), reference,
+                                   rtol=1e-12, atol=1e-12)
+
+
+def test_conv2d_grad_input_takes_the_shift_path_on_small_same_size_maps(monkeypatch):
+    calls = []
+    real = conv_shift.input_grad
+    monkeypatch.setattr(conv_shift, "input_grad", lambda *a: calls.append(a[2]) or real(*a))
+    rng = np.random.default_rng(6)
+    gy, w = rng.standard_normal((8, 64, 4, 4)), rng.standard_normal((64, 32, 3, 3))
+    gx = conv.conv2d_grad_input(gy, w, (4, 4), (1, 1), (1, 1), (1, 1), 1)
+    assert len(calls) == 1 and gx.shape == (8, 32, 4, 4)
+    conv.conv2d_grad_input(gy, w[:, :3], (4, 4), (1, 1), (1, 1), (1, 1), 1)  # 3 channels: col2im
+    conv.conv2d_grad_input(gy, w, (8, 8), (2, 2), (1, 1), (1, 1), 1)  # stride 2
+    assert len(calls) == 1
 
 
 @pytest.mark.parametrize("case", CASES, ids=[str(i) for i in range(len(CASES))])

@@ -36,8 +36,13 @@ __all__ = ["linear", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d"
 
 
 def _kernels():
-    from .kernels import conv, pool  # imported late: the kernels are their own module
-    return conv, pool
+    if not _KERNELS:  # imported late: the kernels are their own module
+        from .kernels import conv, pool
+        _KERNELS.extend((conv, pool))
+    return _KERNELS
+
+
+_KERNELS = []
 
 
 def pair(value, name="argument"):
@@ -156,18 +161,23 @@ def _linear_pair(name, forward, adjoint, forward_params, adjoint_params):
         return forward_prim(g, **{k: p[k] for k in adjoint_params if k != "input_shape"})
 
     forward_prim = Primitive(name, forward, vjp=(fwd_vjp,),
-                             jvp=(lambda t, ans, x, **p: forward_prim(t, **p),))
+                             jvp=(lambda t, ans, x, **p: forward_prim(
+                                 t, **{k: p[k] for k in forward_params}),))
     backward_prim = Primitive(name + "_backward", adjoint, vjp=(bwd_vjp,),
                               jvp=(lambda t, ans, gy, **p: backward_prim(t, **p),))
     return forward_prim, backward_prim
 
 
-def _pool_gather_impl(x, index):
+def _pool_gather_impl(x, index, picked=None):
     """Pick ``x`` at flat per-plane positions ``index`` (one per window).
 
+    ``picked`` is that pick already made (the max-pool kernel finds the maxima along with their
+    positions); the derivative rules never pass it on, since they pick from other arrays.
     Offsetting the per-plane indices to whole-array ones lets one flat ``take`` do the work, which
     is several times faster than ``take_along_axis``'s broadcast fancy indexing.
     """
+    if picked is not None:
+        return picked
     n, c = x.shape[:2]
     plane = math.prod(x.shape[2:])
     offsets = (np.arange(n * c, dtype=np.int64) * plane).reshape((n, c) + (1,) * (index.ndim - 2))
@@ -189,9 +199,9 @@ def max_pool2d(x, kernel_size, stride, padding=(0, 0), dilation=(1, 1), ceil_mod
     The kernel finds the arg-max (piecewise constant: no derivative); the output is a linear pick
     of ``x`` there, whose adjoint scatters the gradient back, and so on to any order.
     """
-    _, index = _kernels()[1].max_pool2d(x._array, kernel_size, stride, padding, dilation,
-                                        ceil_mode)
-    return _pool_gather(x, index=index), index
+    maxima, index = _kernels()[1].max_pool2d(x._array, kernel_size, stride, padding, dilation,
+                                             ceil_mode)
+    return _pool_gather(x, index=index, picked=maxima), index
 
 
 _AVG = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")

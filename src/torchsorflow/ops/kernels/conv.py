@@ -25,7 +25,9 @@ Which engine runs:
   a matrix product with one input channel per group would be a loop of tiny products;
 * everything else: im2col + BLAS in cache-sized chunks on all cores (:mod:`.im2col`); the input
   gradient of a stride-1 layer with 16+ channels per group is itself computed as a forward
-  convolution (the *transposed convolution*, see :func:`_as_transposed_convolution`).
+  convolution (the *transposed convolution*, see :func:`_as_transposed_convolution`), or, on
+  small maps with an output as large as the input, as one product and a flat shift per tap
+  (:mod:`.conv_shift`).
 
 >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
 >>> conv2d(x, np.ones((1, 1, 2, 2)), (2, 2), (0, 0), (1, 1), 1)[0, 0]
@@ -38,7 +40,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import conv_special
+from . import conv_shift, conv_special
 from .geometry import as_pair_of_ints, compute_dtype, conv_geometry
 from .im2col import Im2col, choose_layout
 
@@ -139,6 +141,9 @@ def conv2d_grad_input(gy, w, input_hw, stride=(1, 1), padding=(0, 0), dilation=(
     dtype = compute_dtype(gy, w)
     gy, w = gy.astype(dtype, copy=False), w.astype(dtype, copy=False)
     engine = _engine(g, dtype)
+    if (isinstance(engine, Im2col) and engine.last and g.cin_per_group >= TRANSPOSED_MIN_CHANNELS
+            and conv_shift.eligible(g)):
+        return conv_shift.input_grad(gy, w, g, dtype)
     transposed = _as_transposed_convolution(g) if isinstance(engine, Im2col) else None
     if transposed is not None:
         return _engine(transposed, dtype).forward(gy, _transposed_kernel(w, g))
