@@ -14,7 +14,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from common import import_torch, measure, row  # noqa: E402
+from common import import_torch, measure, measure_pair, row  # noqa: E402
 
 import torchsorflow as tsf  # noqa: E402
 
@@ -68,8 +68,10 @@ def run(quick=False):
     workloads.append((f"digits CNN+BN train step, batch {DIGITS_BATCH}", digits_step))
     rows = []
     for name, make in workloads:
-        ours, our_mb = measure(make(tsf), quick)
-        theirs, their_mb = measure(make(torch), quick) if torch else (None, None)
+        if torch:
+            (ours, our_mb), (theirs, their_mb) = measure_pair(make(tsf), make(torch), quick)
+        else:
+            (ours, our_mb), (theirs, their_mb) = measure(make(tsf), quick), (None, None)
         rows.append(row(name, ours, theirs, "PyTorch" if torch else None, tsf_mb=our_mb,
                         ref_mb=their_mb, target=TARGET))
         print(f"  {name}: done", file=sys.stderr, flush=True)

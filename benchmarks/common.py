@@ -27,6 +27,7 @@ import argparse
 import ctypes
 import gc
 import importlib.util
+import math
 import json
 import os
 import pathlib
@@ -134,6 +135,34 @@ def measure(fn, quick=False):
         return elapsed[0], mb
     seconds = best_time(fn, repeat=2 if quick else 5, min_seconds=0.02 if quick else 0.1)
     return seconds, peak_memory_mb(fn)
+
+
+def measure_pair(ours, theirs, quick=False):
+    """``((our s, our MiB), (their s, their MiB))``, the two timed in alternating rounds.
+
+    On a shared machine the speed drifts by tens of percent within a minute. Timing all of one
+    library and then all of the other lets that drift land in the ratio; alternating short loops
+    of each (4 rounds quick, 9 otherwise) and keeping each side's best loop gives both the same
+    quiet moments. Long workloads (see :func:`measure`) are timed once each, as there.
+    """
+    started = time.perf_counter()
+    ours()
+    theirs()
+    if time.perf_counter() - started >= (1.0 if quick else 4.0):
+        return measure(ours, quick), measure(theirs, quick)
+    min_seconds = 0.02 if quick else 0.05
+    timers = [timeit.Timer(fn) for fn in (ours, theirs)]
+    numbers = []
+    for timer in timers:  # calls per loop, as in best_time
+        number = 1
+        while (elapsed := timer.timeit(number)) < min_seconds:
+            number = max(number * 2, int(number * min_seconds / max(elapsed, 1e-9) * 1.2))
+        numbers.append(number)
+    best = [math.inf, math.inf]
+    for _ in range(4 if quick else 9):
+        for side, (timer, number) in enumerate(zip(timers, numbers)):
+            best[side] = min(best[side], timer.timeit(number) / number)
+    return (best[0], peak_memory_mb(ours)), (best[1], peak_memory_mb(theirs))
 
 
 def import_torch():

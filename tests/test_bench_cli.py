@@ -150,3 +150,22 @@ def test_the_header_warns_when_the_machine_is_busy():
     assert "WARNING: the machine was busy" in common.header({**env, "load_average": cores + 1.5})
     quiet = common.header({**env, "load_average": cores / 4})
     assert f"load average {cores / 4:g} on {cores} cores" in quiet and "WARNING" not in quiet
+
+
+def test_measure_pair_alternates_the_two_and_keeps_each_side_apart():
+    """Each side is timed in its own loops (the slow side is not charged to the fast one) and the
+    two alternate: the call log interleaves them after the warm-up and calibration."""
+    log = []
+
+    def fast():
+        log.append("fast")
+
+    def slow():
+        log.append("slow")
+        sum(range(20000))
+
+    (fast_s, fast_mb), (slow_s, slow_mb) = common.measure_pair(fast, slow, quick=True)
+    assert fast_s < slow_s / 5
+    assert fast_mb is not None and slow_mb is not None
+    switches = sum(a != b for a, b in zip(log, log[1:]))
+    assert switches >= 2 * 4  # at least one switch each way per round, 4 rounds quick
