@@ -137,13 +137,17 @@ def measure(fn, quick=False):
     return seconds, peak_memory_mb(fn)
 
 
-def measure_pair(ours, theirs, quick=False):
+def measure_pair(ours, theirs, quick=False, settle=0.3):
     """``((our s, our MiB), (their s, their MiB))``, the two timed in alternating rounds.
 
     On a shared machine the speed drifts by tens of percent within a minute. Timing all of one
     library and then all of the other lets that drift land in the ratio; alternating short loops
     of each (4 rounds quick, 9 otherwise) and keeping each side's best loop gives both the same
-    quiet moments. Long workloads (see :func:`measure`) are timed once each, as there.
+    quiet moments. Between the two sides it pauses (``settle`` seconds) until the helper threads
+    of the side that just ran have stopped spinning: OpenBLAS's keep polling for ~0.1 s after a
+    product and would otherwise compete with the other side's threads (measured: PyTorch's digits
+    train step 2.6–4 ms alone, 8–13 ms right after TorchsorFlow's loop without the pause). Long
+    workloads (see :func:`measure`) are timed once each, as there.
     """
     started = time.perf_counter()
     ours()
@@ -161,6 +165,8 @@ def measure_pair(ours, theirs, quick=False):
     best = [math.inf, math.inf]
     for _ in range(4 if quick else 9):
         for side, (timer, number) in enumerate(zip(timers, numbers)):
+            time.sleep(settle)
+            timer.timeit(max(1, number // 10))  # wake the caches and this side's threads
             best[side] = min(best[side], timer.timeit(number) / number)
     return (best[0], peak_memory_mb(ours)), (best[1], peak_memory_mb(theirs))
 

@@ -164,7 +164,8 @@ def test_measure_pair_alternates_the_two_and_keeps_each_side_apart():
         log.append("slow")
         sum(range(20000))
 
-    (fast_s, fast_mb), (slow_s, slow_mb) = common.measure_pair(fast, slow, quick=True)
+    (fast_s, fast_mb), (slow_s, slow_mb) = common.measure_pair(fast, slow, quick=True,
+                                                                        settle=0.001)
     assert fast_s < slow_s / 5
     assert fast_mb is not None and slow_mb is not None
     switches = sum(a != b for a, b in zip(log, log[1:]))
