@@ -118,6 +118,11 @@ CORE = [
         "add_: a leaf Variable that requires grad is being used in an in-place operation (wrap "
         "it in torchsorflow.no_grad())", id="inplace_leaf"),
     pytest.param(
+        lambda: (T([1.0], requires_grad=True) * 2).mul_(3.0), RuntimeError,
+        "mul_: in-place update of a Tensor computed by recorded operations (a non-leaf) is not "
+        "supported, since the graph still reads its old value; write the out-of-place form "
+        "(y = y + 1) or update y.detach()", id="inplace_nonleaf"),
+    pytest.param(
         lambda: (T([1.0, 2.0], requires_grad=True) * 2).backward(T([1.0])), RuntimeError,
         "backward: gradient of shape (1,) does not match the output's shape (2,)",
         id="backward_grad_shape"),
@@ -206,7 +211,7 @@ LAYERS = [
         "dilation=1", id="avgpool_pad"),
     pytest.param(
         lambda: F.max_pool2d(tsf.ones(4, 4), 2), ValueError,
-        "_max_pool2d: expected a 3-D or 4-D input, got shape [4, 4]", id="pool_dims"),
+        "max_pool2d: expected a 3-D or 4-D input, got shape [4, 4]", id="pool_dims"),
     pytest.param(
         lambda: F.linear(tsf.ones(2, 4), tsf.ones(3, 5)), ValueError,
         "linear: input of shape (2, 4) has 4 features but weight of shape (3, 5) expects 5",

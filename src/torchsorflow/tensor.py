@@ -216,6 +216,11 @@ class Tensor:
         if self._trace is not None:
             raise RuntimeError(f"{name}: in-place update of a Tensor traced by a transformation")
         if self.requires_grad and is_grad_enabled():
+            if self._node is not None:  # recorded graph nodes keep this Tensor as an argument
+                raise RuntimeError(f"{name}: in-place update of a Tensor computed by recorded "
+                                   "operations (a non-leaf) is not supported, since the graph "
+                                   "still reads its old value; write the out-of-place form "
+                                   "(y = y + 1) or update y.detach()")
             raise RuntimeError(f"{name}: a leaf Variable that requires grad is being used in an "
                                "in-place operation (wrap it in torchsorflow.no_grad())")
 

@@ -117,7 +117,7 @@ def _batched(fn, input, *args, **kwargs):
             return tuple(ops.squeeze(o, 0) for o in out)
         return ops.squeeze(out, 0)
     if input.ndim != 4:
-        raise ValueError(f"{fn.__name__}: expected a 3-D or 4-D input, got shape "
+        raise ValueError(f"{fn.__name__.lstrip('_')}: expected a 3-D or 4-D input, got shape "
                          f"{size_str(input.shape)}")
     return fn(input, *args, **kwargs)
 
