@@ -46,31 +46,30 @@ class Pointwise:
         g = self.g
         return w.reshape(g.groups, g.cout_per_group, g.cin_per_group)
 
-    def forward(self, x, w):
+    def _per_image_products(self, matrix, batch, rows):
+        """``matrix @ batch[b]`` for every image ``b`` (per group), in chunks of images:
+        (G, rows, K) times (N, G, K, pixels) gives (N, G, rows, pixels)."""
         g = self.g
-        xs, wm = self._sampled(x), self._weight(w)
-        y = np.empty((g.batch, g.groups, g.cout_per_group, self.pixels), self.dtype)
+        out = np.empty((g.batch, g.groups, rows, self.pixels), self.dtype)
 
         def task(_, chunk):
             b0, b1 = chunk
-            np.matmul(wm, xs[b0:b1], out=y[b0:b1])
+            np.matmul(matrix, batch[b0:b1], out=out[b0:b1])
 
         run_chunks(task, split(g.batch, self.images, g.multiply_adds), lambda ws: None,
                    work=g.multiply_adds)
+        return out
+
+    def forward(self, x, w):
+        g = self.g
+        y = self._per_image_products(self._weight(w), self._sampled(x), g.cout_per_group)
         return y.reshape(g.output_shape)
 
     def input_grad(self, gy, w):
         g = self.g
         gys = gy.reshape(g.batch, g.groups, g.cout_per_group, self.pixels)
-        wt = self._weight(w).transpose(0, 2, 1)
-        gxs = np.empty((g.batch, g.groups, g.cin_per_group, self.pixels), self.dtype)
-
-        def task(_, chunk):
-            b0, b1 = chunk
-            np.matmul(wt, gys[b0:b1], out=gxs[b0:b1])
-
-        run_chunks(task, split(g.batch, self.images, g.multiply_adds), lambda ws: None,
-                   work=g.multiply_adds)
+        gxs = self._per_image_products(self._weight(w).transpose(0, 2, 1), gys,
+                                       g.cin_per_group)
         gxs = gxs.reshape((g.batch, g.cin) + tuple(g.out_hw))
         if g.stride == (1, 1):
             return gxs
