@@ -27,8 +27,8 @@ import argparse
 import ctypes
 import gc
 import importlib.util
-import math
 import json
+import math
 import os
 import pathlib
 import platform
@@ -59,13 +59,17 @@ def best_time(fn, repeat=5, min_seconds=0.05, number=None) -> float:
     """
     timer = timeit.Timer(fn)
     if number is None:
-        number = 1
-        while True:  # like Timer.autorange, but with a settable minimum loop time
-            elapsed = timer.timeit(number)
-            if elapsed >= min_seconds:
-                break
-            number = max(number * 2, int(number * min_seconds / max(elapsed, 1e-9) * 1.2))
+        number = _calls_per_loop(timer, min_seconds)
     return min(timer.repeat(repeat=repeat, number=number)) / number
+
+
+def _calls_per_loop(timer, min_seconds):
+    """How many calls make one timed loop last ``min_seconds`` (like ``Timer.autorange``, but
+    with a settable minimum loop time)."""
+    number = 1
+    while (elapsed := timer.timeit(number)) < min_seconds:
+        number = max(number * 2, int(number * min_seconds / max(elapsed, 1e-9) * 1.2))
+    return number
 
 
 def _status_kib(field):
@@ -146,8 +150,9 @@ def measure_pair(ours, theirs, quick=False, settle=0.3):
     quiet moments. Between the two sides it pauses (``settle`` seconds) until the helper threads
     of the side that just ran have stopped spinning: OpenBLAS's keep polling for ~0.1 s after a
     product and would otherwise compete with the other side's threads (measured: PyTorch's digits
-    train step 2.6–4 ms alone, 8–13 ms right after TorchsorFlow's loop without the pause). Long
-    workloads (see :func:`measure`) are timed once each, as there.
+    train step 3.8 ms in a process of its own and with the pause, 8–13 ms right after
+    TorchsorFlow's loop without it). Long workloads (see :func:`measure`) are timed once each,
+    as there.
     """
     started = time.perf_counter()
     ours()
@@ -156,12 +161,7 @@ def measure_pair(ours, theirs, quick=False, settle=0.3):
         return measure(ours, quick), measure(theirs, quick)
     min_seconds = 0.02 if quick else 0.05
     timers = [timeit.Timer(fn) for fn in (ours, theirs)]
-    numbers = []
-    for timer in timers:  # calls per loop, as in best_time
-        number = 1
-        while (elapsed := timer.timeit(number)) < min_seconds:
-            number = max(number * 2, int(number * min_seconds / max(elapsed, 1e-9) * 1.2))
-        numbers.append(number)
+    numbers = [_calls_per_loop(timer, min_seconds) for timer in timers]
     best = [math.inf, math.inf]
     for _ in range(4 if quick else 9):
         for side, (timer, number) in enumerate(zip(timers, numbers)):

@@ -141,7 +141,7 @@ def conv2d_grad_input(gy, w, input_hw, stride=(1, 1), padding=(0, 0), dilation=(
     dtype = compute_dtype(gy, w)
     gy, w = gy.astype(dtype, copy=False), w.astype(dtype, copy=False)
     engine = _engine(g, dtype)
-    if (isinstance(engine, Im2col) and engine.last and g.cin_per_group >= TRANSPOSED_MIN_CHANNELS
+    if (isinstance(engine, Im2col) and engine.last and g.cin_per_group >= conv_shift.MIN_CHANNELS
             and conv_shift.eligible(g)):
         return conv_shift.input_grad(gy, w, g, dtype)
     transposed = _as_transposed_convolution(g) if isinstance(engine, Im2col) else None
