@@ -430,7 +430,8 @@ def test_sum_axes_equals_numpy(shape, axes, dtype, keepdims):
 
 @pytest.mark.parametrize("shape,kernel", [((3, 4, 8, 8), (2, 2)), ((2, 3, 9, 7), (2, 2)),
                                           ((2, 2, 9, 9), (3, 3)), ((2, 2, 8, 8), (2, 4)),
-                                          ((2, 3, 5, 5), (1, 1))])
+                                          ((2, 3, 5, 5), (1, 1)), ((5, 3, 4, 4), (2, 2)),
+                                          ((2, 2, 12, 6), (3, 2)), ((2, 2, 32, 32), (2, 2))])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_tiling_max_pool_keeps_the_first_maximum_like_pytorch(shape, kernel, dtype):
     """Windows that tile the input take a faster path; on data full of ties it must still pick
@@ -443,6 +444,10 @@ def test_tiling_max_pool_keeps_the_first_maximum_like_pytorch(shape, kernel, dty
         first = np.argmax(window)
         assert y[b, ch, i, j] == window.max()
         assert index[b, ch, i, j] == (i * kh + first // kw) * w + j * kw + first % kw
+    strided = np.swapaxes(np.swapaxes(x, 0, 1).copy(), 0, 1)  # same values, not C-contiguous
+    for got, want in zip(pool.max_pool2d(strided, kernel, kernel, (0, 0), (1, 1), False),
+                         (y, index)):
+        np.testing.assert_array_equal(got, want)
     with_nan = x.copy()
     with_nan[0, 0, 0, 0] = np.nan  # NaN takes the general path, which must agree elsewhere
     y2, index2 = pool.max_pool2d(with_nan, kernel, kernel, (0, 0), (1, 1), False)
