@@ -143,7 +143,8 @@ SAME_SIZE = [((3, 16, 4, 4), (8, 16, 3, 3), 1, 1), ((2, 17, 5, 7), (6, 17, 5, 5)
              ((4, 16, 1, 3), (2, 16, 3, 3), 1, 1)]
 
 
-@pytest.mark.parametrize("chunk_bytes", [1, 4 << 20], ids=["image-by-image", "whole-batch"])
+@pytest.mark.parametrize("chunk_bytes", [1, 40 << 10, 4 << 20],
+                         ids=["image-by-image", "two-images-of-three", "whole-batch"])
 def test_same_size_input_gradient_by_flat_shifts_equals_col2im(chunk_bytes, monkeypatch):
     """conv_shift's one product plus a shift per tap gives the col2im engine's input gradient,
     including taps that read only padding and batches cut into chunks (float64, tight)."""

@@ -34,9 +34,11 @@ __all__ = ["eligible", "input_grad"]
 # was as fast or faster in every measured layer.
 MIN_CHANNELS = 16
 
-# Images per chunk are chosen so that one chunk's G stays within this many bytes (cache-sized
-# chunks, and a bounded scratch for large batches).
-CHUNK_BYTES = 4 << 20
+# Images per chunk are chosen so that one chunk's G stays within this many bytes (a bounded
+# scratch for large batches), in equal chunks. Fewer, taller products won over cache-sized ones:
+# 16 images 512→512 channels at 4×4 took 9.95 ms in one 4.7 MiB chunk against 10.8 ms in two
+# 2.4 MiB ones (14 + 2 images before the chunks were evened out: 10.5 ms).
+CHUNK_BYTES = 16 << 20
 
 
 def eligible(g):
@@ -80,6 +82,7 @@ def input_grad(gy, w, g, dtype):
     shifts = [dy * wd + dx for dy, dx in tap_shifts]  # the same, in flattened pixel order
     gx = np.empty(g.input_shape, dtype)
     images = max(1, min(n, CHUNK_BYTES // max(1, plane * taps * c * gy.itemsize)))
+    images = -(-n // -(-n // images))  # equal chunks: 16 images as 8 + 8, not 14 + 2
     for b0 in range(0, n, images):
         b1 = min(n, b0 + images)
         rows = (b1 - b0) * plane
