@@ -101,6 +101,7 @@ class Im2col:
         # Channels first, per image: cols @ gyᵀ (kk × K/G) when cols has the more rows (33 vs
         # 38 ms for 64 channels at 32×32), else gy @ colsᵀ (5.3 vs 5.7 ms for 3 channels).
         self._cols_major_weight_grad = not self.last and self.kk >= g.cout_per_group
+        self._weight_heavy = self.last and g.cout >= self.max_pixels
 
     # --- plumbing ---------------------------------------------------------------------------------
     def _scratch(self, ws, weight_grad=False):
@@ -115,12 +116,14 @@ class Im2col:
         if weight_grad:  # accumulated as (G, kk, K/G) or (G, K/G, kk), see weight_grad
             shape = ((g.groups, self.kk, g.cout_per_group) if self._cols_major_weight_grad
                      else (g.groups, g.cout_per_group, self.kk))
-            s["gw"], s["tmp"] = ws.zeros(shape, self.dtype), ws.empty(shape, self.dtype)
+            # Channels last, the first chunk's product is written straight into gw.
+            s["gw"] = ws.empty(shape, self.dtype) if self.last else ws.zeros(shape, self.dtype)
+            s["tmp"], s["filled"] = ws.empty(shape, self.dtype), False
         return s
 
-    def _run(self, task, weight_grad=False):
+    def _run(self, task, weight_grad=False, one_lane=False):
         g = self.g
-        chunks = split(g.batch, self.images, g.multiply_adds)
+        chunks = split(g.batch, self.images, g.multiply_adds, parallel=not one_lane)
         blocks = [(r, min(g.out_hw[0], r + self.rows)) for r in range(0, g.out_hw[0], self.rows)]
 
         def chunk_task(s, chunk):
@@ -128,7 +131,7 @@ class Im2col:
                 task(s, chunk[0], chunk[1], *block)
 
         return run_chunks(chunk_task, chunks, lambda ws: self._scratch(ws, weight_grad),
-                          work=g.multiply_adds)
+                          work=g.multiply_adds, parallel=not one_lane)
 
     def _per_pixel(self, a):
         """(N, C_out, OH, OW) array as (N, G, C_out/G, OH*OW): per image and group a matrix."""
@@ -212,8 +215,11 @@ class Im2col:
                 # (per image, a 4×4 map would give products with an inner dimension of 16)
                 gyc = s["out"][:block.size].reshape(g.groups, g.cout_per_group, n, -1)
                 np.copyto(gyc, block.transpose(1, 2, 0, 3))  # runs of `pixels` numbers
-                np.matmul(gyc.reshape(g.groups, g.cout_per_group, -1), cols, out=s["tmp"])
-                s["gw"] += s["tmp"]
+                np.matmul(gyc.reshape(g.groups, g.cout_per_group, -1), cols,
+                          out=s["tmp"] if s["filled"] else s["gw"])
+                if s["filled"]:
+                    s["gw"] += s["tmp"]
+                s["filled"] = True
                 return
             # Per image one product, cols @ gyᵀ or gy @ colsᵀ (see __init__). Many small images:
             # one batched call and a sum (a Python loop would cost more than the maths).
@@ -228,17 +234,22 @@ class Im2col:
                 np.matmul(left[b], right[b], out=s["tmp"])
                 s["gw"] += s["tmp"]
 
-        scratches = self._run(task, weight_grad=True)
-        gw = scratches[0]["gw"].copy()  # a fresh array: the lanes' sums live in the workspace
-        for s in scratches[1:]:
-            gw += s["gw"]
+        # When the weights are larger than a chunk's cols (many channels on a small map), one
+        # lane whose products use all of BLAS's threads: over two lanes each would fill a
+        # weight-sized partial sum, and adding those costs more passes over the weights than the
+        # lanes save (16 images 512→512 at 4×4: 15.2 → 11.3 ms; 256→256 at 8×8, where the
+        # weights are half a chunk's cols, was 4 % slower on one lane, so it keeps two).
+        scratches = self._run(task, weight_grad=True, one_lane=self._weight_heavy)
         kh, kw = g.kernel_hw
+        gw = scratches[0]["gw"]  # in the workspace: what is returned must be a fresh array
+        for s in scratches[1:]:
+            gw = gw + s["gw"]
         if self.last:  # (G, K/G, (i, j, c)) -> (G, K/G, c, i, j)
             gw = gw.reshape(g.groups, g.cout_per_group, kh, kw, g.cin_per_group)
-            return np.ascontiguousarray(gw.transpose(0, 1, 4, 2, 3)).reshape(g.weight_shape)
-        if self._cols_major_weight_grad:  # (G, (c, i, j), K/G) -> (G, K/G, c, i, j)
-            gw = np.ascontiguousarray(gw.transpose(0, 2, 1))
-        return gw.reshape(g.weight_shape)
+            gw = gw.transpose(0, 1, 4, 2, 3)
+        elif self._cols_major_weight_grad:  # (G, (c, i, j), K/G) -> (G, K/G, c, i, j)
+            gw = gw.transpose(0, 2, 1)
+        return np.array(gw, order="C").reshape(g.weight_shape)  # always a copy
 
     def input_grad(self, gy, w):
         g = self.g

@@ -160,7 +160,7 @@ def _pool(size):
     return _state["pool"]
 
 
-def split(total, most, work=None):
+def split(total, most, work=None, parallel=True):
     """``(start, stop)`` ranges covering ``range(total)``, none longer than ``most``, as even as
     possible and, where there are enough items, a multiple of the worker count in number: with
     round-robin assignment, 4 chunks of 19, 19, 19 and 7 images would leave one of two workers
@@ -172,17 +172,20 @@ def split(total, most, work=None):
     [(0, 16), (16, 32), (32, 48), (48, 64)]
     >>> split(64, 64, work=1000)
     [(0, 64)]
+    >>> split(64, 22, parallel=False)  # one lane: 3 chunks, not rounded up to 4 for 2 workers
+    [(0, 22), (22, 44), (44, 64)]
     """
     most = max(1, int(most))
     count = -(-total // most)
-    workers = 1 if work is not None and work < MIN_PARALLEL_WORK else blas_threads()
+    workers = 1 if not parallel or (work is not None and work < MIN_PARALLEL_WORK) else \
+        blas_threads()
     if workers > 1 and count < total:
         count = min(total, -(-count // workers) * workers)
     size = -(-total // max(1, count))
     return [(start, min(total, start + size)) for start in range(0, total, max(1, size))]
 
 
-def run_chunks(task, chunks, make_scratch, work=None):
+def run_chunks(task, chunks, make_scratch, work=None, parallel=True):
     """Call ``task(scratch, chunk)`` for every chunk; return the list of scratch objects used.
 
     Chunks are dealt round-robin into *lanes*, one per BLAS thread (``work``, the multiply-adds
@@ -191,11 +194,13 @@ def run_chunks(task, chunks, make_scratch, work=None):
     each of its calls; the caller reduces the returned scratches (e.g. adds partial gradients) in
     lane order. Lanes run on worker threads when the cores are free, one after the other in the
     calling thread when they are not (:func:`others_running`); either way every partial sum is
-    formed in the same order, so results do not depend on which happened.
+    formed in the same order, so results do not depend on which happened. ``parallel=False``
+    keeps one lane, whose products then get all of BLAS's threads: for callers whose per-lane
+    state is costly (a weight-sized partial sum per lane, see ``Im2col.weight_grad``).
     """
     chunks = list(chunks)
     lanes = 1
-    if len(chunks) > 1 and not getattr(_local, "inside", False) and (
+    if parallel and len(chunks) > 1 and not getattr(_local, "inside", False) and (
             work is None or work >= MIN_PARALLEL_WORK):
         lanes = min(blas_threads(), len(chunks))
     buffers = _workspaces()
