@@ -43,11 +43,13 @@ def _work(a, b):
 
 def matmul(a, b):
     """``numpy.matmul``, on one BLAS thread when the product is small."""
-    libs = _controllers()
-    if not libs or a.ndim == 0 or b.ndim == 0:
+    if a.ndim == 0 or b.ndim == 0:
         return xp.matmul(a, b)
-    work = _work(a, b)
+    work = _work(a, b)  # first: most products of a step are tiny, and this is cheap
     if work >= SMALL_WORK or work < BLAS_OWN_SINGLE_THREAD:
+        return xp.matmul(a, b)
+    libs = _controllers()
+    if not libs:
         return xp.matmul(a, b)
     previous = [lib.get_num_threads() for lib in libs]
     if all(n == 1 for n in previous):

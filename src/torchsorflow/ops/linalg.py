@@ -50,7 +50,7 @@ _matmul = Primitive("matmul", blas.matmul,
 def matmul(a, b):
     a = a if isinstance(a, Tensor) else Tensor(a)
     b = b if isinstance(b, Tensor) else Tensor(b)
-    _check_matmul(a, b)
+    _check_matmul(a._array, b._array)
     return _matmul(a, b)
 
 
