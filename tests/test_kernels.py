@@ -414,7 +414,8 @@ def test_pool_error_messages():
 @pytest.mark.parametrize("shape,axes", [
     ((4, 3, 5, 6), (0, 2, 3)), ((4, 3, 5, 6), (2, 3)), ((4, 3, 5), (0, 2)), ((4, 3, 5, 6), (0, 3)),
     ((4, 3, 5, 6), (0, 1)), ((2, 3, 4, 5, 6), (0, 1, 4)), ((4, 3, 5, 6), (0, 1, 2, 3)),
-    ((4, 3, 5, 6), None), ((0, 3, 2, 2), (0, 2, 3)), ((4, 3, 70, 70), (0, 2, 3))])
+    ((4, 3, 5, 6), None), ((0, 3, 2, 2), (0, 2, 3)), ((4, 3, 70, 70), (0, 2, 3)),
+    ((5000, 3, 4), (0, 2))])  # a batch longer than MAX_RUN: products per row, pairwise sum
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
 @pytest.mark.parametrize("keepdims", [False, True])
 def test_sum_axes_equals_numpy(shape, axes, dtype, keepdims):

@@ -2,8 +2,9 @@
 
 ``np.add.reduce(x, axis=(0, 2, 3))`` on an (N, C, H, W) activation (a bias or BatchNorm gradient)
 walks the array in short runs of H·W numbers, with NumPy's per-run overhead each time: 65 µs for
-a 64×32×8×8 float32 array. Seen as a stack of (C, H·W) matrices, the same sum is a matrix-vector
-product with a vector of ones (BLAS, a few µs) followed by a sum over the batch: 14 µs.
+a 64×32×8×8 float32 array. Seen as an (N, C·H·W) matrix, the same sum is a vector of ones times
+that matrix (one BLAS call over the batch) and then the (C, H·W) result times a vector of ones:
+9 µs (a product per image and NumPy's sum over the batch took 18 µs; 64×64×4×4: 6 vs 17 µs).
 
 >>> x = np.arange(24.0).reshape(2, 3, 2, 2)
 >>> sum_axes(x, (0, 2, 3), keepdims=False)
@@ -41,7 +42,11 @@ def sum_axes(x, axes, keepdims=False):
     trail = math.prod(x.shape[kept[-1] + 1:])
     if trail > MAX_RUN or x.size == 0:
         return np.add.reduce(x, axis=axes, keepdims=keepdims)
-    out = np.add.reduce(x.reshape(lead, block, trail) @ np.ones(trail, x.dtype), axis=0)
+    if lead <= MAX_RUN:  # two products: over the leading axes at once, then the trailing ones
+        out = np.ones(lead, x.dtype) @ x.reshape(lead, block * trail)
+        out = out.reshape(block, trail) @ np.ones(trail, x.dtype)
+    else:  # a long batch: per row a product, then NumPy's pairwise sum over the rows
+        out = np.add.reduce(x.reshape(lead, block, trail) @ np.ones(trail, x.dtype), axis=0)
     shape = [1 if a in axes else n for a, n in enumerate(x.shape)] if keepdims else \
         [x.shape[a] for a in kept]
     return out.reshape(shape)
