@@ -170,3 +170,19 @@ def test_measure_pair_alternates_the_two_and_keeps_each_side_apart():
     assert fast_mb is not None and slow_mb is not None
     switches = sum(a != b for a, b in zip(log, log[1:]))
     assert switches >= 2 * 4  # at least one switch each way per round, 4 rounds quick
+
+
+def test_step_rounds_alternates_the_sides_round_by_round(monkeypatch):
+    """benchmarks/step_rounds.py: after a warm-up, every round times side 0 then side 1, each in
+    its own loop, and returns one time per round and side."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    spec = importlib.util.spec_from_file_location("step_rounds_under_test",
+                                                  BENCHMARKS / "step_rounds.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    log = []
+    times = module.timed_rounds([lambda: log.append(0), lambda: log.append(1)], rounds=3, steps=4,
+                                settle=0)
+    assert [len(t) for t in times] == [3, 3]
+    assert log[:6] == [0, 0, 0, 1, 1, 1]  # three warm-up calls each
+    assert log[6:] == ([0] * 5 + [1] * 5) * 3  # per round: one untimed call, then four timed
