@@ -456,3 +456,20 @@ def test_tiling_max_pool_keeps_the_first_maximum_like_pytorch(shape, kernel, dty
     assert np.isnan(y2[0, 0, 0, 0]) and index2[0, 0, 0, 0] == 0
     np.testing.assert_array_equal(y2.ravel()[1:], y.ravel()[1:])
     np.testing.assert_array_equal(index2.ravel()[1:], index.ravel()[1:])
+
+
+def test_broadcast_gradients_are_materialized_once_for_blas():
+    """The gradient of ``y.sum()`` arrives as a zero-stride view; the adjoints copy it once (NumPy's
+    matmul cannot give such an operand to BLAS) and give the same numbers as with a real array."""
+    ones = np.broadcast_to(np.float32(1), (2, 4, 5, 5))
+    assert conv._materialized(ones).flags.c_contiguous
+    dense = np.ones((2, 4, 5, 5), np.float32)
+    assert conv._materialized(dense) is dense
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((2, 3, 5, 5)).astype(np.float32)
+    w = rng.standard_normal((4, 3, 3, 3)).astype(np.float32)
+    geometry = ((1, 1), (1, 1), (1, 1), 1)
+    np.testing.assert_array_equal(conv.conv2d_grad_input(ones, w, (5, 5), *geometry),
+                                  conv.conv2d_grad_input(dense, w, (5, 5), *geometry))
+    np.testing.assert_array_equal(conv.conv2d_grad_weight(ones, x, (3, 3), *geometry),
+                                  conv.conv2d_grad_weight(dense, x, (3, 3), *geometry))
