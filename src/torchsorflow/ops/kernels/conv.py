@@ -95,8 +95,8 @@ def _transposed_kernel(w, g):
 def _materialized(gy):
     """``gy`` itself, or a contiguous copy when it is a broadcast view (a zero stride, as the
     gradient of ``y.sum()`` is): NumPy's matmul cannot hand such an operand to BLAS and falls back
-    to its own loop, twice as slow (27×64 by a broadcast 64×1024: 91 vs 43 µs); writing the copy
-    costs one pass over ``gy``."""
+    to a slower path (16 stacked 27×64 by broadcast 64×1024 products: 1.06 vs 0.62 ms); writing
+    the copy costs one pass over ``gy``."""
     return np.ascontiguousarray(gy) if gy.size > 1 and 0 in gy.strides else gy
 
 
