@@ -8,7 +8,11 @@ two ratios: of the minima, and the median of the per-round ratios (each round's 
 second apart, so slow phases of the machine cancel in it). Not a ``bench_*`` script: ``tsf bench``
 does not run it.
 
+``--conv BATCH,IN,OUT,SIZE`` (repeatable) times the Conv2d layer step of ``bench_nn.conv_step``
+(3×3, padding 1, bias, forward and both gradients) instead of the digits step.
+
     python benchmarks/step_rounds.py --rounds 30 --batch 64
+    python benchmarks/step_rounds.py --rounds 12 --steps 5 --conv 32,64,64,32 --conv 32,128,128,16
 """
 from __future__ import annotations
 
@@ -43,6 +47,8 @@ def main(argv=None) -> int:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--steps", type=int, default=20, help="steps per side and round")
     parser.add_argument("--batch", type=int, default=bench_nn.DIGITS_BATCH)
+    parser.add_argument("--conv", type=conv_shape, action="append", default=[],
+                        metavar="BATCH,IN,OUT,SIZE", help="time this Conv2d layer step instead")
     args = parser.parse_args(argv)
     import torchsorflow
 
@@ -51,16 +57,37 @@ def main(argv=None) -> int:
         print("PyTorch is not installed: nothing to compare with", file=sys.stderr)
         return 2
     bench_nn.DIGITS_BATCH = args.batch
-    ours, theirs = timed_rounds([bench_nn.digits_step(torchsorflow), bench_nn.digits_step(torch)],
-                                args.rounds, args.steps)
+    workloads = [(f"Conv2d 3×3 fwd+bwd, N={b} {ci}→{co} ch, {s}×{s}",
+                  lambda lib, shape=(b, ci, co, s): bench_nn.conv_step(lib, *shape))
+                 for b, ci, co, s in args.conv]
+    if not workloads:
+        workloads = [(f"digits CNN+BN train step, batch {args.batch}", bench_nn.digits_step)]
+    for name, make in workloads:
+        ours, theirs = timed_rounds([make(torchsorflow), make(torch)], args.rounds, args.steps)
+        report(f"{name}, {args.rounds} rounds of {args.steps}:", ours, theirs)
+    return 0
+
+
+def conv_shape(text):
+    """``"32,64,64,32"`` -> (32, 64, 64, 32): batch, in channels, out channels, size."""
+    try:
+        shape = tuple(int(v) for v in text.split(","))
+    except ValueError:
+        shape = ()
+    if len(shape) != 4 or min(shape) < 1:
+        raise argparse.ArgumentTypeError(
+            f"expected four positive integers BATCH,IN,OUT,SIZE, got {text!r}")
+    return shape
+
+
+def report(title, ours, theirs):
     paired = statistics.median(a / b for a, b in zip(ours, theirs))
-    print(f"digits CNN+BN train step, batch {args.batch}, {args.rounds} rounds of {args.steps}:")
+    print(title)
     print(f"  TorchsorFlow min {min(ours) * 1e3:.2f} ms, median {statistics.median(ours) * 1e3:.2f}"
           f" ms; PyTorch min {min(theirs) * 1e3:.2f} ms, median "
           f"{statistics.median(theirs) * 1e3:.2f} ms")
     print(f"  ratio of the minima {min(ours) / min(theirs):.2f}x, median paired ratio "
           f"{paired:.2f}x")
-    return 0
 
 
 if __name__ == "__main__":

@@ -186,3 +186,19 @@ def test_step_rounds_alternates_the_sides_round_by_round(monkeypatch):
     assert [len(t) for t in times] == [3, 3]
     assert log[:6] == [0, 0, 0, 1, 1, 1]  # three warm-up calls each
     assert log[6:] == ([0] * 5 + [1] * 5) * 3  # per round: one untimed call, then four timed
+
+
+def test_step_rounds_conv_option_parses_and_rejects_shapes(monkeypatch, capsys):
+    """``--conv BATCH,IN,OUT,SIZE`` gives the four integers; anything else is refused by argparse
+    with a message that quotes the bad value."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    spec = importlib.util.spec_from_file_location("step_rounds_conv_under_test",
+                                                  BENCHMARKS / "step_rounds.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.conv_shape("32,64,64,32") == (32, 64, 64, 32)
+    for bad in ("32,64,64", "32,64,x,32", "32,0,64,32"):
+        with pytest.raises(SystemExit):
+            module.main(["--conv", bad])
+        assert f"expected four positive integers BATCH,IN,OUT,SIZE, got {bad!r}" in \
+            capsys.readouterr().err
