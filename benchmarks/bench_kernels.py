@@ -30,7 +30,8 @@ import time
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from common import best_time, import_torch, peak_memory_mb, report, row, tracemalloc_mb  # noqa: E402,E501
+from common import (best_time, import_torch, peak_memory_mb, report, row,  # noqa: E402
+                    survivors_frozen, tracemalloc_mb)
 
 from torchsorflow.ops.kernels import conv, pool  # noqa: E402
 
@@ -227,7 +228,9 @@ def main(argv=None):
                              "up to this long (for shared machines)")
     parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
-    report(run(args.quick, args.baseline, args.idle), args.json)
+    with survivors_frozen():
+        rows = run(args.quick, args.baseline, args.idle)
+    report(rows, args.json)
     return 0
 
 

@@ -24,6 +24,7 @@ allocations as well as NumPy's, so both columns are measured the same way.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import ctypes
 import gc
 import importlib.util
@@ -80,15 +81,29 @@ def _status_kib(field):
     raise OSError(f"/proc/self/status has no {field}")
 
 
-def _release_free_memory():
-    """Collect garbage and hand freed heap pages back to the OS, so re-using them counts again.
+@contextlib.contextmanager
+def survivors_frozen():
+    """Within a benchmark run, freeze what survives each collection of :func:`peak_memory_mb`
+    (``gc.freeze``): mostly the imported libraries' objects (PyTorch and gensim bring over
+    200,000), which every full collection would otherwise walk again (0.12–0.2 s a call, dozens of
+    calls per run). Unfrozen on exit, so the process's collector is left as it was found.
 
-    After each collection the survivors are frozen (``gc.freeze``): they are the imported
-    libraries' objects (PyTorch and gensim bring over 200,000), which a full collection would
-    otherwise walk again on every call (0.12–0.2 s each, dozens of calls per run).
+    The state is the collector's own freeze count, not a flag here: the scripts ``import common``
+    by name, a different module object from the runner's when ``tsf bench`` loads this file.
     """
     gc.collect()
     gc.freeze()
+    try:
+        yield
+    finally:
+        gc.unfreeze()
+
+
+def _release_free_memory():
+    """Collect garbage and hand freed heap pages back to the OS, so re-using them counts again."""
+    gc.collect()
+    if gc.get_freeze_count():  # inside survivors_frozen(): keep the new survivors frozen too
+        gc.freeze()
     try:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):  # pragma: no cover - not glibc
@@ -336,7 +351,9 @@ def script_main(run, description, argv=None) -> int:
     parser.add_argument("--quick", action="store_true", help="the reduced set of workloads")
     parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
-    report(run(quick=args.quick), args.json)
+    with survivors_frozen():
+        rows = run(quick=args.quick)
+    report(rows, args.json)
     return 0
 
 
@@ -405,11 +422,13 @@ def run_all(args, folder=HERE) -> int:
     rows = []
     started = time.perf_counter()
     load_at_start = load_average()
-    for script in scripts:
-        print(f"running {script.name} ...", file=sys.stderr, flush=True)
-        t0 = time.perf_counter()
-        rows.extend(run_script(script, quick=args.quick))
-        print(f"  {script.name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr, flush=True)
+    with survivors_frozen():
+        for script in scripts:
+            print(f"running {script.name} ...", file=sys.stderr, flush=True)
+            t0 = time.perf_counter()
+            rows.extend(run_script(script, quick=args.quick))
+            print(f"  {script.name}: {time.perf_counter() - t0:.1f} s", file=sys.stderr,
+                  flush=True)
     env = environment()
     if load_at_start is not None and env["load_average"] is not None:
         env["load_average"] = max(load_at_start, env["load_average"])  # the busier of the two

@@ -4,6 +4,7 @@ Benchmarks are never timed asserts; these tests check the machinery: discovery, 
 JSON, missing incumbents shown as "–", a broken script reported without hiding the others, and that
 peak memory really measures an allocation.
 """
+import gc
 import importlib.util
 import json
 import pathlib
@@ -121,6 +122,20 @@ def test_peak_memory_sees_a_numpy_allocation():
     assert common.peak_memory_mb(lambda: None) < 10
 
 
+def test_survivors_are_frozen_only_within_a_run():
+    """peak_memory_mb's collections freeze their survivors inside survivors_frozen() (a run) and
+    nowhere else, and the run leaves the collector as it found it."""
+    gc.unfreeze()
+    common.peak_memory_mb(lambda: None)
+    assert gc.get_freeze_count() == 0
+    with common.survivors_frozen():
+        frozen = gc.get_freeze_count()
+        survivors = [[i] for i in range(1000)]  # tracked containers made after the run began
+        common.peak_memory_mb(lambda: None)
+        assert gc.get_freeze_count() >= frozen + len(survivors)
+    assert gc.get_freeze_count() == 0
+
+
 def test_formatting_helpers():
     assert common.format_seconds(2.5e-6) == "2.5 µs"
     assert common.format_seconds(0.25) == "250 ms"
@@ -172,14 +187,20 @@ def test_measure_pair_alternates_the_two_and_keeps_each_side_apart():
     assert switches >= 2 * 4  # at least one switch each way per round, 4 rounds quick
 
 
-def test_step_rounds_alternates_the_sides_round_by_round(monkeypatch):
-    """benchmarks/step_rounds.py: after a warm-up, every round times side 0 then side 1, each in
-    its own loop, and returns one time per round and side."""
+def _step_rounds(monkeypatch):
+    """benchmarks/step_rounds.py as a module (it imports bench_nn and common from its folder)."""
     monkeypatch.syspath_prepend(str(BENCHMARKS))
     spec = importlib.util.spec_from_file_location("step_rounds_under_test",
                                                   BENCHMARKS / "step_rounds.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    return module
+
+
+def test_step_rounds_alternates_the_sides_round_by_round(monkeypatch):
+    """benchmarks/step_rounds.py: after a warm-up, every round times side 0 then side 1, each in
+    its own loop, and returns one time per round and side."""
+    module = _step_rounds(monkeypatch)
     log = []
     times = module.timed_rounds([lambda: log.append(0), lambda: log.append(1)], rounds=3, steps=4,
                                 settle=0)
@@ -191,11 +212,7 @@ def test_step_rounds_alternates_the_sides_round_by_round(monkeypatch):
 def test_step_rounds_conv_option_parses_and_rejects_shapes(monkeypatch, capsys):
     """``--conv BATCH,IN,OUT,SIZE`` gives the four integers; anything else is refused by argparse
     with a message that quotes the bad value."""
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    spec = importlib.util.spec_from_file_location("step_rounds_conv_under_test",
-                                                  BENCHMARKS / "step_rounds.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = _step_rounds(monkeypatch)
     assert module.conv_shape("32,64,64,32") == (32, 64, 64, 32)
     for bad in ("32,64,64", "32,64,x,32", "32,0,64,32"):
         with pytest.raises(SystemExit):
