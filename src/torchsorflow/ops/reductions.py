@@ -36,11 +36,9 @@ def expand_reduced(g, x, axis, keepdims):
     return broadcast_to(g, x.shape)
 
 
-# add.reduce is np.sum without its Python-level dispatch: half the overhead on small arrays;
-# sum_axes turns per-channel sums of activations into matrix-vector products.
-_sum = Primitive("sum", lambda x, axis, keepdims: (
-    xp.add.reduce(x, axis=axis, keepdims=keepdims) if axis is None or x.ndim < 3
-    else sum_axes(x, axis, keepdims)),
+# sum_axes turns per-channel sums of activations into matrix-vector products, and otherwise calls
+# add.reduce (np.sum without its Python-level dispatch: half the overhead on small arrays).
+_sum = Primitive("sum", lambda x, axis, keepdims: sum_axes(x, axis, keepdims),
                  vjp=(lambda g, ans, x, axis, keepdims: expand_reduced(g, x, axis, keepdims),),
                  jvp=(lambda t, ans, x, axis, keepdims: _sum(t, axis=axis, keepdims=keepdims),))
 
