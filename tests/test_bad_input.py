@@ -21,12 +21,6 @@ def _step_with_grad(value, grad):
     optim.SGD([p], lr=0.1).step()
 
 
-def _assign_into_graph():
-    y = T([1.0, 2.0], requires_grad=True) * 2
-    with tsf.no_grad():
-        y[0] = 1.0
-
-
 def _clip_nan_grad():
     p = nn.Parameter(T([1.0]))
     p.grad = T([float("nan")])
@@ -41,27 +35,30 @@ def _check(call, error, message):
 
 CORE = [
     pytest.param(
-        lambda: x23.reshape(4, 2), ValueError,
-        "reshape: shape (4, 2) is invalid for input of size 6", id="reshape"),
+        lambda: x23.reshape(4, 2), RuntimeError,
+        "shape '[4, 2]' is invalid for input of size 6", id="reshape"),
     pytest.param(
         lambda: x23.reshape(-1, -1), ValueError,
-        "reshape: only one dimension can be -1, got (-1, -1)", id="reshape_two_minus"),
+        "reshape: only one dimension can be inferred (-1), got [-1, -1]",
+        id="reshape_two_minus"),
     pytest.param(
         lambda: x23.permute(0, 0), ValueError,
         "permute: (0, 0) is not a permutation of the 2 dims of shape (2, 3)", id="permute"),
     pytest.param(
         lambda: tsf.broadcast_to(x23, (3, 3)), ValueError,
-        "broadcast_to: cannot broadcast shape (2, 3) to (3, 3)", id="broadcast_to"),
+        "The expanded size of the tensor must match the existing size at non-singleton "
+        "dimensions: cannot broadcast shape (2, 3) to (3, 3)", id="broadcast_to"),
     pytest.param(
         lambda: tsf.cat([x23, T(np.ones((2, 4)))], axis=0), ValueError,
-        "concatenate: Tensor 1 has shape (2, 4), which does not match shape (2, 3) of Tensor 0 "
-        "outside dimension 0", id="cat_mismatch"),
+        "Sizes of tensors must match except in dimension 0. Expected size (2, 3) but got size "
+        "(2, 4) for tensor number 1 in the list.", id="cat_mismatch"),
     pytest.param(
         lambda: tsf.cat([]), ValueError,
-        "concatenate: expected a non-empty sequence of Tensors", id="cat_empty"),
+        "torch.cat(): expected a non-empty list of Tensors", id="cat_empty"),
     pytest.param(
         lambda: tsf.stack([x23, T(np.ones((3, 2)))]), ValueError,
-        "stack: Tensor 1 has shape (3, 2) but Tensor 0 has (2, 3)", id="stack_mismatch"),
+        "stack expects each tensor to be equal size, but got [2, 3] at entry 0 and [3, 2] at "
+        "entry 1", id="stack_mismatch"),
     pytest.param(
         lambda: tsf.pad(x23, ((1, 1),)), ValueError,
         "pad: pad_width has 1 entries for a 2-d Tensor of shape (2, 3)", id="pad_width"),
@@ -80,7 +77,7 @@ CORE = [
         "Dimension out of range (expected to be in range of [-2, 1], but got 2)", id="sum_axis"),
     pytest.param(
         lambda: tsf.softmax(x23, axis=(0, 1)), TypeError,
-        "softmax: dim must be an int, got (0, 1)", id="softmax_dim"),
+        "softmax(): argument 'dim' must be int, not tuple", id="softmax_dim"),
     pytest.param(
         lambda: x23 * T(np.ones((4, 3))), ValueError,
         "mul: cannot apply to shapes (2, 3) and (4, 3)", id="mul_shapes"),
@@ -88,11 +85,11 @@ CORE = [
         lambda: tsf.where(T(np.ones((2,), bool)), x23, 0.0), ValueError,
         "where: cannot apply to shapes (2,) and (2, 3) and float", id="where_shapes"),
     pytest.param(
-        lambda: x23.item(), ValueError,
-        "item(): a Tensor with 6 elements cannot be converted to a Python scalar", id="item"),
+        lambda: x23.item(), RuntimeError,
+        "a Tensor with 6 elements cannot be converted to Scalar", id="item"),
     pytest.param(
         lambda: bool(x23), RuntimeError,
-        "Boolean value of Tensor with 6 values is ambiguous", id="bool"),
+        "Boolean value of Tensor with more than one value is ambiguous", id="bool"),
     pytest.param(
         lambda: len(T(1.0)), TypeError,
         "len() of a 0-d tensor", id="len0d"),
@@ -100,28 +97,17 @@ CORE = [
         lambda: [1, 2][T(1.0)], TypeError,
         "only integer tensors of a single element can be converted to an index", id="index_float"),
     pytest.param(
-        lambda: setattr(x23, "data", np.ones(4)), ValueError,
-        "data: cannot replace data of shape (2, 3) with shape (4,)", id="data_shape"),
-    pytest.param(
         lambda: (T([1.0], requires_grad=True) * 2).requires_grad_(False), RuntimeError,
-        "you can only change requires_grad flags of leaf variables; use detach() to get a "
-        "Tensor that does not require grad", id="requires_grad_nonleaf"),
+        "you can only change requires_grad flags of leaf variables. If you want to use a "
+        "computed variable in a subgraph that doesn't require differentiation use var_no_grad "
+        "= var.detach().", id="requires_grad_nonleaf"),
     pytest.param(
         lambda: T([1.0]).retain_grad(), RuntimeError,
         "can't retain_grad on Tensor that has requires_grad=False", id="retain_grad"),
     pytest.param(
-        _assign_into_graph, RuntimeError,
-        "__setitem__: in-place assignment into a Tensor that is part of a graph",
-        id="setitem_graph"),
-    pytest.param(
         lambda: T([1.0], requires_grad=True).add_(1.0), RuntimeError,
-        "add_: a leaf Variable that requires grad is being used in an in-place operation (wrap "
-        "it in torchsorflow.no_grad())", id="inplace_leaf"),
-    pytest.param(
-        lambda: (T([1.0], requires_grad=True) * 2).mul_(3.0), RuntimeError,
-        "mul_: in-place update of a Tensor computed by recorded operations (a non-leaf) is not "
-        "supported, since the graph still reads its old value; write the out-of-place form "
-        "(y = y + 1) or update y.detach()", id="inplace_nonleaf"),
+        "a leaf Variable that requires grad is being used in an in-place operation (add_).",
+        id="inplace_leaf"),
     pytest.param(
         lambda: (T([1.0, 2.0], requires_grad=True) * 2).backward(T([1.0])), RuntimeError,
         "backward: gradient of shape (1,) does not match the output's shape (2,)",

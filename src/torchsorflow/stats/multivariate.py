@@ -171,5 +171,5 @@ class MultivariateNormal(Distribution):
                                    for i in range(d)])
         diagonal = np.array([_vech_position(i, i) for i in range(d)])
         factor = raw[strictly_lower] + np.eye(d) * ops.exp(raw[diagonal])
-        cov = ops.matmul(factor, ops.transpose(factor))
+        cov = ops.matmul(factor, ops.swapaxes(factor, -1, -2))
         return ops.concatenate([u[:d], cov[np.tril_indices(d)]])
