@@ -338,6 +338,7 @@ def test_scheduler_state_dict_resumes():
     opt = optim.SGD([tsf.zeros(1, requires_grad=True)], lr=1.0)
     scheduler = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=10)
     for _ in range(4):
+        opt.step()
         scheduler.step()
     saved_sched, saved_opt = scheduler.state_dict(), opt.state_dict()
     expected = []
@@ -350,6 +351,7 @@ def test_scheduler_state_dict_resumes():
     resumed.load_state_dict(saved_sched)
     got = []
     for _ in range(3):
+        fresh.step()
         resumed.step()
         got.append(resumed.get_last_lr())
     assert got == expected

@@ -83,6 +83,7 @@ class LBFGS(Optimizer):
         ``closure`` must zero the gradients, compute the loss, call ``backward()`` and return the
         loss; it is called several times per step.
         """
+        self._opt_called = True
         group = self.param_groups[0]
         lr, max_iter, max_eval = group["lr"], group["max_iter"], group["max_eval"]
         tolerance_grad, tolerance_change = group["tolerance_grad"], group["tolerance_change"]

@@ -122,6 +122,7 @@ class Optimizer:
 
     def step(self, closure=None):
         """Update every parameter that has a gradient; returns ``closure()`` if one is given."""
+        self._opt_called = True   # lets a scheduler warn when it is stepped first
         loss = None
         if closure is not None:
             with enable_grad():
