@@ -235,7 +235,7 @@ def test_bad_arguments_are_named():
         optim.NAdam([w], betas=(-0.1, 0.9))
     with pytest.raises(ValueError, match="Invalid momentum_decay value: -1"):
         optim.NAdam([w], momentum_decay=-1)
-    with pytest.raises(ValueError, match="Tensor lr must be 1-element"):
+    with pytest.raises(ValueError, match=r"Tensor lr must be 1-element, got shape \(2,\)"):
         optim.Adam([w], lr=tsf.ones(2))
     with pytest.raises(TypeError, match="unexpected keyword argument 'nesterov'"):
         optim.Adam([w], nesterov=True)
@@ -270,12 +270,14 @@ def test_implementation_switches_are_accepted_at_their_defaults_and_refused_when
             opt.add_param_group({"params": [tsf.zeros(1, requires_grad=True)], switch: True})
 
 
-def test_a_one_element_tensor_lr_is_taken_as_its_value():
+def test_one_element_tensor_hyper_parameters_are_taken_as_their_values():
     w = tsf.tensor([1.0], dtype="float64", requires_grad=True)
-    opt = optim.SGD([w], lr=tsf.tensor(0.25, dtype="float64"))
+    opt = optim.SGD([w], lr=tsf.tensor(0.25, dtype="float64"), weight_decay=tsf.tensor(0.5))
     w.grad = tsf.tensor([2.0], dtype="float64")
     opt.step()
-    assert opt.param_groups[0]["lr"] == 0.25 and w.item() == 0.5
+    assert opt.param_groups[0]["lr"] == 0.25 and w.item() == 1 - 0.25 * (2 + 0.5)
+    adam = optim.Adam([w], betas=(tsf.tensor(0.5), tsf.tensor(0.75)))
+    assert adam.param_groups[0]["betas"] == (0.5, 0.75)
 
 
 def test_zero_grad_and_parameters_without_grad():
@@ -355,3 +357,20 @@ def test_scheduler_state_dict_resumes():
         resumed.step()
         got.append(resumed.get_last_lr())
     assert got == expected
+
+
+def test_named_parameters_are_accepted_and_their_names_saved_like_torch():
+    def groups(lib):
+        model = lib.nn.Linear(3, 2)
+        opt = lib.optim.Adam(model.named_parameters(), lr=0.1)
+        opt.add_param_group({"params": [("extra", lib.nn.Parameter(lib.zeros(2)))], "lr": 0.5})
+        with pytest.raises(ValueError, match="all optimizer param groups should be with/without "
+                                             "names. cannot add param group without names"):
+            opt.add_param_group({"params": [lib.nn.Parameter(lib.zeros(1))]})
+        with pytest.raises(TypeError, match="ordering of tensors in sets will change"):
+            opt.add_param_group({"params": {lib.nn.Parameter(lib.zeros(1))}})
+        return [{k: v for k, v in g.items() if k != "params"}
+                for g in opt.state_dict()["param_groups"]]
+
+    assert groups(tsf) == groups(torch)
+    assert groups(tsf)[0]["param_names"] == ["weight", "bias"]

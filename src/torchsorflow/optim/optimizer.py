@@ -72,7 +72,21 @@ class Optimizer:
         if not isinstance(group, dict):
             raise TypeError(f"param group must be a dict, got {type(group).__name__}")
         params = group["params"]
+        if isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, "
+                            "but the ordering of tensors in sets will change between runs. "
+                            "Please use a list instead.")
         params = [params] if isinstance(params, Tensor) else list(params)
+        names = None
+        if any(isinstance(p, tuple) for p in params):   # model.named_parameters()
+            if not all(isinstance(p, tuple) and len(p) == 2 for p in params):
+                raise ValueError("all optimizer params should be with/without names. Some param "
+                                 "names are missing")
+            names, params = [name for name, _ in params], [p for _, p in params]
+        if self.param_groups and ("param_names" in self.param_groups[0]) != (names is not None):
+            raise ValueError("all optimizer param groups should be with/without names. cannot "
+                             f"add param group {'with' if names else 'without'} names to the "
+                             "optimizer")
         seen = {id(p) for g in self.param_groups for p in g["params"]}
         for i, p in enumerate(params):
             if not isinstance(p, Tensor):
@@ -85,12 +99,11 @@ class Optimizer:
                 raise ValueError(f"params[{i}] appears in more than one parameter group "
                                  "(or twice in this one)")
             seen.add(id(p))
-        new_group = {**self.defaults, **{k: v for k, v in group.items() if k != "params"}}
+        new_group = {key: _plain_number(value, key) for key, value in
+                     {**self.defaults, **group}.items() if key != "params"}
         new_group["params"] = params
-        if isinstance(new_group.get("lr"), Tensor):   # torch allows a 1-element Tensor lr
-            if new_group["lr"].numel() != 1:
-                raise ValueError("Tensor lr must be 1-element")
-            new_group["lr"] = new_group["lr"].item()
+        if names is not None:
+            new_group["param_names"] = names
         self._check_group(new_group)
         self.param_groups.append(new_group)
 
@@ -223,6 +236,18 @@ class Optimizer:
     def _state_shape(self, param: Tensor) -> tuple:
         """The shape of the arrays in a parameter's state (the parameter's own shape)."""
         return param.shape
+
+
+def _plain_number(value, key):
+    """A hyper-parameter given as a 1-element Tensor (PyTorch allows ``lr``, ``betas`` and
+    ``weight_decay`` as Tensors) becomes its Python value: the updates are NumPy arithmetic."""
+    if isinstance(value, Tensor):
+        if value.numel() != 1:
+            raise ValueError(f"Tensor {key} must be 1-element, got shape {value.shape}")
+        return value.item()
+    if isinstance(value, tuple):
+        return tuple(_plain_number(v, key) for v in value)
+    return value
 
 
 # The value each switch must keep, and why: TorchsorFlow runs one NumPy update on the CPU.
