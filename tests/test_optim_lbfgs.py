@@ -286,3 +286,55 @@ def test_strong_wolfe_line_search_matches_torchs(name):
         assert float(step) == pytest.approx(float(ref_step), rel=1e-12), where
         assert loss == pytest.approx(ref_loss, rel=1e-12), where
         np.testing.assert_allclose(g, ref_g.numpy(), rtol=1e-12, err_msg=where)
+
+
+def train_sine_predictor(torch, nn, optim, initial_weights, steps=2):
+    """Model code in the style of pytorch/examples' time_sequence_prediction (sine waves, a
+    float64 model, LBFGS with lr=0.8 and a closure), with an MLP over a window of past values in
+    place of the LSTMCells. Only the names torch, nn and optim differ between the two runs."""
+    T, L, N, window = 20, 60, 12, 8
+    rng = np.random.default_rng(2)
+    x = np.arange(L) + rng.integers(-4 * T, 4 * T, N).reshape(N, 1)
+    waves = np.sin(x / 1.0 / T)
+    windows = np.stack([waves[:, i:i + window] for i in range(L - window)], 1).reshape(-1, window)
+    nexts = waves[:, window:].reshape(-1, 1)
+
+    class Sequence(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.hidden = nn.Linear(window, 16)
+            self.out = nn.Linear(16, 1)
+
+        def forward(self, input):
+            return self.out(torch.tanh(self.hidden(input)))
+
+    seq = Sequence()
+    seq.double()
+    seq.load_state_dict({k: torch.tensor(v) for k, v in initial_weights.items()})
+    input, target = torch.tensor(windows), torch.tensor(nexts)
+    criterion = nn.MSELoss()
+    optimizer = optim.LBFGS(seq.parameters(), lr=0.8)
+    losses = []
+    for _ in range(steps):
+        def closure():
+            optimizer.zero_grad()
+            out = seq(input)
+            loss = criterion(out, target)
+            loss.backward()
+            return loss
+        losses.append(optimizer.step(closure).item())
+    return losses, {k: np.array(v.detach().numpy()) for k, v in seq.state_dict().items()}
+
+
+def test_time_series_model_code_trains_with_lbfgs_like_torch():
+    rng = np.random.default_rng(5)
+    initial = {"hidden.weight": rng.uniform(-0.35, 0.35, (16, 8)),
+               "hidden.bias": rng.uniform(-0.35, 0.35, 16),
+               "out.weight": rng.uniform(-0.25, 0.25, (1, 16)), "out.bias": np.zeros(1)}
+    ours, our_weights = train_sine_predictor(tsf, tsf.nn, optim, initial)
+    theirs, their_weights = train_sine_predictor(torch, torch.nn, torch.optim, initial)
+    assert theirs[-1] < 0.1 * theirs[0]
+    # 40 L-BFGS iterations amplify the last-bit differences of the two autodiffs' gradients
+    np.testing.assert_allclose(ours, theirs, rtol=1e-8)
+    for key, value in their_weights.items():
+        np.testing.assert_allclose(our_weights[key], value, rtol=1e-6, atol=1e-8, err_msg=key)
