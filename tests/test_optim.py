@@ -287,6 +287,12 @@ def test_zero_grad_and_parameters_without_grad():
     opt.step()
     np.testing.assert_array_equal(unused.numpy(), [1, 1])
     assert unused not in opt.state and "momentum_buffer" in opt.state[used]
+    assert opt.state[unused] == {}   # a defaultdict, as in PyTorch
+    adam = optim.Adam([unused], lr=0.1)
+    assert adam.state[unused] == {}
+    unused.grad = tsf.ones(2)
+    adam.step()
+    assert adam.state[unused]["step"] == 1
     opt.zero_grad(set_to_none=False)
     np.testing.assert_array_equal(used.grad.numpy(), [0, 0])
     opt.zero_grad()

@@ -35,6 +35,7 @@ tensor([ 0.8, -1.6], requires_grad=True)
 from __future__ import annotations
 
 import copy
+from collections import defaultdict
 
 import numpy as np
 
@@ -47,7 +48,7 @@ class Optimizer:
 
     def __init__(self, params, defaults: dict):
         self.defaults = dict(defaults)
-        self.state: dict[Tensor, dict] = {}
+        self.state: dict[Tensor, dict] = defaultdict(dict)   # opt.state[p] is {} before a step
         self.param_groups: list[dict] = []
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of Tensors "
@@ -151,7 +152,7 @@ class Optimizer:
                 if group.get("maximize", False):
                     grad = -grad
                 state = self.state.get(p)
-                if state is None:
+                if not state:   # first step (an empty dict comes from looking at opt.state[p])
                     state = self._init_state(p, group)
                 self._update(p.primal().numpy(), grad, state, group)
                 if state:  # plain SGD keeps no state at all, as in PyTorch
@@ -217,7 +218,7 @@ class Optimizer:
                                 for name, value in saved.items()}
         for saved, group in zip(saved_groups, self.param_groups):
             group.update({k: copy.deepcopy(v) for k, v in saved.items() if k != "params"})
-        self.state = new_state
+        self.state = defaultdict(dict, new_state)
 
     def _restore(self, value, param, where):
         if isinstance(value, list):   # LBFGS keeps lists of history vectors
