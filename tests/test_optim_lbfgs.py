@@ -142,16 +142,20 @@ def test_rosenbrock_converges_to_the_minimum_like_torch():
 @pytest.mark.parametrize("problem, options", [("rosenbrock", OPTIONS[1]),
                                               ("logistic_regression", OPTIONS[3]),
                                               ("least_squares", OPTIONS[2])])
-def test_state_dict_mid_run_continues_like_torch(problem, options):
-    """Save after 2 steps, load into a fresh LBFGS (ours from ours, and ours from PyTorch's),
-    continue 2 steps: the iterates are those of PyTorch's uninterrupted run."""
+def test_state_dict_mid_run_continues_like_torch(problem, options, tmp_path):
+    """Save after 2 steps, load into a fresh LBFGS (ours from ours, through a checkpoint file,
+    and from PyTorch's), continue 2 steps: the iterates are those of PyTorch's uninterrupted
+    run."""
     theirs, _, _ = run("torch", problem, options, steps=4)
     _, first_half, params = run("tsf", problem, options, steps=2)
     _, torch_half, torch_params = run("torch", problem, options, steps=2)
     saved_by_torch = torch_half.state_dict()
     saved_by_torch["state"] = {i: {k: _as_numpy(v) for k, v in s.items()}
                                for i, s in saved_by_torch["state"].items()}
-    for saved, start in [(first_half.state_dict(), params), (saved_by_torch, torch_params)]:
+    tsf.io.save(first_half.state_dict(), tmp_path / "lbfgs.safetensors")
+    from_file = tsf.io.load(tmp_path / "lbfgs.safetensors")
+    for saved, start in [(first_half.state_dict(), params), (from_file, params),
+                         (saved_by_torch, torch_params)]:
         fresh = [tsf.tensor(np.array(p.detach().numpy()), requires_grad=True) for p in start]
         bound = _rebind(problem, fresh)
         resumed, _, _ = run("tsf", problem, options, steps=2, params_and_loss=(fresh, bound),

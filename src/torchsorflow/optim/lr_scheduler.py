@@ -252,7 +252,8 @@ class MultiStepLR(LRScheduler):
         return [lr * self.gamma ** self.milestones[self.last_epoch] for lr in self._current_lrs()]
 
     def _get_closed_form_lr(self):
-        passed = bisect_right(sorted(self.milestones.elements()), self.last_epoch)
+        # (a plain dict after a checkpoint round trip, so no Counter methods)
+        passed = sum(count for epoch, count in self.milestones.items() if epoch <= self.last_epoch)
         return [base * self.gamma ** passed for base in self.base_lrs]
 
 
