@@ -237,6 +237,8 @@ def test_bad_arguments_are_named():
         optim.NAdam([w], momentum_decay=-1)
     with pytest.raises(ValueError, match=r"Tensor lr must be 1-element, got shape \(2,\)"):
         optim.Adam([w], lr=tsf.ones(2))
+    with pytest.raises(ValueError, match=r"can't optimize a non-leaf Tensor \(params\[1\]"):
+        optim.SGD([w, w * 2], lr=0.1)
     with pytest.raises(TypeError, match="unexpected keyword argument 'nesterov'"):
         optim.Adam([w], nesterov=True)
 

@@ -2,6 +2,7 @@
 ``lib`` bound to torchsorflow or to torch, and the lrs (``get_last_lr()`` and every param
 group's), the cycled momenta and the state dicts must be identical, epoch by epoch, also after a
 checkpoint is loaded mid-run."""
+import inspect
 import math
 import warnings
 
@@ -322,3 +323,13 @@ def test_bad_arguments_are_named():
     with pytest.raises(KeyError, match="param 'initial_lr' is not specified in param_groups\\[0\\]"):
         m.StepLR(tsf.optim.SGD([tsf.zeros(1, requires_grad=True)]), 2, last_epoch=3)
     assert math.isinf(m.ReduceLROnPlateau(opt).best)
+
+
+@pytest.mark.parametrize("name", sorted(set(torch.optim.lr_scheduler.__all__) - {"LRScheduler"}))
+def test_constructors_take_torchs_arguments_in_torchs_order(name):
+    def signature(function):
+        return [(p.name, p.kind, p.default)
+                for p in inspect.signature(function).parameters.values()]
+    ours, theirs = getattr(tsf.optim.lr_scheduler, name), getattr(torch.optim.lr_scheduler, name)
+    assert signature(ours) == signature(theirs)
+    assert signature(ours.step) == signature(theirs.step)

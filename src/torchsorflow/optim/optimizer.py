@@ -93,6 +93,9 @@ class Optimizer:
             if not isinstance(p, Tensor):
                 raise TypeError(f"optimizer can only optimize Tensors, but params[{i}] is a "
                                 f"{type(p).__name__}")
+            if not (p.is_leaf or p._retains_grad):
+                raise ValueError(f"can't optimize a non-leaf Tensor (params[{i}] is the result "
+                                 "of an operation; optimize the tensors it was computed from)")
             if not np.issubdtype(p.dtype, np.floating):
                 raise TypeError(f"params[{i}] has dtype {p.dtype}; only floating point Tensors "
                                 "can be optimized")
