@@ -15,9 +15,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from common import import_torch, measure, measure_pair, row  # noqa: E402
-
-import torchsorflow as tsf  # noqa: E402
+from common import rows_beside_torch  # noqa: E402
 
 TARGET = 1.5
 SHAPES = [(64, 3, 3, 3), (64,), (128, 64, 3, 3), (128,), (256, 128, 3, 3), (256,), (10, 4096),
@@ -67,7 +65,6 @@ def lbfgs_step(lib, line_search_fn=None):
 
 def run(quick=False):
     """Rows for ``tsf bench`` (see benchmarks/common.py)."""
-    torch = import_torch()
     workloads = [(f"{name} step, 0.4 M params in 8 tensors",
                   lambda lib, name=name, options=options: update_step(lib, name, options))
                  for name, options in OPTIMIZERS if not quick or name in QUICK]
@@ -75,16 +72,7 @@ def run(quick=False):
     if not quick:
         workloads.append(("LBFGS strong_wolfe step, 10 iterations, 200 params",
                           lambda lib: lbfgs_step(lib, "strong_wolfe")))
-    rows = []
-    for name, make in workloads:
-        if torch:
-            (ours, our_mb), (theirs, their_mb) = measure_pair(make(tsf), make(torch), quick)
-        else:
-            (ours, our_mb), (theirs, their_mb) = measure(make(tsf), quick), (None, None)
-        rows.append(row(name, ours, theirs, "PyTorch" if torch else None, tsf_mb=our_mb,
-                        ref_mb=their_mb, target=TARGET))
-        print(f"  {name}: done", file=sys.stderr, flush=True)
-    return rows
+    return rows_beside_torch(workloads, quick, TARGET)
 
 
 def main(argv=None):
