@@ -14,9 +14,7 @@ import sys
 import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from common import import_torch, measure, measure_pair, row  # noqa: E402
-
-import torchsorflow as tsf  # noqa: E402
+from common import rows_beside_torch  # noqa: E402
 
 TARGET = 1.5
 CONV_SHAPES = [  # (batch, in_channels, out_channels, size): VGG stages at CIFAR scale
@@ -61,21 +59,11 @@ def digits_step(lib):
 
 def run(quick=False):
     """Rows for ``tsf bench`` (see benchmarks/common.py)."""
-    torch = import_torch()
     workloads = [(f"Conv2d 3×3 fwd+bwd, N={b} {ci}→{co} ch, {s}×{s}",
                   lambda lib, shape=(b, ci, co, s): conv_step(lib, *shape))
                  for b, ci, co, s in (CONV_SHAPES[1:4:2] if quick else CONV_SHAPES)]
     workloads.append((f"digits CNN+BN train step, batch {DIGITS_BATCH}", digits_step))
-    rows = []
-    for name, make in workloads:
-        if torch:
-            (ours, our_mb), (theirs, their_mb) = measure_pair(make(tsf), make(torch), quick)
-        else:
-            (ours, our_mb), (theirs, their_mb) = measure(make(tsf), quick), (None, None)
-        rows.append(row(name, ours, theirs, "PyTorch" if torch else None, tsf_mb=our_mb,
-                        ref_mb=their_mb, target=TARGET))
-        print(f"  {name}: done", file=sys.stderr, flush=True)
-    return rows
+    return rows_beside_torch(workloads, quick, TARGET)
 
 
 def main(argv=None):

@@ -220,6 +220,24 @@ def row(workload, tsf_s, ref_s=None, incumbent="PyTorch", *, tsf_mb=None, ref_mb
             "tsf_mb": tsf_mb, "ref_mb": ref_mb, "note": note}
 
 
+def rows_beside_torch(workloads, quick=False, target=None) -> list[dict]:
+    """One row per ``(name, make)`` workload, where ``make(lib)`` builds the call to time for
+    ``lib`` (torchsorflow or torch): both timed in alternating rounds (:func:`measure_pair`), or
+    TorchsorFlow alone when PyTorch is not installed."""
+    import torchsorflow as tsf
+    torch = import_torch()
+    rows = []
+    for name, make in workloads:
+        if torch:
+            (ours, our_mb), (theirs, their_mb) = measure_pair(make(tsf), make(torch), quick)
+        else:
+            (ours, our_mb), (theirs, their_mb) = measure(make(tsf), quick), (None, None)
+        rows.append(row(name, ours, theirs, "PyTorch" if torch else None, tsf_mb=our_mb,
+                        ref_mb=their_mb, target=target))
+        print(f"  {name}: done", file=sys.stderr, flush=True)
+    return rows
+
+
 def format_seconds(seconds) -> str:
     """``2.5e-06 → '2.5 µs'``; ``None → '–'``.
 

@@ -43,6 +43,21 @@ def test_fit_learns_and_records_every_epoch():
     assert history[-1]["test_accuracy"] == pytest.approx(direct_accuracy)
 
 
+def test_fit_drives_reduce_lr_on_plateau_with_the_epochs_loss():
+    data = separable_problem()
+    model = nn.Linear(3, 2)
+    opt = optim.SGD(model.parameters(), lr=0.5)
+    seen = []
+    scheduler = optim.lr_scheduler.ReduceLROnPlateau(opt, mode="max", patience=0, factor=0.5)
+    scheduler.step = lambda metric, _step=scheduler.step: (seen.append(metric), _step(metric))
+    history = fit(model, DataLoader(data, batch_size=16), opt, epochs=3, scheduler=scheduler,
+                  progress=False, log=None)
+    assert seen == [r["train_loss"] for r in history]   # no test_loader: the training loss
+    # mode="max" on a falling loss: the first epoch sets the best value, each later one is
+    # "bad" and halves the lr for the next epoch
+    assert [r["lr"] for r in history] == [0.5, 0.5, 0.25]
+
+
 def test_early_stopping_and_mode_restoring():
     data = separable_problem(32)
     model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))

@@ -107,9 +107,13 @@ def fit(model, train_loader, optimizer, epochs: int, *, test_loader=None, schedu
 
     Each epoch prints one line through ``log`` (``None`` to stay silent) and, with ``progress``,
     a tqdm bar counts batches over the whole run. ``on_epoch_end(record)`` is called after each
-    epoch (for checkpoints or early stopping: return ``True`` to stop).
+    epoch (for checkpoints or early stopping: return ``True`` to stop). ``scheduler.step()`` runs
+    after each epoch; a ``ReduceLROnPlateau`` is given the epoch's test loss (the training loss
+    without a ``test_loader``).
     """
     from tqdm.auto import tqdm
+
+    from .optim.lr_scheduler import ReduceLROnPlateau
 
     history = []
     bar = tqdm(total=epochs * len(train_loader), unit="batch", disable=not progress,
@@ -126,7 +130,9 @@ def fit(model, train_loader, optimizer, epochs: int, *, test_loader=None, schedu
                 test = evaluate(model, test_loader, eval_loss_fn or loss_fn)
                 record.update(test_loss=test["loss"], test_accuracy=test["accuracy"])
             record["seconds"] = time.perf_counter() - start
-            if scheduler is not None:
+            if isinstance(scheduler, ReduceLROnPlateau):   # it watches the epoch's loss
+                scheduler.step(record.get("test_loss", record["train_loss"]))
+            elif scheduler is not None:
                 scheduler.step()
             history.append(record)
             if log is print and progress:
