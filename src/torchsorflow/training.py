@@ -162,7 +162,7 @@ def plot_history(history: list[dict], path, title: str | None = None,
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    from .io.safetensors import atomic_write
+    from .io.atomic import atomic_write
 
     epochs = [r["epoch"] for r in history]
     figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10, 4))

@@ -8,9 +8,7 @@ Examples::
 """
 from __future__ import annotations
 
-import os
 import sys
-import tempfile
 
 ZOO_PREFIXES = ("vgg", "resnet")
 
@@ -55,18 +53,6 @@ def build_model(name, num_classes=None):
     return models[name](num_classes=num_classes)
 
 
-def _write_atomically(path, text):
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".summary-", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-
-
 def run(args):
     from torchsorflow.nn.summary import summary
 
@@ -83,7 +69,8 @@ def run(args):
     text = {"table": lambda: str(info) + "\n", "json": lambda: info.to_json() + "\n",
             "markdown": info.to_markdown}[args.format]()
     if args.output:
-        _write_atomically(args.output, text)
+        from ..io.atomic import atomic_write
+        atomic_write(args.output, text)
         print(f"wrote {args.output} ({info.total_params:,} parameters)")
     else:
         sys.stdout.write(text)

@@ -139,7 +139,7 @@ def run(args) -> int:
                "final": {k: final[k] for k in ("train_loss", "train_accuracy", "test_loss",
                                                "test_accuracy")},
                "history": history}
-    from ..io.safetensors import atomic_write
+    from ..io.atomic import atomic_write
     atomic_write(os.path.join(out, "metrics.json"), [json.dumps(metrics, indent=2).encode()])
     print(f"test accuracy {100 * final['test_accuracy']:.2f}% "
           f"({round(final['test_accuracy'] * len(test_set))}/{len(test_set)}) after "
