@@ -237,6 +237,7 @@ def _writers(folder):
         "png": (folder / "curve.png", lambda p: plot_history(history, p)),
         "summary": (folder / "s.txt", lambda p: __import__("torchsorflow.cli", fromlist=["main"])
                     .main(["summary", "mlp", "--output", str(p)])),
+        "keyed_vectors": (folder / "kv", lambda p: kv.save(p)),
     }
 
 
