@@ -99,8 +99,8 @@ def evaluate(model, loader, loss_fn=None) -> dict:
 
 def fit(model, train_loader, optimizer, epochs: int, *, test_loader=None, scheduler=None,
         loss_fn=None, eval_loss_fn=None, progress: bool = True, log=print,
-        on_epoch_end=None) -> list[dict]:
-    """Train for ``epochs`` epochs; returns one dict of metrics per epoch.
+        on_epoch_end=None, start_epoch: int = 1, history: list | None = None) -> list[dict]:
+    """Train up to epoch ``epochs``; returns one dict of metrics per epoch.
 
     ``loss_fn(logits, labels)`` defaults to cross-entropy; ``eval_loss_fn`` (default: ``loss_fn``)
     measures the test loss -- e.g. train with label smoothing but report the plain cross-entropy.
@@ -108,14 +108,18 @@ def fit(model, train_loader, optimizer, epochs: int, *, test_loader=None, schedu
     Each epoch prints one line through ``log`` (``None`` to stay silent) and, with ``progress``,
     a tqdm bar counts batches over the whole run. ``on_epoch_end(record)`` is called after each
     epoch (for checkpoints or early stopping: return ``True`` to stop).
+
+    To continue an interrupted run, restore the model, optimizer, scheduler and random states
+    saved after epoch k and pass ``start_epoch=k + 1`` and the ``history`` so far (it is
+    extended and returned).
     """
     from tqdm.auto import tqdm
 
-    history = []
-    bar = tqdm(total=epochs * len(train_loader), unit="batch", disable=not progress,
-               dynamic_ncols=True, leave=False)
+    history = list(history or [])
+    bar = tqdm(total=max(epochs - start_epoch + 1, 0) * len(train_loader), unit="batch",
+               disable=not progress, dynamic_ncols=True, leave=False)
     try:
-        for epoch in range(1, epochs + 1):
+        for epoch in range(start_epoch, epochs + 1):
             bar.set_description(f"epoch {epoch}/{epochs}")
             lr = optimizer.param_groups[0]["lr"]
             start = time.perf_counter()
