@@ -12,6 +12,8 @@ import re
 import sys
 from collections.abc import Sequence
 
+from . import CommandError
+
 DESCRIPTION = ("Fit a distribution to data by maximum likelihood (closed form or Newton with "
                "autodiff) and print the parameters with standard errors from the observed Fisher "
                "information and Wald confidence intervals.")
@@ -198,26 +200,24 @@ def _with_line(message, lines, name):
 def run(args):
     from ..stats import fit, get_family
 
+    if not 0 < args.level < 1:
+        raise CommandError(f"--level must be between 0 and 1 (exclusive), got {args.level}")
+    family = get_family(args.dist)
+    table, lines = read_observations(args.file)
+    if family.event_ndim == 0:
+        if table.shape[1] != 1:
+            raise ValueError(f"{args.file}: {family.__name__} is univariate and needs one "
+                             f"number per row, found {table.shape[1]} columns")
+        data = table[:, 0]
+    else:
+        data = table
     try:
-        family = get_family(args.dist)
-        table, lines = read_observations(args.file)
-        if family.event_ndim == 0:
-            if table.shape[1] != 1:
-                raise ValueError(f"{args.file}: {family.__name__} is univariate and needs one "
-                                 f"number per row, found {table.shape[1]} columns")
-            data = table[:, 0]
-        else:
-            data = table
-        try:
-            result = fit(family, data, method=args.method)
-        except ValueError as error:
-            raise ValueError(_with_line(str(error), lines, args.file)) from None
-        print(result.summary(args.level))
-        if args.plot:
-            from ..stats.plotting import plot_fit
-            plot_fit(result, data, args.plot)
-            print(f"wrote {args.plot}")
-    except (ValueError, OSError) as error:
-        print(f"tsf fit: error: {error}", file=sys.stderr)
-        return 2
+        result = fit(family, data, method=args.method)
+    except ValueError as error:
+        raise ValueError(_with_line(str(error), lines, args.file)) from None
+    print(result.summary(args.level))
+    if args.plot:
+        from ..stats.plotting import plot_fit
+        plot_fit(result, data, args.plot)
+        print(f"wrote {args.plot}")
     return 0

@@ -51,6 +51,19 @@ class VectorFileError(ValueError):
     """A vector file that cannot be read; the message names the file and the line."""
 
 
+def read_utf8(path, encoding="utf-8") -> str:
+    """The text of ``path``; a decoding error names the file and the line, and a UTF-8
+    byte-order mark is dropped."""
+    data = pathlib.Path(path).read_bytes()
+    try:
+        text = data.decode(encoding)
+    except UnicodeDecodeError as error:
+        line = data[:error.start].count(b"\n") + 1
+        raise VectorFileError(f"{path}, line {line}: not valid {encoding.upper()} "
+                              f"({error.reason})") from None
+    return text.removeprefix("\ufeff")
+
+
 def load_glove(path, limit=None, dtype=np.float32) -> KeyedVectors:
     """Vectors from Stanford's GloVe text format (word, then numbers; no header line)."""
     return load_word2vec_format(path, binary=False, no_header=True, limit=limit, dtype=dtype)
@@ -86,13 +99,7 @@ def _dedupe(words, vectors, path):
 
 
 def _read_text(path, no_header, limit):
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data[:error.start].count(b"\n") + 1
-        raise VectorFileError(f"{path}, line {line}: not valid UTF-8 ({error.reason})") from None
-    text = text.removeprefix("\ufeff")   # a byte-order mark is no part of the first word
+    text = read_utf8(path)   # a byte-order mark is no part of the first word
     lines = text.splitlines()
     first = 0
     expected_count = None
