@@ -147,7 +147,8 @@ def _c_reader(body, first_line, width):
         try:
             table = csv.read_csv(
                 pa.BufferReader(body),
-                read_options=csv.ReadOptions(column_names=names),
+                # blocks of 16 MiB: far fewer allocations (and page faults) than the 1 MiB default
+                read_options=csv.ReadOptions(column_names=names, block_size=1 << 24),
                 parse_options=csv.ParseOptions(delimiter=delimiter, quote_char=False,
                                                ignore_empty_lines=True),
                 convert_options=csv.ConvertOptions(

@@ -13,9 +13,9 @@ The recipe, for every family:
    natural coordinates, not the optimizer's.
 
 Families with a scale (Normal, Exponential, Gamma, Laplace, Student's t, the multivariate
-normal) are fitted to the data divided by a power of two near their largest magnitude, and the
-estimates, standard errors and log-likelihood are mapped back: dividing by a power of two is
-exact, so ordinary data give the very same numbers, while data near 1e300 (whose squares or sums
+normal) whose data lie beyond 2**±100 in magnitude are fitted to the data divided by a power of
+two near their largest magnitude, and the estimates, standard errors and log-likelihood are
+mapped back: dividing by a power of two is exact, and data near 1e300 (whose squares or sums
 overflow) or near 1e-300 (whose squares underflow) fit as well as data near 1. An estimate that
 is still not finite in float64, or a numerical fit that does not converge, is an error saying
 why, never a table of inf and nan.
@@ -141,11 +141,17 @@ _SCALE_POWERS = {Normal: {"loc": 1, "scale": 1}, Exponential: {"rate": -1},
                  MultivariateNormal: {"loc": 1, "covariance_matrix": 2}}
 
 
+# Data whose largest magnitude lies within 2**±100 are fitted as they are: their squares and sums
+# of millions of them stay far inside float64's range, and no copy of a large array is made.
+_SAFE_EXPONENT = 100
+
+
 def _scale_exponent(x):
-    """e such that max|x| / 2**e lies in [0.5, 1) (0 for all-zero data): dividing by a power of
-    two is exact."""
-    largest = float(np.max(np.abs(x)))
-    return 0 if largest == 0 else math.frexp(largest)[1]
+    """e such that max|x| / 2**e lies in [0.5, 1) when max|x| is beyond 2**±100, else 0:
+    dividing by a power of two is exact."""
+    largest = max(float(np.max(x)), -float(np.min(x)))   # max|x| without an |x| copy
+    e = 0 if largest == 0 else math.frexp(largest)[1]
+    return e if abs(e) > _SAFE_EXPONENT else 0
 
 
 def _prepare(cls, data, template):
@@ -154,7 +160,7 @@ def _prepare(cls, data, template):
         return cls._prepare(data, template), 0
     x = cls._check_data(data, template)
     e = _scale_exponent(x)
-    stats = cls._statistics(np.ldexp(x, -e))
+    stats = cls._statistics(np.ldexp(x, -e) if e else x)
     if stats.get("constant") is not None:   # messages name the value in the data's own units
         stats["constant"] = constant_value(x)
     cls._check_degenerate(stats)
