@@ -310,3 +310,13 @@ def test_a_checkpoint_announcing_a_huge_model_is_refused_before_building(trained
         io.save(state, tmp_path / "edited.safetensors")
         with pytest.raises(ValueError, match=message):
             digits.from_checkpoint(tmp_path / "edited.safetensors")
+    state["config"] = {"model": ["mlp"]}               # was 'unhashable type: list'
+    io.save(state, tmp_path / "edited.safetensors")
+    with pytest.raises(ValueError, match="not a digits checkpoint"):
+        digits.from_checkpoint(tmp_path / "edited.safetensors")
+    state["config"] = {"model": "mlp", "hparams": {"hidden": 32}}
+    state["resume"] = {"epoch": 1}
+    state["config"].update(epochs=2, optimizer=["adam"])
+    io.save(state, tmp_path / "edited.safetensors")
+    assert main(["train", "--resume", str(tmp_path / "edited.safetensors"), "--out",
+                 str(tmp_path / "r"), "--no-progress"]) == 2

@@ -253,7 +253,11 @@ def run(args) -> int:
         model.load_state_dict(checkpoint["model"])
         optimizer.load_state_dict(checkpoint["optimizer"])
         if scheduler is not None:
-            scheduler.load_state_dict(checkpoint["scheduler"])
+            saved = checkpoint.get("scheduler")
+            if not isinstance(saved, dict) or not set(saved) <= set(scheduler.state_dict()):
+                raise CommandError(f"{args.resume}: the saved scheduler state does not belong "
+                                   f"to a {settings['schedule']} schedule")
+            scheduler.load_state_dict(saved)
         resume = checkpoint["resume"]
         try:
             train_loader.generator.rng.bit_generator.state = resume["loader_rng"]

@@ -81,7 +81,7 @@ _DEFINING_WEIGHT = {"mlp": ("1.weight", lambda h: (h["hidden"], 64)),
 def check_hparams(name, hparams, source="hparams"):
     """Raise ``ValueError`` unless ``hparams`` are integers within :data:`HPARAMS`' bounds for
     model ``name``: values read from a file must not make us allocate gigabytes."""
-    if name not in MODELS:
+    if not isinstance(name, str) or name not in MODELS:
         raise ValueError(f"{source}: unknown digits model {name!r}; choose one of {sorted(MODELS)}")
     if not isinstance(hparams, dict):
         raise ValueError(f"{source}: hyper-parameters must be a dict, got {hparams!r}")
