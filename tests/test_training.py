@@ -320,3 +320,15 @@ def test_a_checkpoint_announcing_a_huge_model_is_refused_before_building(trained
     io.save(state, tmp_path / "edited.safetensors")
     assert main(["train", "--resume", str(tmp_path / "edited.safetensors"), "--out",
                  str(tmp_path / "r"), "--no-progress"]) == 2
+
+
+def test_a_forced_run_resumed_may_still_replace_its_out(tmp_path, monkeypatch):
+    out = tmp_path / "run"
+    assert _train(out, epochs="1") == 0
+    _interrupt_after_saves(monkeypatch, 1)
+    assert _train(out, "--force", "--seed", "8", epochs="2") == 130
+    monkeypatch.undo()
+    assert io.load(out / "checkpoint.safetensors")["config"]["seed"] == 5     # untouched
+    partial = tmp_path / "run.tsf-partial" / "checkpoint.safetensors"
+    assert main(["train", "--resume", str(partial), "--out", str(out), "--no-progress"]) == 0
+    assert io.load(out / "checkpoint.safetensors")["config"]["seed"] == 8

@@ -172,14 +172,16 @@ def _prepare_folders(out, partial_dir, args):
         raise CommandError(f"--out {out} is a file, not a folder")
     resuming_in_place = args.resume is not None and os.path.isdir(partial_dir) and \
         os.path.samefile(os.path.dirname(os.path.abspath(args.resume)), partial_dir)
-    if os.path.isdir(out) and os.listdir(out) and not args.force:
+    owner = _owner(partial_dir)
+    if owner is not None:
+        raise CommandError(f"another tsf train (process {owner}) is writing {partial_dir}")
+    # an interrupted run started with --force may still replace --out when resumed
+    force = args.force or (resuming_in_place and _run_info(partial_dir).get("force") is True)
+    if os.path.isdir(out) and os.listdir(out) and not force:
         raise CommandError(f"--out {out} already holds files ({', '.join(sorted(os.listdir(out))[:4])}"
                            f"{', ...' if len(os.listdir(out)) > 4 else ''}); pass --force to "
                            "replace them, or choose another --out")
     if os.path.exists(partial_dir) and not resuming_in_place:
-        owner = _owner(partial_dir)
-        if owner is not None:
-            raise CommandError(f"another tsf train (process {owner}) is writing {partial_dir}")
         if not args.force:
             raise CommandError(
                 f"an interrupted run was left in {partial_dir}; continue it with --resume "
@@ -189,13 +191,21 @@ def _prepare_folders(out, partial_dir, args):
     return resuming_in_place
 
 
+def _run_info(partial_dir):
+    """What ``run.json`` in ``partial_dir`` says (the writer's pid, --out, --force), or {}."""
+    try:
+        with open(os.path.join(partial_dir, "run.json"), encoding="utf-8") as handle:
+            info = json.load(handle)
+    except (OSError, ValueError):
+        return {}
+    return info if isinstance(info, dict) else {}
+
+
 def _owner(partial_dir):
     """The id of a live process writing ``partial_dir``, or None."""
     from ..io.atomic import _process_exists
-    try:
-        with open(os.path.join(partial_dir, "run.json"), encoding="utf-8") as handle:
-            pid = int(json.load(handle)["pid"])
-    except (OSError, ValueError, KeyError, TypeError):
+    pid = _run_info(partial_dir).get("pid")
+    if isinstance(pid, bool) or not isinstance(pid, int):
         return None
     return pid if pid != os.getpid() and _process_exists(pid) else None
 
@@ -282,7 +292,9 @@ def run(args) -> int:
           + f", batch {settings['batch_size']}")
     os.makedirs(partial_dir, exist_ok=True)
     atomic_write(os.path.join(partial_dir, "run.json"),
-                           json.dumps({"pid": os.getpid(), "out": os.path.abspath(out)}))
+                           json.dumps({"pid": os.getpid(), "out": os.path.abspath(out),
+                                       "force": bool(args.force or resuming_in_place and
+                                                     _run_info(partial_dir).get("force"))}))
     if not resuming_in_place:
         print(f"checkpoints go to {partial_dir}/ until the run is complete; if it is "
               f"interrupted, continue with: tsf train --resume "
