@@ -376,3 +376,68 @@ def test_an_analogy_evaluation_with_unknown_words_does_not_crash(small_vectors, 
     assert counts["capitals"] == 0 and counts["family"] == 1  # unknown questions are skipped
     with pytest.raises(ValueError, match="method must be '3cosadd' or '3cosmul', got '3cosmax'"):
         small_vectors.evaluate_word_analogies(questions, method="3cosmax")
+
+
+# --- issue 20, item 12 and 13: unclear messages and small silent cases ---------------------------
+def test_a_scalar_into_linear_names_the_dimensions():
+    """It said 'tuple index out of range'."""
+    for call in (lambda: nn.Linear(3, 2)(T(1.0)), lambda: F.linear(T(1.0), tsf.ones(2, 3))):
+        _check(call, ValueError, "linear: both arguments to linear need to be at least 1D, but "
+                                 "they are 0D and 2D")
+
+
+@pytest.fixture
+def influence():
+    import warnings
+
+    from torchsorflow.influence import InfluenceModel
+    rng = np.random.default_rng(0)
+    x, y = rng.normal(size=(30, 3)), rng.integers(0, 2, 30)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = InfluenceModel(nn.Linear(3, 2), None, (x, y), l2=0.1, progress=False)
+    return model, x, y
+
+
+def test_top_k_refuses_a_k_that_is_not_a_positive_integer(influence):
+    """k=-3 returned all but three points."""
+    model, x, y = influence
+    for k in (-3, 0, 2.5, True):
+        _check(lambda k=k: model.top_k((x[0], y[0]), k=k), ValueError,
+               f"top_k: k must be a positive integer, got {k!r}")
+    assert len(model.top_k((x[0], y[0]), k=3).helpful) == 3
+
+
+def test_fractional_train_indices_are_refused(influence):
+    """train_idx=[1.7] became 1."""
+    model, x, y = influence
+    for call in (lambda: model.influence_on_params([1.7]),
+                 lambda: model.influence_on_loss((x[0], y[0]), [1.7]),
+                 lambda: model.self_influence(np.array([0.5]))):
+        _check(call, IndexError, "train indices must be integers, got")
+    assert model.influence_on_params([1]).shape == (1, 8)
+
+
+@pytest.mark.parametrize("point, error, message", [
+    ((1.0, 1), ValueError, "test_point: an input of shape () fits neither one training point, "
+                           "of shape (3,), nor a batch of them, (N, 3)"),
+    ((np.ones((3, 1)), 1), ValueError, "an input of shape (3, 1) fits neither"),
+    ((np.ones(5), 1), ValueError, "an input of shape (5,) fits neither"),
+    (np.ones(3), TypeError, "test_point must be a pair (inputs, targets) or a Dataset, got a "
+                            "lone array of shape (3,)"),
+])
+def test_a_wrong_shape_test_point_names_the_shapes(influence, point, error, message):
+    """A scalar test point gave 'len() of unsized object' or 'tuple index out of range'."""
+    model, _, _ = influence
+    _check(lambda: model.top_k(point), error, message)
+
+
+def test_restrict_vocab_must_be_a_positive_integer(small_vectors):
+    """A negative value acted as a slice and 0 was ignored."""
+    for value in (-3, 0, 1.5):
+        for call in (lambda v=value: small_vectors.most_similar("king", restrict_vocab=v),
+                     lambda v=value: small_vectors.most_similar_cosmul("king", restrict_vocab=v),
+                     lambda v=value: small_vectors.evaluate_word_analogies(restrict_vocab=v)):
+            _check(call, ValueError, f"restrict_vocab must be a positive integer or None, got "
+                                     f"{value!r}")
+    assert len(small_vectors.most_similar("king", restrict_vocab=3)) == 2

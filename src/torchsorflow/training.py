@@ -99,8 +99,8 @@ def evaluate(model, loader, loss_fn=None) -> dict:
 
 def fit(model, train_loader, optimizer, epochs: int, *, test_loader=None, scheduler=None,
         loss_fn=None, eval_loss_fn=None, progress: bool = True, log=print,
-        on_epoch_end=None) -> list[dict]:
-    """Train for ``epochs`` epochs; returns one dict of metrics per epoch.
+        on_epoch_end=None, start_epoch: int = 1, history: list | None = None) -> list[dict]:
+    """Train up to epoch ``epochs``; returns one dict of metrics per epoch.
 
     ``loss_fn(logits, labels)`` defaults to cross-entropy; ``eval_loss_fn`` (default: ``loss_fn``)
     measures the test loss -- e.g. train with label smoothing but report the plain cross-entropy.
@@ -110,16 +110,20 @@ def fit(model, train_loader, optimizer, epochs: int, *, test_loader=None, schedu
     epoch (for checkpoints or early stopping: return ``True`` to stop). ``scheduler.step()`` runs
     after each epoch; a ``ReduceLROnPlateau`` is given the epoch's test loss (the training loss
     without a ``test_loader``).
+
+    To continue an interrupted run, restore the model, optimizer, scheduler and random states
+    saved after epoch k and pass ``start_epoch=k + 1`` and the ``history`` so far (it is
+    extended and returned).
     """
     from tqdm.auto import tqdm
 
     from .optim.lr_scheduler import ReduceLROnPlateau
 
-    history = []
-    bar = tqdm(total=epochs * len(train_loader), unit="batch", disable=not progress,
-               dynamic_ncols=True, leave=False)
+    history = list(history or [])
+    bar = tqdm(total=max(epochs - start_epoch + 1, 0) * len(train_loader), unit="batch",
+               disable=not progress, dynamic_ncols=True, leave=False)
     try:
-        for epoch in range(1, epochs + 1):
+        for epoch in range(start_epoch, epochs + 1):
             bar.set_description(f"epoch {epoch}/{epochs}")
             lr = optimizer.param_groups[0]["lr"]
             start = time.perf_counter()
@@ -168,7 +172,7 @@ def plot_history(history: list[dict], path, title: str | None = None,
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator
 
-    from .io.safetensors import atomic_write
+    from .io.atomic import atomic_write
 
     epochs = [r["epoch"] for r in history]
     figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10, 4))

@@ -8,7 +8,8 @@ most influential points to check the predictions (Pearson R, Spearman ρ, scatte
 from __future__ import annotations
 
 import os
-import sys
+
+from . import CommandError, finite_number
 
 
 def register(subparsers):
@@ -30,8 +31,8 @@ def register(subparsers):
                         help="retrain without each of the K most influential points and compare")
     parser.add_argument("--params", choices=("last", "all"), default="last",
                         help="the last Linear layer on frozen features (default) or all weights")
-    parser.add_argument("--l2", type=float, default=1e-3, help="L2 coefficient (default 1e-3)")
-    parser.add_argument("--damping", type=float, default=None,
+    parser.add_argument("--l2", type=finite_number(0), default=1e-3, help="L2 coefficient (default 1e-3)")
+    parser.add_argument("--damping", type=finite_number(0), default=None,
                         help="added to the Hessian (default 0 for last, 0.01 for all)")
     parser.add_argument("--no-refit", action="store_true",
                         help="keep the trained last layer instead of refitting it to the minimum")
@@ -49,23 +50,29 @@ def _problem(args, test_size):
                 f"(0..{test_size - 1})")
     if args.top < 1:
         return f"--top must be at least 1, got {args.top}"
-    if args.validate and args.validate < 3:
+    if args.validate and args.validate < 3 or args.validate < 0:
         return f"--validate needs at least 3 points to correlate, got {args.validate}"
     return None
 
 
 def run(args) -> int:
     from ..data import datasets
-    from ..influence import InfluenceModel, NotPositiveDefiniteError
+    from ..influence import InfluenceModel
     from ..influence.report import head_surrogate
     from ..models import digits
+
+    from ..influence.model import MAX_EXACT_PARAMS
 
     train, test = datasets.digits("train"), datasets.digits("test")
     problem = _problem(args, len(test))
     if problem:
-        print(f"tsf explain: {problem}", file=sys.stderr)
-        return 2
+        raise CommandError(problem)
     model, checkpoint = digits.from_checkpoint(args.checkpoint)
+    size = sum(p.numel() for p in model.parameters())
+    if args.params == "all" and args.method == "exact" and size > MAX_EXACT_PARAMS:
+        raise CommandError(f"--method exact forms the dense Hessian of all {size:,} weights, "
+                           f"which is practical up to {MAX_EXACT_PARAMS:,}; use --method cg or "
+                           "lissa with --params all, or --params last")
     images, labels = train.tensors[0].numpy(), train.tensors[1].numpy()
     test_images, test_labels = test.tensors[0].numpy(), test.tensors[1].numpy()
     i = args.test_index
@@ -85,12 +92,8 @@ def run(args) -> int:
                                    method=method, progress=progress)
         test_x = test_images[i]
         how = f"all {influence.objective.size} weights of {name}, damping {damping:g}"
-    try:
-        return _explain(args, influence, test_x, f"{how}, {method} inverse Hessian",
-                        (images, labels, test_images, test_labels))
-    except NotPositiveDefiniteError as error:
-        print(f"tsf explain: {error}", file=sys.stderr)
-        return 1
+    return _explain(args, influence, test_x, f"{how}, {method} inverse Hessian",
+                    (images, labels, test_images, test_labels))
 
 
 def _explain(args, influence, test_x, how, data):

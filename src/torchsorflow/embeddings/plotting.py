@@ -18,10 +18,6 @@ prove: the evaluations are the test.
 """
 from __future__ import annotations
 
-import os
-import pathlib
-import tempfile
-
 import numpy as np
 
 
@@ -81,14 +77,6 @@ def plot_words(kv, words, path, method="pca", pairs=(), title=None, figsize=(7, 
     ax.grid(alpha=0.3)
     fig.tight_layout()
 
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".png")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png", dpi=120)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    from ..io.atomic import atomic_write
+    atomic_write(path, lambda file: fig.savefig(file, format="png", dpi=120), make_parents=True)
     return coords

@@ -3,7 +3,6 @@ switch, so a notebook's own backend is left alone) and written atomically."""
 from __future__ import annotations
 
 import os
-import tempfile
 
 import numpy as np
 
@@ -18,19 +17,11 @@ def _figure(width, height):
 
 
 def save_png(figure, path):
-    """Write ``figure`` to ``path`` through a temporary file and ``os.replace`` (atomic)."""
+    """Write ``figure`` to ``path`` atomically (:func:`torchsorflow.io.atomic.atomic_write`)."""
+    from ..io.atomic import atomic_write
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(suffix=".png", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            figure.savefig(stream, format="png", bbox_inches="tight")
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+    atomic_write(path, lambda stream: figure.savefig(stream, format="png", bbox_inches="tight"),
+                 make_parents=True)
     return path
 
 

@@ -38,6 +38,9 @@ def _as_tensor(x):
 # --- linear and convolution ------------------------------------------------------------------
 def linear(input, weight, bias=None):
     """``input @ weight.T + bias`` with ``weight`` shaped (out_features, in_features)."""
+    if input.ndim == 0 or weight.ndim == 0:   # a scalar has no feature axis to contract
+        raise ValueError(f"linear: both arguments to linear need to be at least 1D, but they are "
+                         f"{input.ndim}D and {weight.ndim}D")
     if input.shape[-1] != weight.shape[-1]:
         raise ValueError(f"linear: input of shape {tuple(input.shape)} has {input.shape[-1]} "
                          f"features but weight of shape {tuple(weight.shape)} expects "
