@@ -13,6 +13,7 @@ import pkgutil
 import sys
 
 from . import __version__, commands
+from ._optional import MissingDependencyError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -34,7 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     if getattr(args, "func", None) is None:
         parser.print_help()
         return 0 if args.command is None else 2
-    result = args.func(args)
+    try:
+        result = args.func(args)
+    except MissingDependencyError as error:  # names the extra to install: no traceback needed
+        print(f"tsf {args.command}: {error}", file=sys.stderr)
+        return 2
     return int(result or 0)
 
 

@@ -33,6 +33,7 @@ from io import BytesIO
 
 import numpy as np
 
+from ._optional import progress_bar, require
 from .autodiff.tracer import no_grad
 
 
@@ -109,11 +110,9 @@ def fit(model, train_loader, optimizer, epochs: int, *, test_loader=None, schedu
     a tqdm bar counts batches over the whole run. ``on_epoch_end(record)`` is called after each
     epoch (for checkpoints or early stopping: return ``True`` to stop).
     """
-    from tqdm.auto import tqdm
-
     history = []
-    bar = tqdm(total=epochs * len(train_loader), unit="batch", disable=not progress,
-               dynamic_ncols=True, leave=False)
+    bar = progress_bar(total=epochs * len(train_loader), unit="batch", enabled=progress,
+                       dynamic_ncols=True, leave=False)
     try:
         for epoch in range(1, epochs + 1):
             bar.set_description(f"epoch {epoch}/{epochs}")
@@ -157,15 +156,14 @@ def plot_history(history: list[dict], path, title: str | None = None,
     The train curve is the running average over each epoch (the model changes during it), so it
     may lie above the test curve early on; ``loss_label`` names the loss on the y axis.
     """
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
+    Figure = require("matplotlib.figure", "plot_history").Figure  # no pyplot: no global state
+    MaxNLocator = require("matplotlib.ticker", "plot_history").MaxNLocator
 
     from .io.safetensors import atomic_write
 
     epochs = [r["epoch"] for r in history]
-    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10, 4))
+    figure = Figure(figsize=(10, 4))
+    loss_axis, accuracy_axis = figure.subplots(1, 2)
     for split, style in (("train", "o-"), ("test", "s--")):
         if history and f"{split}_loss" in history[0]:
             loss_axis.plot(epochs, [r[f"{split}_loss"] for r in history], style, label=split)
@@ -182,5 +180,4 @@ def plot_history(history: list[dict], path, title: str | None = None,
     figure.tight_layout()
     buffer = BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
-    plt.close(figure)
     atomic_write(path, [buffer.getvalue()])

@@ -33,6 +33,8 @@ import dataclasses
 
 import numpy as np
 
+from .._optional import progress_bar
+
 
 def tokenize(line, lower=False):
     """Whitespace tokens of one line (optionally lower-cased)."""
@@ -60,7 +62,6 @@ def cooccurrence_matrix(lines, vocab, window=10, symmetric=True, distance_weight
     co-occurrence counts described in the module docstring. ``lines`` is any iterable of text
     lines (a file object works); windows never cross a line break."""
     import scipy.sparse
-    from tqdm.auto import tqdm
 
     if window < 1:
         raise ValueError(f"window must be at least 1, got {window}")
@@ -89,7 +90,7 @@ def cooccurrence_matrix(lines, vocab, window=10, symmetric=True, distance_weight
         line_of.clear()
 
     pending = 0
-    for line in tqdm(lines, desc="co-occurrences", unit=" lines", disable=not progress):
+    for line in progress_bar(lines, desc="co-occurrences", unit=" lines", enabled=progress):
         row = [index[t] for t in tokenize(line, lower) if t in index]
         if len(row) > 1:
             ids.append(np.array(row, dtype=np.int64))
@@ -174,7 +175,6 @@ def train_glove(cooccurrences, dim=50, epochs=25, x_max=100.0, alpha=0.75, learn
     Initial vectors are uniform in ±0.5/dim and biases zero (Stanford's initialisation);
     AdaGrad's squared-gradient sums start at 1."""
     import scipy.sparse
-    from tqdm.auto import tqdm
 
     X = scipy.sparse.coo_matrix(cooccurrences)
     if X.shape[0] != X.shape[1]:
@@ -190,7 +190,7 @@ def train_glove(cooccurrences, dim=50, epochs=25, x_max=100.0, alpha=0.75, learn
     sq = [np.ones_like(p) for p in (W, W_ctx, b, b_ctx)]
     fx, logx = weighting(x, x_max, alpha).astype(dtype), np.log(x).astype(dtype)
     losses = []
-    bar = tqdm(range(epochs), desc="GloVe", unit=" epoch", disable=not progress)
+    bar = progress_bar(range(epochs), desc="GloVe", unit=" epoch", enabled=progress)
     for _ in bar:
         order, total = rng.permutation(len(x)), 0.0
         for start in range(0, len(x), batch_size):

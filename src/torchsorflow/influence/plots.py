@@ -7,11 +7,12 @@ import tempfile
 
 import numpy as np
 
+from .._optional import require
+
 
 def _figure(width, height):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
+    Figure = require("matplotlib.figure", "influence plots").Figure
+    FigureCanvasAgg = require("matplotlib.backends.backend_agg", "influence plots").FigureCanvasAgg
     figure = Figure(figsize=(width, height), dpi=110)
     FigureCanvasAgg(figure)
     return figure

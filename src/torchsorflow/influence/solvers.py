@@ -36,6 +36,8 @@ import numpy as np
 import scipy.linalg
 import scipy.sparse.linalg as sparse_linalg
 
+from .._optional import progress_bar
+
 
 class InfluenceWarning(UserWarning):
     """An influence computation finished but its result may be inaccurate (see the message)."""
@@ -246,13 +248,11 @@ class LissaSolver:
                               stacklevel=4)
 
     def solve(self, b):
-        from tqdm.auto import tqdm
-
         columns, single = _columns(b)
         rng = np.random.default_rng(self.seed)
         total = columns.shape[1] * self.repeats * self.depth
-        bar = tqdm(total=total, desc="LiSSA", unit="hvp", leave=False,
-                   disable=not self.progress or total < 2000)
+        bar = progress_bar(total=total, desc="LiSSA", unit="hvp", leave=False,
+                           enabled=self.progress and total >= 2000)
         solutions = []
         try:
             for rhs in columns.T:
