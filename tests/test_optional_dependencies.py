@@ -102,10 +102,10 @@ def test_a_missing_optional_dependency_names_its_extra(what, code, extra, tmp_pa
     assert result["is_import_error"]
 
 
-def test_a_tsf_command_without_its_extra_says_what_to_install():
+def test_a_tsf_command_without_its_extra_says_what_to_install(tmp_path):
     done = subprocess.run([sys.executable, "-c", PRELUDE + "from torchsorflow.cli import main; "
-                           "sys.exit(main(['train', '--epochs', '1', '--out', 'unused']))"],
-                          capture_output=True, text=True, timeout=120)
+                           "sys.exit(main(['train', '--epochs', '1', '--out', 'run']))"],
+                          capture_output=True, text=True, timeout=120, cwd=tmp_path)
     assert done.returncode == 2
     assert done.stderr.startswith("tsf train: the digits dataset needs scikit-learn")
     assert "pip install 'torchsorflow[datasets]'" in done.stderr

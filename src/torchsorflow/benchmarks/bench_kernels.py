@@ -8,32 +8,30 @@ without a target.
 
 ``--baseline`` adds a column with a textbook im2col (whole-batch ``sliding_window_view`` copy, one
 GEMM, ``np.add.at`` col2im): the "before" of the optimisations described in
-``src/torchsorflow/ops/kernels/im2col.py``.
+:mod:`torchsorflow.ops.kernels.im2col`.
 
 Timing is the best of several interleaved repeats (TorchsorFlow, PyTorch, TorchsorFlow, ...), so
 that load from other processes hits both sides alike, with a short pause before each so that
 neither side runs while the other's threads are still spinning. Peak memory is the resident-set rise of one
-call (``common.peak_memory_mb``, same method for both sides); the note adds ``tracemalloc``'s
+call (:func:`.harness.peak_memory_mb`, same method for both sides); the note adds ``tracemalloc``'s
 peak of NumPy allocations in the TorchsorFlow call.
 
-Run alone: ``python benchmarks/bench_kernels.py [--quick] [--baseline] [--idle SECONDS]
-[--json out.json]``; or in the common table: ``tsf bench --only kernels``. On a machine shared with
+Run alone: ``python -m torchsorflow.benchmarks.bench_kernels [--quick] [--baseline] [--idle
+SECONDS] [--json out.json]``; or in the common table: ``tsf bench kernels``. On a machine shared with
 other jobs, ``--idle 60`` takes timings only in moments when the machine is idle.
 """
 from __future__ import annotations
 
 import argparse
-import pathlib
 import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from common import (best_time, import_torch, peak_memory_mb, report, row,  # noqa: E402
-                    survivors_frozen, tracemalloc_mb)
+from torchsorflow.ops.kernels import conv, pool
 
-from torchsorflow.ops.kernels import conv, pool  # noqa: E402
+from .harness import (best_time, import_torch, peak_memory_mb, report, row, survivors_frozen,
+                      tracemalloc_mb)
 
 TARGET = 1.5
 # (batch, in channels, size, out channels): 3×3 kernels, padding 1, stride 1.
@@ -199,7 +197,7 @@ def other_workloads(torch):
 
 
 def run(quick=False, baseline=False, idle_seconds=0.0):
-    """Rows for ``tsf bench`` (see benchmarks/common.py)."""
+    """Rows for ``tsf bench``."""
     torch = import_torch()
     workloads = conv_workloads(torch, baseline) + ([] if quick else other_workloads(torch))
     rows = []

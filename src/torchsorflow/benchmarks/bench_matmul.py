@@ -1,7 +1,8 @@
 """Matrix multiplication throughput: TorchsorFlow's ``matmul`` against NumPy's own (the machine's
 ceiling, since TorchsorFlow calls it) and PyTorch, in GFLOP/s.
 
-Run: ``python benchmarks/bench_matmul.py [--quick] [--json out.json]`` or ``tsf bench --only matmul``.
+Run: ``tsf bench matmul`` or ``python -m torchsorflow.benchmarks.bench_matmul [--quick] [--json
+out.json]``.
 A product of (n×k)(k×m) costs 2·n·k·m floating-point operations. The wrapper's overhead should
 vanish for large matrices (target: within 10% of NumPy); forward+backward (three products) is
 compared with PyTorch's autograd at the same thread count.
@@ -14,11 +15,7 @@ import numpy as np
 
 import torchsorflow as tsf
 
-try:
-    from common import import_torch, measure, row, script_main
-except ImportError:  # run from elsewhere: make this folder importable
-    sys.path.insert(0, __import__("os").path.dirname(__file__))
-    from common import import_torch, measure, row, script_main
+from .harness import import_torch, measure, row, script_main
 
 
 def _gflops(n, seconds, products=1):
