@@ -31,7 +31,6 @@ import os
 import pathlib
 import platform
 import sys
-import tempfile
 import time
 import timeit
 import traceback
@@ -321,17 +320,11 @@ def header(env) -> str:
 
 
 def _write_text(path, text):
-    """Write ``text`` to ``path`` atomically (temp file in the same folder + ``os.replace``)."""
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    """Write ``text`` to ``path`` atomically, creating its folder if needed."""
+    from torchsorflow.io.safetensors import atomic_write
+
+    pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, [text.encode("utf-8")])
 
 
 def write_json(path, payload):
