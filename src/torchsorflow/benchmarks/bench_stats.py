@@ -3,7 +3,7 @@
 Run: ``tsf bench stats`` or ``python -m torchsorflow.benchmarks.bench_stats [--quick] [--json
 out.json]``.
 
-The headline workload is the issue's: a Gamma fitted to 10⁶ points. SciPy's ``gamma.fit(x,
+The headline workload is a Gamma fitted to 10⁶ points. SciPy's ``gamma.fit(x,
 floc=0)`` is the same two-parameter model and has a special path (a 1-D root-finder on the
 sufficient statistics), so it is the fair and the hard comparison; the generic three-parameter
 ``gamma.fit(x)`` that users often call is listed for context (it fits a location too). Our time

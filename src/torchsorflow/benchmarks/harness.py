@@ -81,8 +81,8 @@ def _status_kib(field):
 def survivors_frozen():
     """Within a benchmark run, freeze what survives each collection of :func:`peak_memory_mb`
     (``gc.freeze``): mostly the imported libraries' objects (PyTorch and gensim bring over
-    200,000), which every full collection would otherwise walk again (0.12–0.2 s a call, dozens of
-    calls per run). Unfrozen on exit, so the process's collector is left as it was found.
+    200,000), which every full collection would otherwise walk again, dozens of times per run.
+    Unfrozen on exit, so the process's collector is left as it was found.
 
     The state is the collector's own freeze count, not a flag here, so that it holds for every
     copy of this module (a script run with ``python -m`` imports the package's as well).
@@ -165,11 +165,9 @@ def measure_pair(ours, theirs, quick=False, settle=None):
     library and then all of the other lets that drift land in the ratio; alternating short loops
     of each (4 rounds quick, 9 otherwise) and keeping each side's best loop gives both the same
     quiet moments. Between the two sides it pauses (``settle`` seconds) until the helper threads
-    of the side that just ran have stopped spinning: OpenBLAS's keep polling for ~0.1 s after a
-    product and would otherwise compete with the other side's threads (measured: PyTorch's digits
-    train step 3.8 ms in a process of its own and with the pause, 8–13 ms right after
-    TorchsorFlow's loop without it). The pause is 0.3 s by default, 0.15 s with ``quick``
-    (OpenBLAS's polling lasts 2²⁸ cycles, 0.1 s at 2.6 GHz). Long workloads (see
+    of the side that just ran have stopped spinning: OpenBLAS's keep polling for 2²⁸ cycles (about
+    0.1 s) after a product and would otherwise compete with the other side's threads, slowing it
+    down severalfold. The pause is 0.3 s by default, 0.15 s with ``quick``. Long workloads (see
     :func:`measure`) are timed once each, as there.
     """
     if settle is None:

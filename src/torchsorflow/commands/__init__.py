@@ -1,1 +1,2 @@
-"""Sub-commands of ``tsf``; each module defines ``register(subparsers)`` (see :mod:`torchsorflow.cli`)."""
+"""Sub-commands of ``tsf``: each module defines ``register(subparsers)`` (see
+:mod:`torchsorflow.cli`)."""

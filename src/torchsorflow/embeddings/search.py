@@ -127,8 +127,8 @@ def analogy_top_k(unit, ia, ib, ic, k=6, method="3cosadd", margin=MARGIN, max_co
 
     The search makes thousands of small matrix products between NumPy passes. A multi-threaded
     BLAS (OpenBLAS) splits each product across its threads and keeps them spinning between
-    calls, which here costs more than it gains (2-5x slower on a 2-core machine, measured), so
-    BLAS is held to one thread meanwhile (via threadpoolctl, which scikit-learn brings along)."""
+    calls, which on products this small costs more than it gains, so BLAS is held to one thread
+    meanwhile (via threadpoolctl; without it the search runs on BLAS's default threads)."""
     if method not in ("3cosadd", "3cosmul"):
         raise ValueError(f"method must be '3cosadd' or '3cosmul', got {method!r}")
     ia, ib, ic = (np.asarray(x, dtype=np.int64) for x in (ia, ib, ic))
@@ -158,7 +158,7 @@ def analogy_top_k(unit, ia, ib, ic, k=6, method="3cosadd", margin=MARGIN, max_co
 def _single_threaded_blas():
     try:
         from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - scikit-learn (a dependency) installs it
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
         import contextlib
         return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="blas")

@@ -45,7 +45,7 @@ def gaussian_mean_mle(report):
                  np.allclose(mean, sample_mean, rtol=1e-6, atol=1e-8))
 
 
-def _seed_batchnorm_backward(a, gamma, dl_dy, eps):
+def _batchnorm_backward_by_hand(a, gamma, dl_dy, eps):
     """The seed's hand-derived formulas, transcribed literally (per column j of a batch M × N)."""
     m = a.shape[0]
     mu = a.mean(axis=0)
@@ -78,7 +78,7 @@ def batch_normalization(report):
         layer.bias.copy_(beta)
     x = tsf.tensor(a, requires_grad=True)
     (layer(x) * tsf.tensor(upstream)).sum().backward()
-    seed_da, seed_dgamma, seed_dbeta = _seed_batchnorm_backward(a, gamma, upstream, eps)
+    seed_da, seed_dgamma, seed_dbeta = _batchnorm_backward_by_hand(a, gamma, upstream, eps)
     report.check("fused backward = seed's ∂L/∂a_i", np.allclose(x.grad.numpy(), seed_da, atol=1e-10))
     report.check("∂L/∂γ = Σ ∂L/∂y_i · â_i and ∂L/∂β = Σ ∂L/∂y_i",
                  np.allclose(layer.weight.grad.numpy(), seed_dgamma, atol=1e-10)

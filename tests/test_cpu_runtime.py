@@ -1,29 +1,21 @@
-"""Regression tests for bugs in the autodiff core found by the differential fuzz suite."""
+"""The CPU runtime's process-level settings: BLAS threads for small products, malloc's tuning."""
+import os
+import platform
+import subprocess
+import sys
+
 import numpy as np
+import pytest
 
-import torchsorflow as tsf
-from torchsorflow.autodiff import check_grads
-
-
-def test_matmul_gradient_of_a_vector_right_operand_under_a_batched_left_operand():
-    # (..., n, k) @ (k,): the vector's cotangent is Σ_batch aᵀg. It used to be computed as
-    # aᵀ @ g with g taken for a matrix, which failed (or had the wrong shape) for batched a.
-    rng = np.random.default_rng(0)
-    a, b = rng.standard_normal((3, 2, 4)), rng.standard_normal(4)
-    check_grads(tsf.matmul, [a, b], order=2)
-    check_grads(tsf.matmul, [rng.standard_normal((1, 2, 1)), rng.standard_normal(1)], order=2)
-    ta, tb = tsf.tensor(a, requires_grad=True), tsf.tensor(b, requires_grad=True)
-    (ta @ tb).sum().backward()
-    np.testing.assert_allclose(tb.grad.numpy(), a.sum(axis=(0, 1)), rtol=1e-12)
+from torchsorflow.ops import blas
 
 
 def test_small_products_run_on_one_blas_thread_and_restore_the_setting():
-    import numpy as np
-    from torchsorflow.ops import blas
-
+    """Products too small to share out run with BLAS held to one thread (its helper threads would
+    cost more than they save); the thread count is restored afterwards, and large products keep
+    all threads."""
     libs = blas._controllers()
     if not libs:
-        import pytest
         pytest.skip("no BLAS controller (threadpoolctl) available")
     before = [lib.get_num_threads() for lib in libs]
     seen = []
@@ -55,14 +47,7 @@ def test_small_products_run_on_one_blas_thread_and_restore_the_setting():
 
 def test_malloc_keeps_freed_memory_unless_told_not_to():
     """A train step re-allocates the same activation-sized arrays; with glibc's defaults each
-    re-allocation page-faulted (~1,100 faults per digits CNN step). TORCHSORFLOW_MALLOC_TUNING=0
-    opts out."""
-    import os
-    import platform
-    import subprocess
-    import sys
-
-    import pytest
+    re-allocation page-faults. TORCHSORFLOW_MALLOC_TUNING=0 opts out."""
     if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
         pytest.skip("glibc only")
     code = "import torchsorflow.backend as b; print(b.MALLOC_TUNED)"
