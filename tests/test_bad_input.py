@@ -345,7 +345,8 @@ def test_unknown_words_raise_a_key_error_naming_the_word_and_close_spellings(sma
                  lambda: small_vectors.similarity("king", "kign")):
         with pytest.raises(KeyError) as caught:
             call()
-        assert "'kign' is not in the vocabulary (6 words); did you mean 'king'?" in str(caught.value)
+        assert ("'kign' is not in the vocabulary (6 words); did you mean 'king'?"
+                in str(caught.value))
 
 
 @pytest.mark.parametrize("content, message", [
@@ -368,7 +369,8 @@ def test_word2vec_header_that_disagrees_with_the_file(tmp_path):
     from torchsorflow.embeddings import VectorFileError, load_word2vec_format
     path = tmp_path / "vectors.w2v"
     path.write_text("3 3\nking 1 2 3\nqueen 1 2 3\n")
-    with pytest.raises(VectorFileError, match="the header announces 3 vectors but the file holds 2"):
+    with pytest.raises(VectorFileError,
+                       match="the header announces 3 vectors but the file holds 2"):
         load_word2vec_format(path)
 
 

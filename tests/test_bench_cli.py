@@ -106,7 +106,8 @@ def test_a_missing_incumbent_shows_a_dash_and_no_ratio(bench_folder, tmp_path, c
                                                        monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
     main(["bench", "fake", "--dir", str(bench_folder), "--json", str(tmp_path / "r.json")])
-    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("| fake"))
+    line = next(text for text in capsys.readouterr().out.splitlines()
+                if text.startswith("| fake"))
     cells = [c.strip() for c in line.strip("|").split("|")]
     assert cells[2:5] == ["–", "–", "–"] and cells[5] == "≤ 1.5×"  # no ✓/✗ without a ratio
 

@@ -82,7 +82,8 @@ def test_tsf_bench_runs_the_installed_benchmarks_from_another_directory(installe
     assert all(r["tsf_s"] > 0 for r in payload["results"])
     assert not list(elsewhere.rglob("*.ran"))  # nothing of the current directory was executed
 
-    where = subprocess.run([sys.executable, "-c", "import torchsorflow; print(torchsorflow.__file__)"],
+    where = subprocess.run([sys.executable, "-c",
+                            "import torchsorflow; print(torchsorflow.__file__)"],
                            cwd=elsewhere, env={**os.environ, "PYTHONPATH": str(site)},
                            capture_output=True, text=True, timeout=60)
     assert pathlib.Path(where.stdout.strip()).is_relative_to(site)

@@ -132,7 +132,7 @@ def test_resnet18_forward_and_backward_equal_torch(torch):
                                theirs.layer1[0].bn1.running_var.numpy(), rtol=1e-12)
 
 
-# --- initialisation --------------------------------------------------------------------------------
+# --- initialisation -------------------------------------------------------------------------------
 def test_vgg_initialisation_follows_torchvision():
     """He-normal (fan_out) convolutions, N(0, 0.01²) linear weights, zero biases, BN γ=1 β=0:
     checked on small layers through VGG.reset_parameters (the scheme does not depend on size)."""
@@ -142,7 +142,8 @@ def test_vgg_initialisation_follows_torchvision():
     conv, bn, linear = layers
     fan_out = 128 * 3 * 3
     assert conv.weight.numpy().std() == pytest.approx(math.sqrt(2 / fan_out), rel=0.02)
-    assert abs(conv.weight.numpy().mean()) < 3 * math.sqrt(2 / fan_out) / math.sqrt(conv.weight.numel())
+    std = math.sqrt(2 / fan_out)
+    assert abs(conv.weight.numpy().mean()) < 3 * std / math.sqrt(conv.weight.numel())
     assert linear.weight.numpy().std() == pytest.approx(0.01, rel=0.01)
     assert not conv.bias.numpy().any() and not linear.bias.numpy().any()
     assert (bn.weight.numpy() == 1).all() and not bn.bias.numpy().any()

@@ -73,8 +73,9 @@ def test_format_record():
                                          "0.2000 acc 98.33%  lr 0.001  1.2s")
 
 
-@pytest.mark.parametrize("name, parameters", [("mlp", 64 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10),
-                                              ("cnn", None), ("cnn-bn", None)])
+@pytest.mark.parametrize("name, parameters",
+                         [("mlp", 64 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10),
+                          ("cnn", None), ("cnn-bn", None)])
 def test_digits_models_shapes_and_sizes(name, parameters):
     model = digits.build(name)
     assert model(tsf.zeros(3, 1, 8, 8)).shape == (3, 10)
@@ -99,7 +100,7 @@ def test_digits_models_match_a_pytorch_twin():
                           for k, v in ours.state_dict().items()})
     for p in ours.parameters():
         p.data = tsf.tensor(p.numpy().astype(np.float64))
-    for name, b in ours.named_buffers():
+    for b in ours.buffers():
         if b.dtype == np.float32:
             b.data = tsf.tensor(b.numpy().astype(np.float64))
     x = np.random.default_rng(0).random((5, 1, 8, 8))
@@ -189,4 +190,5 @@ def test_the_batchnorm_cnn_reaches_98_percent_with_the_default_settings(tmp_path
     assert accuracy >= 0.98
     capsys.readouterr()
     assert main(["eval", str(tmp_path / "checkpoint.safetensors")]) == 0
-    assert f"test accuracy {100 * accuracy:.2f}% ({round(accuracy * 360)}/360)" in capsys.readouterr().out
+    assert (f"test accuracy {100 * accuracy:.2f}% ({round(accuracy * 360)}/360)"
+            in capsys.readouterr().out)

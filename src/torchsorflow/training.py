@@ -4,7 +4,8 @@ The loop is the one every PyTorch tutorial writes by hand; having it once keeps 
 command, the demos and the tests honest about doing the same thing:
 
 1. ``model.train()`` (batch norm uses batch statistics, dropout drops);
-2. for each batch: ``optimizer.zero_grad()``, forward, loss, ``loss.backward()``, ``optimizer.step()``;
+2. for each batch: ``optimizer.zero_grad()``, forward, loss, ``loss.backward()``,
+   ``optimizer.step()``;
 3. ``model.eval()`` and ``no_grad()`` to measure loss and accuracy on held-out data;
 4. ``scheduler.step()`` once per epoch.
 
@@ -62,8 +63,8 @@ def train_epoch(model, loader, optimizer, loss_fn=None, progress=None) -> dict:
         loss = loss_fn(logits, labels)
         value = loss.item()
         if not math.isfinite(value):
-            raise FloatingPointError(f"the training loss became {value} at batch {batch}; lower the "
-                                     "learning rate")
+            raise FloatingPointError(f"the training loss became {value} at batch {batch}; lower "
+                                     "the learning rate")
         loss.backward()
         optimizer.step()
         n = len(labels)

@@ -148,8 +148,8 @@ def torch_influence_package(torch, model, X, y, x_test, y_test):
 
 
 def tanh_cnn():
-    """The smooth CNN of the influence tests (tests/test_influence_cnn.py): conv 3x3 (3 channels), tanh, 2x2 average
-    pooling, linear; 310 parameters, all of them studied."""
+    """The smooth CNN of the influence tests (tests/test_influence_cnn.py): conv 3x3 (3
+    channels), tanh, 2x2 average pooling, linear; 310 parameters, all of them studied."""
     import torchsorflow as tsf
     from torchsorflow import nn
     tsf.manual_seed(0)
@@ -227,7 +227,7 @@ def run(quick=False):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             theirs = fn(torch, model, X, y, x_test, y_test)
-            ref_s, ref_mb = measure(lambda: fn(torch, model, X, y, x_test, y_test), quick)
+            ref_s, ref_mb = measure(lambda fn=fn: fn(torch, model, X, y, x_test, y_test), quick)
         rows.append(row(f"{name}, CG", cg_s, ref_s, label, tsf_mb=cg_mb, ref_mb=ref_mb,
                         target=1.0, note=f"tsf {cg_s:.2f} s (goal < 1 s); scores differ by "
                                          f"{_relative_difference(theirs, reference):.1e} relative"))

@@ -29,12 +29,12 @@ def run(quick=False):
     for n in ((256, 1024) if quick else (256, 1024, 2048)):
         a, b = (rng.standard_normal((n, n)).astype(np.float32) for _ in range(2))
         ta, tb = tsf.tensor(a), tsf.tensor(b)
-        ours_s, ours_mb = measure(lambda: ta @ tb, quick)
-        numpy_s, numpy_mb = measure(lambda: a @ b, quick)
+        ours_s, ours_mb = measure(lambda ta=ta, tb=tb: ta @ tb, quick)
+        numpy_s, numpy_mb = measure(lambda a=a, b=b: a @ b, quick)
         note = f"GFLOP/s: TorchsorFlow {_gflops(n, ours_s):.1f}, NumPy {_gflops(n, numpy_s):.1f}"
         if torch is not None:
             xa, xb = torch.from_numpy(a), torch.from_numpy(b)
-            torch_s, _ = measure(lambda: xa @ xb, quick)
+            torch_s, _ = measure(lambda xa=xa, xb=xb: xa @ xb, quick)
             note += f", PyTorch {_gflops(n, torch_s):.1f}"
         rows.append(row(f"matmul {n}×{n} float32 (GFLOP/s vs NumPy's)", ours_s, numpy_s, "NumPy",
                         tsf_mb=ours_mb, ref_mb=numpy_mb, target=1.1, note=note))

@@ -75,7 +75,7 @@ def run(quick=False):
         if torch:
             theirs, xt = torch_copy(torch, ours), torch.from_numpy(x)
 
-            def torch_forward(model=theirs):
+            def torch_forward(model=theirs, xt=xt):
                 with torch.no_grad():
                     return model(xt)
             torch_forward()  # warm-up (oneDNN picks its kernels on the first call)

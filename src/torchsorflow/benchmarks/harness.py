@@ -107,7 +107,7 @@ def _release_free_memory():
 
 
 def tracemalloc_mb(fn) -> float:
-    """Peak MiB that Python-visible allocations (NumPy's arrays included) reached during ``fn()``."""
+    """Peak MiB that Python-visible allocations (NumPy's arrays included) reached in ``fn()``."""
     import tracemalloc
     tracemalloc.start()
     try:

@@ -34,7 +34,8 @@ def add_arguments(parser):
 
 def register(subparsers):
     parser = subparsers.add_parser(
-        "bench", help="run the benchmarks against PyTorch, NumPy, SciPy and gensim; print one table",
+        "bench",
+        help="run the benchmarks against PyTorch, NumPy, SciPy and gensim; print one table",
         description="Runs the benchmarks shipped in torchsorflow.benchmarks and prints one "
                     "markdown table: TorchsorFlow's time, the incumbent's time measured in the "
                     "same run (PyTorch CPU with the same thread count, NumPy, SciPy, gensim, "

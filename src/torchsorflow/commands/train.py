@@ -43,8 +43,8 @@ def register(subparsers):
                             "losses are plain cross-entropy")
     train.add_argument("--batch-size", type=_positive_int, default=32)
     train.add_argument("--width", type=_positive_int, default=None,
-                       help="channels of the first convolution (cnn: 16, cnn-bn: 32) or hidden units "
-                            "of the mlp (128)")
+                       help="channels of the first convolution (cnn: 16, cnn-bn: 32) or hidden "
+                            "units of the mlp (128)")
     train.add_argument("--seed", type=int, default=0, help="seeds initialisation and shuffling")
     train.add_argument("--out", default=None, help="output folder (default: runs/<model>)")
     train.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
@@ -98,7 +98,8 @@ def run(args) -> int:
     out = args.out or os.path.join("runs", args.model)
     os.makedirs(out, exist_ok=True)
     lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
-    hparams = {} if args.width is None else {"hidden" if args.model == "mlp" else "width": args.width}
+    width_name = "hidden" if args.model == "mlp" else "width"
+    hparams = {} if args.width is None else {width_name: args.width}
     manual_seed(args.seed)
     model = digits.build(args.model, **hparams)
     optimizer = _make_optimizer(args.optimizer, model.parameters(), lr, args.weight_decay,

@@ -1,9 +1,9 @@
 """The :class:`DataLoader`: batches, shuffling with a seed, ``drop_last``.
 
-Each pass over a loader draws a fresh permutation when ``shuffle=True``. The permutations come from a
-:class:`torchsorflow.Generator` -- the one given, a new one seeded with ``seed``, or else the global
-one (so ``tsf.manual_seed`` makes a whole run reproducible). With the same seed, two loaders produce
-the same sequence of epochs.
+Each pass over a loader draws a fresh permutation when ``shuffle=True``. The permutations come from
+a :class:`torchsorflow.Generator` -- the one given, a new one seeded with ``seed``, or else the
+global one (so ``tsf.manual_seed`` makes a whole run reproducible). With the same seed, two loaders
+produce the same sequence of epochs.
 
 Collation follows PyTorch: samples that are tuples become a tuple of batched tensors, numbers
 become a 1-d tensor, dicts are collated key by key. Datasets that implement ``__getitems__`` (such
@@ -35,7 +35,8 @@ class DataLoader:
     def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool = False,
                  drop_last: bool = False, *, seed: int | None = None,
                  generator: Generator | None = None, collate_fn=None):
-        if batch_size is not None and (not isinstance(batch_size, numbers.Integral) or batch_size < 1):
+        if batch_size is not None and (not isinstance(batch_size, numbers.Integral)
+                                       or batch_size < 1):
             raise ValueError(f"batch_size should be a positive integer or None, got {batch_size!r}")
         if seed is not None and generator is not None:
             raise ValueError("give either seed or generator, not both")

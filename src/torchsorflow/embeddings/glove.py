@@ -51,7 +51,8 @@ def build_vocab(lines, min_count=5, max_vocab=None, lower=False):
     counter = collections.Counter()
     for line in lines:
         counter.update(tokenize(line, lower))
-    kept = sorted(((c, w) for w, c in counter.items() if c >= min_count), key=lambda t: (-t[0], t[1]))
+    kept = sorted(((c, w) for w, c in counter.items() if c >= min_count),
+                  key=lambda t: (-t[0], t[1]))
     if max_vocab is not None:
         kept = kept[:max_vocab]
     if not kept:

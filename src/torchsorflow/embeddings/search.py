@@ -64,7 +64,8 @@ def top_k_per_row(scores, k):
         return np.take_along_axis(cand, order, 1), np.take_along_axis(vals, order, 1)
     maxima = scores[:, :n_blocks * block].reshape(rows, n_blocks, block).max(axis=2)
     if n_blocks * block < n:
-        maxima = np.concatenate([maxima, scores[:, n_blocks * block:].max(axis=1, keepdims=True)], 1)
+        rest = scores[:, n_blocks * block:].max(axis=1, keepdims=True)
+        maxima = np.concatenate([maxima, rest], 1)
     threshold = -np.partition(-maxima, k - 1, axis=1)[:, k - 1]
     r, b = np.nonzero(maxima >= threshold[:, None])
     cols = b[:, None] * block + np.arange(block)

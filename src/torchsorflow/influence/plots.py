@@ -55,7 +55,8 @@ def loo_scatter(predicted, actual, pearson, spearman, path, title="Leave-one-out
 
 
 def taylor_plot(eps, zeroth, first, path, title="θ̂(ε) against its Taylor expansion"):
-    """Log-log errors of the zeroth- and first-order expansions with slopes 1 and 2 for reference."""
+    """Log-log errors of the zeroth- and first-order expansions, with slopes 1 and 2 drawn for
+    reference."""
     figure = _figure(4.8, 4.0)
     axes = figure.add_subplot()
     eps = np.abs(np.asarray(eps))

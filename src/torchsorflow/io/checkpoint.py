@@ -56,7 +56,8 @@ def save(state, path, metadata: dict | None = None):
 
 
 def load(path):
-    """Read a file written by :func:`save` (nested state) or by any safetensors writer (flat dict)."""
+    """Read a file written by :func:`save` (nested state) or by any safetensors writer (flat
+    dict)."""
     arrays, metadata = load_file(path, with_metadata=True)
     tensors = {name: Tensor(array) for name, array in arrays.items()}
     if STRUCTURE_KEY not in metadata:

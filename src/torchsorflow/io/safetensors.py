@@ -9,12 +9,12 @@ A safetensors file is three parts (https://github.com/huggingface/safetensors)::
 
 There is nothing executable in it (unlike pickle), so loading an untrusted file is safe, and every
 size can be checked before a byte of data is read. Writing is atomic: the bytes go to a temporary
-file in the same folder which then replaces the target with ``os.replace``, so a crash or a full disk
-mid-write leaves the previous file as it was.
+file in the same folder which then replaces the target with ``os.replace``, so a crash or a full
+disk mid-write leaves the previous file as it was.
 
-We add one optional metadata entry, ``torchsorflow.data_sha256``, a checksum of the data section, so
-that bit rot in the tensor bytes is reported instead of silently loading wrong weights. Files without
-it (e.g. written by the ``safetensors`` package) load unchecked.
+We add one optional metadata entry, ``torchsorflow.data_sha256``, a checksum of the data section,
+so that bit rot in the tensor bytes is reported instead of silently loading wrong weights. Files
+without it (e.g. written by the ``safetensors`` package) load unchecked.
 
 >>> import numpy as np, os, tempfile
 >>> path = os.path.join(tempfile.mkdtemp(), "w.safetensors")
@@ -37,7 +37,8 @@ from ..tensor import Tensor
 
 DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "I16": "<i2",
           "I8": "i1", "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1", "BOOL": "?"}
-CODES = {np.dtype(v).newbyteorder("=") if v[0] == "<" else np.dtype(v): k for k, v in DTYPES.items()}
+CODES = {np.dtype(v).newbyteorder("=") if v[0] == "<" else np.dtype(v): k
+         for k, v in DTYPES.items()}
 CHECKSUM_KEY = "torchsorflow.data_sha256"
 MAX_HEADER_BYTES = 100_000_000  # the reference implementation's limit
 
@@ -52,7 +53,8 @@ def save_file(tensors: dict, path, metadata: dict | None = None):
     arrays = {}
     for name, value in tensors.items():
         if not isinstance(name, str) or name == "__metadata__":
-            raise ValueError(f"tensor names must be strings other than '__metadata__', got {name!r}")
+            raise ValueError("tensor names must be strings other than '__metadata__', got "
+                             f"{name!r}")
         array = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
         if array.dtype.newbyteorder("=") not in CODES:
             raise TypeError(f"tensor {name!r}: dtype {array.dtype} cannot be stored in safetensors "
@@ -82,7 +84,8 @@ def save_file(tensors: dict, path, metadata: dict | None = None):
 
 
 def atomic_write(path, chunks):
-    """Write byte chunks to a temporary file next to ``path``, fsync it, then rename it over ``path``."""
+    """Write byte chunks to a temporary file next to ``path``, fsync it, then rename it over
+    ``path``."""
     path = os.fspath(path)
     folder = os.path.dirname(os.path.abspath(path))
     handle, temporary = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.",
@@ -102,7 +105,8 @@ def atomic_write(path, chunks):
 
 
 def _file_mode(path):
-    """The mode a plain ``open(path, "w")`` would give: the old file's, else 0666 minus the umask."""
+    """The mode a plain ``open(path, "w")`` would give: the old file's, else 0666 minus the
+    umask."""
     try:
         return os.stat(path).st_mode & 0o777
     except FileNotFoundError:
@@ -126,8 +130,8 @@ def read_header(path) -> tuple[dict, int, int]:
             raise SafetensorsError(f"{path}: corrupted header length {header_length} (more than "
                                    f"{MAX_HEADER_BYTES} bytes); not a safetensors file?")
         if 8 + header_length > size:
-            raise SafetensorsError(f"{path}: truncated file: the header needs {header_length} bytes "
-                                   f"but only {size - 8} follow the length field")
+            raise SafetensorsError(f"{path}: truncated file: the header needs {header_length} "
+                                   f"bytes but only {size - 8} follow the length field")
         raw = file.read(header_length)
     try:
         header = json.loads(raw.decode("utf-8"))
@@ -170,7 +174,8 @@ def load_file(path, with_metadata: bool = False):
     header, data_start, size = read_header(path)
     metadata = header.pop("__metadata__", None) or {}
     if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
-        raise SafetensorsError(f"{path}: corrupted header: __metadata__ must map strings to strings")
+        raise SafetensorsError(f"{path}: corrupted header: __metadata__ must map strings to "
+                               "strings")
     for name, entry in header.items():
         _check_entry(path, name, entry)
     data_size = size - data_start
@@ -181,17 +186,20 @@ def load_file(path, with_metadata: bool = False):
             raise SafetensorsError(f"{path}: truncated file: tensor {name!r} needs data bytes "
                                    f"[{begin}, {stop}) but the data section has {data_size} bytes")
         if begin != end:
-            problem = "overlaps the previous tensor" if begin < end else f"leaves a gap after byte {end}"
+            problem = ("overlaps the previous tensor" if begin < end
+                       else f"leaves a gap after byte {end}")
             raise SafetensorsError(f"{path}: corrupted header: tensor {name!r} at bytes "
                                    f"[{begin}, {stop}) {problem}")
         end = stop
     if end != data_size:
-        raise SafetensorsError(f"{path}: corrupted file: {data_size - end} bytes after the last tensor")
+        raise SafetensorsError(f"{path}: corrupted file: {data_size - end} bytes after the last "
+                               "tensor")
     data = bytearray(data_size)
     with open(path, "rb") as file:
         file.seek(data_start)
         if file.readinto(data) != data_size:  # pragma: no cover - the file changed under us
-            raise SafetensorsError(f"{path}: truncated file: the data section changed while reading")
+            raise SafetensorsError(f"{path}: truncated file: the data section changed while "
+                                   "reading")
     expected = metadata.get(CHECKSUM_KEY)
     if expected is not None and hashlib.sha256(data).hexdigest() != expected:
         raise SafetensorsError(f"{path}: corrupted data: the SHA-256 of the tensor bytes does not "
@@ -200,7 +208,8 @@ def load_file(path, with_metadata: bool = False):
     for name, entry in header.items():
         begin, stop = entry["data_offsets"]
         dtype = np.dtype(DTYPES[entry["dtype"]])
-        array = np.frombuffer(data, dtype=dtype, count=(stop - begin) // dtype.itemsize, offset=begin)
+        count = (stop - begin) // dtype.itemsize
+        array = np.frombuffer(data, dtype=dtype, count=count, offset=begin)
         native = array.astype(dtype.newbyteorder("="), copy=False)  # a no-op on little-endian CPUs
         tensors[name] = native.reshape(tuple(entry["shape"]))
     return (tensors, metadata) if with_metadata else tensors

@@ -28,7 +28,8 @@ NUM_CLASSES = 10
 
 
 class DigitsMLP(nn.Sequential):
-    """Flatten -> Linear(64, hidden) -> ReLU -> Linear(hidden, hidden // 2) -> ReLU -> Linear(.., 10)."""
+    """Flatten -> Linear(64, hidden) -> ReLU -> Linear(hidden, hidden // 2) -> ReLU ->
+    Linear(hidden // 2, 10)."""
 
     def __init__(self, hidden: int = 128):
         super().__init__(nn.Flatten(), nn.Linear(64, hidden), nn.ReLU(),
@@ -72,7 +73,8 @@ MODELS = {"mlp": DigitsMLP, "cnn": DigitsCNN, "cnn-bn": DigitsCNNBN}
 
 
 def build(name: str, **hparams) -> nn.Module:
-    """The digits model called ``name`` ('mlp', 'cnn' or 'cnn-bn') with the given hyper-parameters."""
+    """The digits model called ``name`` ('mlp', 'cnn' or 'cnn-bn') with the given
+    hyper-parameters."""
     if name not in MODELS:
         raise ValueError(f"unknown digits model {name!r}; choose one of {sorted(MODELS)}")
     return MODELS[name](**hparams)

@@ -130,7 +130,8 @@ class Module(StateDictMixin):
             object.__setattr__(self, name, value)
 
     def _forget(self, name, keep=None):
-        """Drop ``name`` from every registry but ``keep`` (which keeps its position, as in PyTorch)."""
+        """Drop ``name`` from every registry but ``keep`` (which keeps its position, as in
+        PyTorch)."""
         self.__dict__.pop(name, None)
         for registry in (self._parameters, self._buffers, self._modules):
             if registry is not keep:
@@ -275,7 +276,7 @@ class Module(StateDictMixin):
         fn(self)
         return self
 
-    # --- modes and gradients -----------------------------------------------------------------------
+    # --- modes and gradients -------------------------------------------------------------------
     def train(self, mode=True):
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
@@ -300,7 +301,7 @@ class Module(StateDictMixin):
             else:
                 param.grad = Tensor._wrap(np.zeros_like(param._array))
 
-    # --- dtype conversion --------------------------------------------------------------------------
+    # --- dtype conversion ----------------------------------------------------------------------
     def _apply_to_arrays(self, convert):
         """Replace every parameter's, gradient's and floating buffer's array, keeping identities."""
         for module in self.modules():
@@ -319,12 +320,13 @@ class Module(StateDictMixin):
         if isinstance(dtype, str) and dtype.startswith("cpu"):
             return self
         if isinstance(dtype, str) and dtype.startswith(("cuda", "mps")):
-            raise RuntimeError(f"TorchsorFlow runs on the CPU only; cannot move a module to {dtype!r}")
+            raise RuntimeError("TorchsorFlow runs on the CPU only; cannot move a module to "
+                               f"{dtype!r}")
         if dtype is None:
             return self
         dtype = np.dtype(dtype)
-        return self._apply_to_arrays(lambda a: a.astype(dtype) if np.issubdtype(a.dtype, np.floating)
-                                     else a)
+        return self._apply_to_arrays(
+            lambda a: a.astype(dtype) if np.issubdtype(a.dtype, np.floating) else a)
 
     def float(self):
         return self.to(np.float32)

@@ -36,7 +36,7 @@ def _as_array(value):
         return value._array
     if isinstance(value, np.ndarray):
         return value
-    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch.Tensor, without importing torch
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch.Tensor (torch not imported)
         return value.detach().cpu().numpy()
     return np.asarray(value)
 
@@ -53,11 +53,13 @@ class StateDictMixin:
                 destination[prefix + name] = buffer if keep_vars else buffer.detach()
 
     def state_dict(self, destination=None, prefix="", keep_vars=False):
-        """An ordered mapping from PyTorch-style dotted names to Tensors sharing this model's memory.
+        """An ordered mapping from PyTorch-style dotted names to Tensors sharing this model's
+        memory.
 
         >>> from torchsorflow import nn
         >>> list(nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3)).state_dict())
-        ['0.weight', '0.bias', '1.weight', '1.bias', '1.running_mean', '1.running_var', '1.num_batches_tracked']
+        ['0.weight', '0.bias', '1.weight', '1.bias', '1.running_mean', '1.running_var',
+         '1.num_batches_tracked']
         """
         if destination is None:
             destination = OrderedDict()

@@ -122,7 +122,8 @@ class ExponentialLR(LRScheduler):
 
 
 class CosineAnnealingLR(LRScheduler):
-    """Anneal the lr from its initial value to ``eta_min`` along half a cosine over ``T_max`` epochs.
+    """Anneal the lr from its initial value to ``eta_min`` along half a cosine over ``T_max``
+    epochs.
 
     The closed form is ``eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2``; like
     PyTorch we apply it recursively (ratio of consecutive cosine factors), which lets it compose
@@ -147,10 +148,12 @@ class CosineAnnealingLR(LRScheduler):
         if self._is_initial:
             return self._current_lrs()
         if self._step_count == 1 and epoch > 0:   # resumed at a later epoch: use the closed form
-            return [self.eta_min + (base - self.eta_min) * (1 + math.cos(epoch * math.pi / period)) / 2
+            cosine = math.cos(epoch * math.pi / period)
+            return [self.eta_min + (base - self.eta_min) * (1 + cosine) / 2
                     for base in self.base_lrs]
         if (epoch - 1 - period) % (2 * period) == 0:  # at the bottom: restart the climb
             return [lr + (base - self.eta_min) * (1 - math.cos(math.pi / period)) / 2
                     for base, lr in zip(self.base_lrs, self._current_lrs())]
-        return [(1 + math.cos(math.pi * epoch / period)) / (1 + math.cos(math.pi * (epoch - 1) / period))
-                * (lr - self.eta_min) + self.eta_min for lr in self._current_lrs()]
+        now, before = math.cos(math.pi * epoch / period), math.cos(math.pi * (epoch - 1) / period)
+        ratio = (1 + now) / (1 + before)
+        return [ratio * (lr - self.eta_min) + self.eta_min for lr in self._current_lrs()]

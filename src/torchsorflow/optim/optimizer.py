@@ -44,8 +44,8 @@ class Optimizer:
         self.state: dict[Tensor, dict] = {}
         self.param_groups: list[dict] = []
         if isinstance(params, Tensor):
-            raise TypeError("params argument given to the optimizer should be an iterable of Tensors "
-                            "or dicts, but got a Tensor")
+            raise TypeError("params argument given to the optimizer should be an iterable of "
+                            "Tensors or dicts, but got a Tensor")
         groups = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
@@ -58,7 +58,8 @@ class Optimizer:
         lines = [f"{type(self).__name__} ("]
         for i, group in enumerate(self.param_groups):
             lines.append(f"Parameter Group {i}")
-            lines += [f"    {key}: {value}" for key, value in sorted(group.items()) if key != "params"]
+            lines += [f"    {key}: {value}" for key, value in sorted(group.items())
+                      if key != "params"]
         return "\n".join(lines) + "\n)"
 
     def add_param_group(self, group: dict):
