@@ -17,6 +17,7 @@ IncompatibleKeys(missing_keys=[], unexpected_keys=[])
 from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -52,7 +53,8 @@ class StateDictMixin:
             if buffer is not None and name not in self._non_persistent_buffers:
                 destination[prefix + name] = buffer if keep_vars else buffer.detach()
 
-    def state_dict(self, destination=None, prefix="", keep_vars=False):
+    def state_dict(self, destination: dict | None = None, prefix: str = "",
+                   keep_vars: bool = False) -> OrderedDict[str, Tensor]:
         """An ordered mapping from PyTorch-style dotted names to Tensors sharing this model's
         memory.
 
@@ -91,7 +93,8 @@ class StateDictMixin:
                 continue
             np.copyto(target._array, value, casting="unsafe")
 
-    def load_state_dict(self, state_dict, strict=True):
+    def load_state_dict(self, state_dict: Mapping[str, object], strict: bool = True
+                        ) -> IncompatibleKeys:
         """Copy values (Tensors, NumPy arrays or PyTorch tensors) into this model's own arrays.
 
         With ``strict`` the key sets must match exactly; shapes must always match. All problems
