@@ -236,8 +236,8 @@ def test_worker_threads_give_the_same_numbers_as_one_thread(shape, weight, geome
         monkeypatch.setattr(runtime, "others_running", lambda busy=busy: busy)
         two = [conv.conv2d(x, w, *geometry), conv.conv2d_grad_input(gy, w, shape[2:], *geometry),
                conv.conv2d_grad_weight(gy, x, weight[2:], *geometry)]
-        for ours, reference in zip(two, one):
-            np.testing.assert_allclose(ours, reference, rtol=1e-12, atol=1e-12)
+        for ours, single in zip(two, one):
+            np.testing.assert_allclose(ours, single, rtol=1e-12, atol=1e-12)
         results[busy] = two
     for threaded, inline in zip(results[False], results[True]):
         np.testing.assert_array_equal(threaded, inline)  # same sums in the same order

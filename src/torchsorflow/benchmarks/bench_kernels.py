@@ -30,8 +30,8 @@ import numpy as np
 
 from torchsorflow.ops.kernels import conv, pool
 
-from .harness import (best_time, import_torch, peak_memory_mb, report, row, survivors_frozen,
-                      tracemalloc_mb)
+from .harness import (best_time, import_torch, peak_memory_mb, prepare_process, report, row,
+                      survivors_frozen, tracemalloc_mb)
 
 TARGET = 1.5
 # (batch, in channels, size, out channels): 3×3 kernels, padding 1, stride 1.
@@ -226,6 +226,7 @@ def main(argv=None):
                              "up to this long (for shared machines)")
     parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
+    prepare_process()
     with survivors_frozen():
         rows = run(args.quick, args.baseline, args.idle)
     report(rows, args.json)

@@ -390,8 +390,16 @@ def report(rows, json_path=None, env=None):
         write_json(json_path, {"environment": env, "results": rows})
 
 
+def prepare_process():
+    """Run as ``tsf bench`` runs: with malloc keeping freed memory for reuse (as every ``tsf``
+    command does), so a script run alone measures what the common table measures."""
+    from torchsorflow import runtime
+    runtime.keep_freed_memory()
+
+
 def script_main(run, description, argv=None) -> int:
     """The ``__main__`` of a benchmark script: ``--quick`` and ``--json``, then the table."""
+    prepare_process()
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="the reduced set of workloads")
     parser.add_argument("--json", help="also write the rows to this JSON file")

@@ -22,7 +22,7 @@ import sys
 import time
 
 from . import bench_nn
-from .harness import import_torch
+from .harness import import_torch, prepare_process
 
 
 def timed_rounds(sides, rounds, steps, settle=0.3):
@@ -52,6 +52,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     import torchsorflow
 
+    prepare_process()
     torch = import_torch()
     if torch is None:
         print("PyTorch is not installed: nothing to compare with", file=sys.stderr)
