@@ -21,6 +21,8 @@ these two things, so ``tsf eval`` can rebuild the model before loading the weigh
 """
 from __future__ import annotations
 
+import os
+
 from .. import nn
 
 IMAGE_SHAPE = (1, 8, 8)
@@ -72,7 +74,7 @@ class DigitsCNNBN(nn.Sequential):
 MODELS = {"mlp": DigitsMLP, "cnn": DigitsCNN, "cnn-bn": DigitsCNNBN}
 
 
-def build(name: str, **hparams) -> nn.Module:
+def build(name: str, **hparams: int) -> nn.Module:
     """The digits model called ``name`` ('mlp', 'cnn' or 'cnn-bn') with the given
     hyper-parameters."""
     if name not in MODELS:
@@ -80,7 +82,7 @@ def build(name: str, **hparams) -> nn.Module:
     return MODELS[name](**hparams)
 
 
-def from_checkpoint(path):
+def from_checkpoint(path: str | os.PathLike) -> tuple[nn.Module, dict]:
     """Rebuild the model saved by ``tsf train`` at ``path``; returns ``(model, checkpoint)``.
 
     The checkpoint's ``config`` names the model and its hyper-parameters, so nothing else is needed;
