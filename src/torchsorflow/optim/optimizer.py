@@ -29,6 +29,8 @@ tensor([ 0.8, -1.6], requires_grad=True)
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -36,10 +38,14 @@ from ..autodiff.tracer import enable_grad
 from ..tensor import Tensor
 
 
+# What an optimizer takes: Tensors, or dicts of options with a "params" entry (parameter groups).
+ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
+
+
 class Optimizer:
     """Base class: holds ``param_groups`` and ``state``; subclasses define :meth:`_update`."""
 
-    def __init__(self, params, defaults: dict):
+    def __init__(self, params: ParamsT, defaults: dict):
         self.defaults = dict(defaults)
         self.state: dict[Tensor, dict] = {}
         self.param_groups: list[dict] = []
@@ -62,7 +68,7 @@ class Optimizer:
                       if key != "params"]
         return "\n".join(lines) + "\n)"
 
-    def add_param_group(self, group: dict):
+    def add_param_group(self, group: dict) -> None:
         """Add a group of parameters, filling in the optimizer's defaults for missing options."""
         if not isinstance(group, dict):
             raise TypeError(f"param group must be a dict, got {type(group).__name__}")
@@ -92,7 +98,7 @@ class Optimizer:
                 raise ValueError(f"Invalid {key}: {group[key]} (must be >= 0)")
 
     # --- the training-loop API --------------------------------------------------------------
-    def zero_grad(self, set_to_none: bool = True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients of the last step (PyTorch's default: set them to ``None``)."""
         for group in self.param_groups:
             for p in group["params"]:
@@ -103,7 +109,7 @@ class Optimizer:
                 else:
                     p.grad = Tensor(np.zeros_like(p.grad.numpy()))
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; returns ``closure()`` if one is given."""
         loss = None
         if closure is not None:
@@ -156,7 +162,7 @@ class Optimizer:
                  for p, s in self.state.items() if id(p) in index}
         return {"state": dict(sorted(state.items())), "param_groups": groups}
 
-    def load_state_dict(self, state_dict: dict):
+    def load_state_dict(self, state_dict: dict) -> None:
         """Restore a :meth:`state_dict`, checking that it fits these parameters.
 
         Mismatches raise ``ValueError`` naming the group, parameter index or state key, because a
