@@ -1,8 +1,8 @@
-"""Every bad-input path named in the issues raises the right error type with a message that names
-the problem (shapes, offending value, what to do). The paths already asserted next to their
-features (tests/test_nn_*.py, test_io.py, test_stats_*.py, test_influence.py, ...) are not repeated
-here; this file covers the rest: the core's operations, transforms and Tensor methods (issue 2),
-layers and losses (issue 3), optimizers, schedulers and data (issue 3), word vectors (issue 6)."""
+"""Bad input raises the right error type with a message that names the problem (shapes, offending
+value, what to do). The paths already asserted next to their features (tests/test_nn_*.py,
+test_io.py, test_stats_*.py, test_influence.py, ...) are not repeated here; this file covers the
+rest: the core's operations, transforms and Tensor methods, layers and losses, optimizers,
+schedulers and data, word vectors."""
 import numpy as np
 import pytest
 
@@ -155,8 +155,7 @@ CORE = [
 
 @pytest.mark.parametrize("call, error, message", CORE)
 def test_core_bad_input(call, error, message):
-    """Issue 2: operations name the operation and the shapes; autograd errors read like
-    PyTorch's."""
+    """Operations name the operation and the shapes; autograd errors read like PyTorch's."""
     _check(call, error, message)
 
 
@@ -275,7 +274,7 @@ LAYERS = [
 
 @pytest.mark.parametrize("call, error, message", LAYERS)
 def test_layer_and_loss_bad_input(call, error, message):
-    """Issue 3: layers and losses name the layer, the shapes or the bad argument."""
+    """Layers and losses name the layer, the shapes or the bad argument."""
     _check(call, error, message)
 
 
@@ -314,11 +313,11 @@ TRAINING = [
 
 @pytest.mark.parametrize("call, error, message", TRAINING)
 def test_training_bad_input(call, error, message):
-    """Issue 3: optimizers, schedulers and data loading."""
+    """Optimizers, schedulers and data loading name the bad argument."""
     _check(call, error, message)
 
 
-# --- word embeddings (issue 6) ------------------------------------------------------------------
+# --- word embeddings ----------------------------------------------------------------------------
 @pytest.fixture
 def small_vectors():
     from torchsorflow.embeddings import KeyedVectors
@@ -332,7 +331,8 @@ def test_unknown_words_raise_a_key_error_naming_the_word_and_close_spellings(sma
                  lambda: small_vectors.similarity("king", "kign")):
         with pytest.raises(KeyError) as caught:
             call()
-        assert "'kign' is not in the vocabulary (6 words); did you mean 'king'?" in str(caught.value)
+        assert ("'kign' is not in the vocabulary (6 words); did you mean 'king'?"
+                in str(caught.value))
 
 
 @pytest.mark.parametrize("content, message", [
@@ -355,7 +355,8 @@ def test_word2vec_header_that_disagrees_with_the_file(tmp_path):
     from torchsorflow.embeddings import VectorFileError, load_word2vec_format
     path = tmp_path / "vectors.w2v"
     path.write_text("3 3\nking 1 2 3\nqueen 1 2 3\n")
-    with pytest.raises(VectorFileError, match="the header announces 3 vectors but the file holds 2"):
+    with pytest.raises(VectorFileError,
+                       match="the header announces 3 vectors but the file holds 2"):
         load_word2vec_format(path)
 
 

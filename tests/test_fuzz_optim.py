@@ -135,7 +135,8 @@ def test_optimizer_steps_match_pytorch(config, shapes, steps, seed, two_groups):
             ours_state, ref_state = _state_arrays(opt.state[p]) if p in opt.state else {}, \
                 _state_arrays(ref.state[q]) if q in ref.state else {}
             for key, value in ref_state.items():
-                assert key in ours_state, f"{name}: state {key!r} missing (has {sorted(ours_state)})"
+                assert key in ours_state, (f"{name}: state {key!r} missing (has "
+                                           f"{sorted(ours_state)})")
                 assert_close(ours_state[key], value, f"{name} step {step + 1}: state {key}", **F64)
 
 

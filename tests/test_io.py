@@ -190,7 +190,8 @@ def test_a_crash_mid_write_leaves_the_old_file_intact(good_file, monkeypatch):
 
 
 def test_unsavable_values_are_named(tmp_path):
-    with pytest.raises(TypeError, match=r"model.f: cannot save a value of type builtin_function_or_method"):
+    with pytest.raises(TypeError,
+                       match=r"model.f: cannot save a value of type builtin_function_or_method"):
         save({"model": {"f": len}}, tmp_path / "x.safetensors")
     with pytest.raises(TypeError, match="dtype complex128 cannot be stored"):
         save_file({"z": np.ones(2, dtype=complex)}, tmp_path / "x.safetensors")

@@ -340,7 +340,8 @@ def test_scheduler_lr_sequence_matches_torch(name, options):
         return lrs
 
     ours = sequence(tsf, [tsf.zeros(1, requires_grad=True), tsf.zeros(1, requires_grad=True)])
-    theirs = sequence(torch, [torch.zeros(1, requires_grad=True), torch.zeros(1, requires_grad=True)])
+    theirs = sequence(torch, [torch.zeros(1, requires_grad=True),
+                              torch.zeros(1, requires_grad=True)])
     assert ours == theirs
 
 

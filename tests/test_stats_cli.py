@@ -1,4 +1,5 @@
-"""``tsf fit DIST FILE``: the printed table, file formats, --plot, and errors that point at lines."""
+"""``tsf fit DIST FILE``: the printed table, file formats, --plot, and errors that point at
+lines."""
 import math
 import re
 
@@ -50,7 +51,8 @@ def test_numeric_method_and_level_options(tmp_path, capsys):
 def test_plot_writes_a_png(tmp_path, capsys):
     counts = np.random.default_rng(2).poisson(3.0, 100)
     data = write(tmp_path, "counts.txt", "\n".join(map(str, counts)))
-    for family, path in [("poisson", data), ("lognormal", write(tmp_path, "pos.txt", "1\n2\n4\n8\n"))]:
+    positive = write(tmp_path, "pos.txt", "1\n2\n4\n8\n")
+    for family, path in [("poisson", data), ("lognormal", positive)]:
         png = tmp_path / f"{family}.png"
         assert main(["fit", family, path, "--plot", str(png)]) == 0
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

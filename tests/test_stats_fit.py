@@ -56,7 +56,8 @@ CLOSED = [
     (Categorical(np.array([0.2, 0.3, 0.5])), Categorical(np.ones(3))),
     (Laplace(1.0, 2.0), Laplace(0.0, 1.0)),
     (LogNormal(0.5, 0.7), LogNormal(0.0, 1.0)),
-    (MultivariateNormal(np.array([1.0, 2.0, 3.0]), COV), MultivariateNormal(np.zeros(3), np.eye(3))),
+    (MultivariateNormal(np.array([1.0, 2.0, 3.0]), COV),
+     MultivariateNormal(np.zeros(3), np.eye(3))),
 ]
 
 

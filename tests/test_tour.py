@@ -1,4 +1,5 @@
-"""``tsf tour`` reproduces every exercise of both sheets; one test per exercise (xdist spreads them)."""
+"""``tsf tour`` reproduces every exercise of both sheets; one test per exercise (xdist spreads
+them)."""
 import pytest
 
 from torchsorflow.cli import main

@@ -88,8 +88,9 @@ def test_format_record():
                                          "0.2000 acc 98.33%  lr 0.001  1.2s")
 
 
-@pytest.mark.parametrize("name, parameters", [("mlp", 64 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10),
-                                              ("cnn", None), ("cnn-bn", None)])
+@pytest.mark.parametrize("name, parameters",
+                         [("mlp", 64 * 128 + 128 + 128 * 64 + 64 + 64 * 10 + 10),
+                          ("cnn", None), ("cnn-bn", None)])
 def test_digits_models_shapes_and_sizes(name, parameters):
     model = digits.build(name)
     assert model(tsf.zeros(3, 1, 8, 8)).shape == (3, 10)
@@ -114,7 +115,7 @@ def test_digits_models_match_a_pytorch_twin():
                           for k, v in ours.state_dict().items()})
     for p in ours.parameters():
         p.data = tsf.tensor(p.numpy().astype(np.float64))
-    for name, b in ours.named_buffers():
+    for b in ours.buffers():
         if b.dtype == np.float32:
             b.data = tsf.tensor(b.numpy().astype(np.float64))
     x = np.random.default_rng(0).random((5, 1, 8, 8))
@@ -196,8 +197,8 @@ def test_training_is_reproducible_with_a_seed(tmp_path):
 
 
 def test_the_batchnorm_cnn_reaches_98_percent_with_the_default_settings(tmp_path, capsys):
-    """The issue's claim, with `tsf train`'s defaults (8 epochs, seed 0): >= 98 % test accuracy,
-    and `tsf eval` reproduces it from the checkpoint alone. About 15 s of CPU time."""
+    """The README's claim, with `tsf train`'s defaults (8 epochs, seed 0): >= 98 % test accuracy,
+    and `tsf eval` reproduces it from the checkpoint alone."""
     assert main(["train", "--model", "cnn-bn", "--out", str(tmp_path), "--no-progress"]) == 0
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     accuracy = metrics["final"]["test_accuracy"]

@@ -4,7 +4,8 @@ The loop is the one every PyTorch tutorial writes by hand; having it once keeps 
 command, the demos and the tests honest about doing the same thing:
 
 1. ``model.train()`` (batch norm uses batch statistics, dropout drops);
-2. for each batch: ``optimizer.zero_grad()``, forward, loss, ``loss.backward()``, ``optimizer.step()``;
+2. for each batch: ``optimizer.zero_grad()``, forward, loss, ``loss.backward()``,
+   ``optimizer.step()``;
 3. ``model.eval()`` and ``no_grad()`` to measure loss and accuracy on held-out data;
 4. ``scheduler.step()`` once per epoch.
 
@@ -33,7 +34,9 @@ from io import BytesIO
 
 import numpy as np
 
+from ._optional import progress_bar, require
 from .autodiff.tracer import no_grad
+from .optim.lr_scheduler import ReduceLROnPlateau
 
 
 def _cross_entropy(logits, labels):
@@ -61,8 +64,8 @@ def train_epoch(model, loader, optimizer, loss_fn=None, progress=None) -> dict:
         loss = loss_fn(logits, labels)
         value = loss.item()
         if not math.isfinite(value):
-            raise FloatingPointError(f"the training loss became {value} at batch {batch}; lower the "
-                                     "learning rate")
+            raise FloatingPointError(f"the training loss became {value} at batch {batch}; lower "
+                                     "the learning rate")
         loss.backward()
         optimizer.step()
         n = len(labels)
@@ -115,13 +118,9 @@ def fit(model, train_loader, optimizer, epochs: int, *, test_loader=None, schedu
     saved after epoch k and pass ``start_epoch=k + 1`` and the ``history`` so far (it is
     extended and returned).
     """
-    from tqdm.auto import tqdm
-
-    from .optim.lr_scheduler import ReduceLROnPlateau
-
     history = list(history or [])
-    bar = tqdm(total=max(epochs - start_epoch + 1, 0) * len(train_loader), unit="batch",
-               disable=not progress, dynamic_ncols=True, leave=False)
+    bar = progress_bar(total=max(epochs - start_epoch + 1, 0) * len(train_loader), unit="batch",
+                       enabled=progress, dynamic_ncols=True, leave=False)
     try:
         for epoch in range(start_epoch, epochs + 1):
             bar.set_description(f"epoch {epoch}/{epochs}")
@@ -167,15 +166,14 @@ def plot_history(history: list[dict], path, title: str | None = None,
     The train curve is the running average over each epoch (the model changes during it), so it
     may lie above the test curve early on; ``loss_label`` names the loss on the y axis.
     """
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
+    Figure = require("matplotlib.figure", "plot_history").Figure  # no pyplot: no global state
+    MaxNLocator = require("matplotlib.ticker", "plot_history").MaxNLocator
 
     from .io.atomic import atomic_write
 
     epochs = [r["epoch"] for r in history]
-    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10, 4))
+    figure = Figure(figsize=(10, 4))
+    loss_axis, accuracy_axis = figure.subplots(1, 2)
     for split, style in (("train", "o-"), ("test", "s--")):
         if history and f"{split}_loss" in history[0]:
             loss_axis.plot(epochs, [r[f"{split}_loss"] for r in history], style, label=split)
@@ -192,5 +190,4 @@ def plot_history(history: list[dict], path, title: str | None = None,
     figure.tight_layout()
     buffer = BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
-    plt.close(figure)
     atomic_write(path, [buffer.getvalue()])

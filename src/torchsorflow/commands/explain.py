@@ -26,7 +26,8 @@ def register(subparsers):
                         help="index of the test digit (0..359)")
     parser.add_argument("--top", type=int, default=8, help="how many helpful/harmful points")
     parser.add_argument("--method", choices=("exact", "cg", "lissa"), default=None,
-                        help="inverse-Hessian method (default: exact for the last layer, cg for all)")
+                        help="inverse-Hessian method (default: exact for the last layer, cg "
+                             "for all)")
     parser.add_argument("--validate", type=int, default=0, metavar="K",
                         help="retrain without each of the K most influential points and compare")
     parser.add_argument("--params", choices=("last", "all"), default="last",

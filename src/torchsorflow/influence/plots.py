@@ -6,11 +6,12 @@ import os
 
 import numpy as np
 
+from .._optional import require
+
 
 def _figure(width, height):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
+    Figure = require("matplotlib.figure", "influence plots").Figure
+    FigureCanvasAgg = require("matplotlib.backends.backend_agg", "influence plots").FigureCanvasAgg
     figure = Figure(figsize=(width, height), dpi=110)
     FigureCanvasAgg(figure)
     return figure
@@ -45,7 +46,8 @@ def loo_scatter(predicted, actual, pearson, spearman, path, title="Leave-one-out
 
 
 def taylor_plot(eps, zeroth, first, path, title="θ̂(ε) against its Taylor expansion"):
-    """Log-log errors of the zeroth- and first-order expansions with slopes 1 and 2 for reference."""
+    """Log-log errors of the zeroth- and first-order expansions, with slopes 1 and 2 drawn for
+    reference."""
     figure = _figure(4.8, 4.0)
     axes = figure.add_subplot()
     eps = np.abs(np.asarray(eps))

@@ -9,8 +9,8 @@ A safetensors file is three parts (https://github.com/huggingface/safetensors)::
 
 There is nothing executable in it (unlike pickle), so loading an untrusted file is safe, and every
 size can be checked before a byte of data is read. Writing is atomic: the bytes go to a temporary
-file in the same folder which then replaces the target with ``os.replace``, so a crash or a full disk
-mid-write leaves the previous file as it was.
+file in the same folder which then replaces the target with ``os.replace``, so a crash or a full
+disk mid-write leaves the previous file as it was.
 
 Every file we write carries two checksums in its metadata: ``torchsorflow.data_sha256``, the
 SHA-256 of the data section, and ``torchsorflow.header_sha256``, that of the 8-byte length and the
@@ -73,7 +73,8 @@ def save_file(tensors: dict, path, metadata: dict | None = None):
     arrays = {}
     for name, value in tensors.items():
         if not isinstance(name, str) or name == "__metadata__":
-            raise ValueError(f"tensor names must be strings other than '__metadata__', got {name!r}")
+            raise ValueError("tensor names must be strings other than '__metadata__', got "
+                             f"{name!r}")
         array = value.numpy() if isinstance(value, Tensor) else np.asarray(value)
         if array.dtype.newbyteorder("=") not in CODES:
             raise TypeError(f"tensor {name!r}: dtype {array.dtype} cannot be stored in safetensors "
@@ -149,8 +150,8 @@ def read_header(path, with_bytes: bool = False):
             raise SafetensorsError(f"{path}: corrupted header length {header_length} (more than "
                                    f"{MAX_HEADER_BYTES} bytes); not a safetensors file?")
         if 8 + header_length > size:
-            raise SafetensorsError(f"{path}: truncated file: the header needs {header_length} bytes "
-                                   f"but only {size - 8} follow the length field")
+            raise SafetensorsError(f"{path}: truncated file: the header needs {header_length} "
+                                   f"bytes but only {size - 8} follow the length field")
         raw = file.read(header_length)
     try:
         header = json.loads(raw.decode("utf-8"), object_pairs_hook=_no_duplicates(path))
@@ -249,12 +250,14 @@ def load_file(path, with_metadata: bool = False, verify: bool = True):
     for name, entry in sorted(header.items(), key=lambda item: item[1]["data_offsets"]):
         begin, stop = entry["data_offsets"]
         if begin != end:
-            problem = "overlaps the previous tensor" if begin < end else f"leaves a gap after byte {end}"
+            problem = ("overlaps the previous tensor" if begin < end
+                       else f"leaves a gap after byte {end}")
             raise SafetensorsError(f"{path}: corrupted header: tensor {name!r} at bytes "
                                    f"[{begin}, {stop}) {problem}")
         end = stop
     if end != data_size:
-        raise SafetensorsError(f"{path}: corrupted file: {data_size - end} bytes after the last tensor")
+        raise SafetensorsError(f"{path}: corrupted file: {data_size - end} bytes after the last "
+                               "tensor")
     data = bytearray(data_size)
     with open(path, "rb") as file:
         file.seek(data_start)

@@ -21,6 +21,8 @@ these two things, so ``tsf eval`` can rebuild the model before loading the weigh
 """
 from __future__ import annotations
 
+import os
+
 from .. import nn
 
 IMAGE_SHAPE = (1, 8, 8)
@@ -28,7 +30,8 @@ NUM_CLASSES = 10
 
 
 class DigitsMLP(nn.Sequential):
-    """Flatten -> Linear(64, hidden) -> ReLU -> Linear(hidden, hidden // 2) -> ReLU -> Linear(.., 10)."""
+    """Flatten -> Linear(64, hidden) -> ReLU -> Linear(hidden, hidden // 2) -> ReLU ->
+    Linear(hidden // 2, 10)."""
 
     def __init__(self, hidden: int = 128):
         super().__init__(nn.Flatten(), nn.Linear(64, hidden), nn.ReLU(),
@@ -96,14 +99,15 @@ def check_hparams(name, hparams, source="hparams"):
                              f"an integer from {low} to {high}")
 
 
-def build(name: str, **hparams) -> nn.Module:
-    """The digits model called ``name`` ('mlp', 'cnn' or 'cnn-bn') with the given hyper-parameters."""
+def build(name: str, **hparams: int) -> nn.Module:
+    """The digits model called ``name`` ('mlp', 'cnn' or 'cnn-bn') with the given
+    hyper-parameters."""
     if name not in MODELS:
         raise ValueError(f"unknown digits model {name!r}; choose one of {sorted(MODELS)}")
     return MODELS[name](**hparams)
 
 
-def from_checkpoint(path):
+def from_checkpoint(path: str | os.PathLike) -> tuple[nn.Module, dict]:
     """Rebuild the model saved by ``tsf train`` at ``path``; returns ``(model, checkpoint)``.
 
     The checkpoint's ``config`` names the model and its hyper-parameters, so nothing else is needed.

@@ -96,9 +96,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         padding = nn_ops.pair(padding, "padding")
     for size, pad, k, d in zip(input.shape[2:], padding, weight.shape[2:], dilation):
         if size + 2 * pad < d * (k - 1) + 1:
-            raise ValueError(f"Calculated padded input size per channel: "
-                             f"({input.shape[2] + 2 * padding[0]} x {input.shape[3] + 2 * padding[1]}"
-                             f"). Kernel size: ({weight.shape[2]} x {weight.shape[3]}). Kernel size "
+            padded_h, padded_w = input.shape[2] + 2 * padding[0], input.shape[3] + 2 * padding[1]
+            raise ValueError(f"Calculated padded input size per channel: ({padded_h} x {padded_w})"
+                             f". Kernel size: ({weight.shape[2]} x {weight.shape[3]}). Kernel size "
                              "can't be greater than actual input size")
     if bias is not None:
         bias = _as_tensor(bias)

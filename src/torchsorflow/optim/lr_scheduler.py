@@ -360,7 +360,8 @@ class PolynomialLR(LRScheduler):
 
 
 class CosineAnnealingLR(LRScheduler):
-    """Anneal the lr from its initial value to ``eta_min`` along half a cosine over ``T_max`` epochs.
+    """Anneal the lr from its initial value to ``eta_min`` along half a cosine over ``T_max``
+    epochs.
 
     The closed form is ``eta_min + (base_lr - eta_min) * (1 + cos(pi * epoch / T_max)) / 2``; like
     PyTorch we apply it recursively (ratio of consecutive cosine factors), which lets it compose

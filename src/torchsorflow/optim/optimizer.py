@@ -36,6 +36,8 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
+from collections.abc import Callable, Iterable
+from typing import Any
 
 import numpy as np
 
@@ -43,16 +45,20 @@ from ..autodiff.tracer import enable_grad
 from ..tensor import Tensor
 
 
+# What an optimizer takes: Tensors, or dicts of options with a "params" entry (parameter groups).
+ParamsT = Iterable[Tensor] | Iterable[dict[str, Any]]
+
+
 class Optimizer:
     """Base class: holds ``param_groups`` and ``state``; subclasses define :meth:`_update`."""
 
-    def __init__(self, params, defaults: dict):
+    def __init__(self, params: ParamsT, defaults: dict):
         self.defaults = dict(defaults)
         self.state: dict[Tensor, dict] = defaultdict(dict)   # opt.state[p] is {} before a step
         self.param_groups: list[dict] = []
         if isinstance(params, Tensor):
-            raise TypeError("params argument given to the optimizer should be an iterable of Tensors "
-                            "or dicts, but got a Tensor")
+            raise TypeError("params argument given to the optimizer should be an iterable of "
+                            "Tensors or dicts, but got a Tensor")
         groups = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
@@ -65,10 +71,11 @@ class Optimizer:
         lines = [f"{type(self).__name__} ("]
         for i, group in enumerate(self.param_groups):
             lines.append(f"Parameter Group {i}")
-            lines += [f"    {key}: {value}" for key, value in sorted(group.items()) if key != "params"]
+            lines += [f"    {key}: {value}" for key, value in sorted(group.items())
+                      if key != "params"]
         return "\n".join(lines) + "\n)"
 
-    def add_param_group(self, group: dict):
+    def add_param_group(self, group: dict) -> None:
         """Add a group of parameters, filling in the optimizer's defaults for missing options."""
         if not isinstance(group, dict):
             raise TypeError(f"param group must be a dict, got {type(group).__name__}")
@@ -126,7 +133,7 @@ class Optimizer:
                                      "(must be in [0, 1))")
 
     # --- the training-loop API --------------------------------------------------------------
-    def zero_grad(self, set_to_none: bool = True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget the gradients of the last step (PyTorch's default: set them to ``None``)."""
         for group in self.param_groups:
             for p in group["params"]:
@@ -137,7 +144,7 @@ class Optimizer:
                 else:
                     p.grad = Tensor(np.zeros_like(p.grad.numpy()))
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; returns ``closure()`` if one is given."""
         self._opt_called = True   # lets a scheduler warn when it is stepped first
         loss = None
@@ -191,7 +198,7 @@ class Optimizer:
                  for p, s in self.state.items() if id(p) in index}
         return {"state": dict(sorted(state.items())), "param_groups": groups}
 
-    def load_state_dict(self, state_dict: dict):
+    def load_state_dict(self, state_dict: dict) -> None:
         """Restore a :meth:`state_dict`, checking that it fits these parameters.
 
         Mismatches raise ``ValueError`` naming the group, parameter index or state key, because a

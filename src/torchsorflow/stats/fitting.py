@@ -71,10 +71,10 @@ def get_family(name):
 
 @dataclass
 class FitResult:
-    """What :func:`fit` found. ``params``/``stderr`` map parameter names to floats (arrays for vector
-    and matrix parameters); ``covariance`` is the estimated covariance of the free coordinates
-    named in ``free_names``; ``information`` says whether it came from the ``"observed"`` or the
-    ``"expected"`` Fisher information."""
+    """What :func:`fit` found. ``params``/``stderr`` map parameter names to floats (arrays for
+    vector and matrix parameters); ``covariance`` is the estimated covariance of the free
+    coordinates named in ``free_names``; ``information`` says whether it came from the
+    ``"observed"`` or the ``"expected"`` Fisher information."""
 
     family: str
     params: dict
@@ -225,7 +225,8 @@ def _standard_errors(cls, theta, stats):
         warnings.warn(f"{cls.__name__}: {message}", RuntimeWarning, stacklevel=3)
 
     def flat_params(t):
-        return ops.concatenate([ops.reshape(p, (-1,)) for p in cls._free_to_params(t, stats).values()])
+        params = cls._free_to_params(t, stats).values()
+        return ops.concatenate([ops.reshape(p, (-1,)) for p in params])
 
     if cls.scalar_parameters:  # θ lists the parameters themselves: J is the identity
         jacobian = np.eye(len(theta))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._optional import require
 from ..tensor import Tensor
 
 
@@ -35,7 +36,7 @@ def _draw_continuous(axes, dist, x, label="x"):
 
 def plot_fit(result, data, path):
     """Draw ``data`` with the density of ``result.distribution``; save a PNG at ``path``."""
-    from matplotlib.figure import Figure  # no pyplot: no global backend state, no GUI
+    Figure = require("matplotlib.figure", "plot_fit").Figure  # no pyplot: no global backend state
 
     from .continuous import Normal
     from .discrete import Bernoulli, Categorical, Poisson

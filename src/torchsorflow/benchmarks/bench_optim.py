@@ -4,18 +4,16 @@ L-BFGS ``step(closure)`` of 10 iterations on a least-squares problem whose closu
 gradient, so that the optimizer's own work is timed. Each is timed beside PyTorch CPU's default
 (single-tensor) implementation at the same thread count. Target: at most 1.5× PyTorch's time.
 
-Run alone: ``python benchmarks/bench_optim.py [--quick] [--json out.json]``; or with every other
-benchmark in one table: ``tsf bench --only optim``.
+Run: ``tsf bench optim`` or ``python -m torchsorflow.benchmarks.bench_optim [--quick] [--json
+out.json]``.
 """
 from __future__ import annotations
 
-import pathlib
 import sys
 
 import numpy as np
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from common import rows_beside_torch  # noqa: E402
+from .harness import rows_beside_torch, script_main
 
 TARGET = 1.5
 SHAPES = [(64, 3, 3, 3), (64,), (128, 64, 3, 3), (128,), (256, 128, 3, 3), (256,), (10, 4096),
@@ -64,7 +62,7 @@ def lbfgs_step(lib, line_search_fn=None):
 
 
 def run(quick=False):
-    """Rows for ``tsf bench`` (see benchmarks/common.py)."""
+    """Rows for ``tsf bench``."""
     workloads = [(f"{name} step, 0.4 M params in 8 tensors",
                   lambda lib, name=name, options=options: update_step(lib, name, options))
                  for name, options in OPTIMIZERS if not quick or name in QUICK]
@@ -75,10 +73,5 @@ def run(quick=False):
     return rows_beside_torch(workloads, quick, TARGET)
 
 
-def main(argv=None):
-    from common import script_main
-    return script_main(run, __doc__.split("\n")[0], argv)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(script_main(run, __doc__.split("\n")[0]))

@@ -1,8 +1,9 @@
 """Maximum-likelihood fitting: ``torchsorflow.stats.fit`` beside ``scipy.stats`` in the same run.
 
-Run: ``python benchmarks/bench_stats.py [--quick] [--json out.json]`` (or ``tsf bench stats``).
+Run: ``tsf bench stats`` or ``python -m torchsorflow.benchmarks.bench_stats [--quick] [--json
+out.json]``.
 
-The headline workload is the issue's: a Gamma fitted to 10⁶ points. SciPy's ``gamma.fit(x,
+The headline workload is a Gamma fitted to 10⁶ points. SciPy's ``gamma.fit(x,
 floc=0)`` is the same two-parameter model and has a special path (a 1-D root-finder on the
 sufficient statistics), so it is the fair and the hard comparison; the generic three-parameter
 ``gamma.fit(x)`` that users often call is listed for context (it fits a location too). Our time
@@ -19,11 +20,7 @@ import scipy.stats
 
 from torchsorflow.stats import Beta, Exponential, Gamma, MultivariateNormal, Normal, StudentT, fit
 
-try:
-    from common import best_time, measure, row
-except ImportError:  # run from elsewhere: make the folder importable
-    sys.path.insert(0, __import__("os").path.dirname(__file__))
-    from common import best_time, measure, row
+from .harness import best_time, measure, row, script_main
 
 
 def _once(fn, quick=False):
@@ -94,10 +91,5 @@ def run(quick=False):
     return rows
 
 
-def main(argv=None):
-    from common import script_main
-    return script_main(run, __doc__.split("\n")[0], argv)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(script_main(run, __doc__.split("\n")[0]))

@@ -3,18 +3,17 @@ shapes, and one full train step (forward, cross-entropy, backward, SGD-with-mome
 digits CNN with BatchNorm, each beside PyTorch CPU at the same thread count (2 on the reference
 machine). Target: at most 1.5× PyTorch's time.
 
-Run alone: ``python benchmarks/bench_nn.py [--quick] [--json out.json]``; or with every other
-benchmark in one table: ``tsf bench --only nn``.
+Run alone: ``python -m torchsorflow.benchmarks.bench_nn [--quick] [--json out.json]``; or with
+every other benchmark in one table: ``tsf bench nn``.
 """
 from __future__ import annotations
 
-import pathlib
 import sys
 
 import numpy as np
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from common import rows_beside_torch  # noqa: E402
+
+from .harness import rows_beside_torch, script_main
 
 TARGET = 1.5
 CONV_SHAPES = [  # (batch, in_channels, out_channels, size): VGG stages at CIFAR scale
@@ -58,7 +57,7 @@ def digits_step(lib):
 
 
 def run(quick=False):
-    """Rows for ``tsf bench`` (see benchmarks/common.py)."""
+    """Rows for ``tsf bench``."""
     workloads = [(f"Conv2d 3×3 fwd+bwd, N={b} {ci}→{co} ch, {s}×{s}",
                   lambda lib, shape=(b, ci, co, s): conv_step(lib, *shape))
                  for b, ci, co, s in (CONV_SHAPES[1:4:2] if quick else CONV_SHAPES)]
@@ -66,10 +65,5 @@ def run(quick=False):
     return rows_beside_torch(workloads, quick, TARGET)
 
 
-def main(argv=None):
-    from common import script_main
-    return script_main(run, __doc__.split("\n")[0], argv)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(script_main(run, __doc__.split("\n")[0]))
