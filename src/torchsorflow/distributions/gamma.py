@@ -33,6 +33,17 @@ def _log_beta(a, b):
     return lgamma(a) + lgamma(b) - lgamma(a + b)
 
 
+def _dirichlet_mode(concentration):
+    """(α − 1)⁺ normalised. Where every αᵢ < 1 the density is unbounded at every vertex; like
+    PyTorch we then return the first vertex."""
+    excess = ops.clamp(concentration - 1, 0, None)
+    total = excess.sum(-1, True)
+    interior = excess / ops.where(total > 0, total, 1.0)
+    all_below = np.all(concentration._array < 1, axis=-1, keepdims=True)
+    first = (np.arange(concentration.shape[-1]) == 0).astype(interior.dtype)
+    return ops.where(all_below, first, interior)
+
+
 def _xlog1my(x, v):
     """x·log(1 − v), taken as 0 where x = 0."""
     return x * ops.log1p(-ops.where(ops.equal(x, 0), 0.0, v))
@@ -124,7 +135,7 @@ class Beta(Distribution):
 
     @property
     def mode(self):
-        return (self.concentration1 - 1) / (self.concentration1 + self.concentration0 - 2)
+        return _dirichlet_mode(ops.stack([self.concentration1, self.concentration0], -1))[..., 0]
 
     @property
     def variance(self):
@@ -196,13 +207,7 @@ class Dirichlet(Distribution):
 
     @property
     def mode(self):
-        """(α − 1)⁺ normalised; where every αᵢ < 1 the mass piles up at the vertex of the largest."""
-        excess = ops.clamp(self.concentration - 1, 0, None)
-        interior = excess / excess.sum(-1, True)
-        all_below = np.all(self.concentration._array < 1, axis=-1, keepdims=True)
-        largest = np.argmax(self.concentration._array, axis=-1)[..., None]
-        vertex = (np.arange(self.concentration.shape[-1]) == largest).astype(interior.dtype)
-        return ops.where(all_below, vertex, interior)
+        return _dirichlet_mode(self.concentration)
 
     @property
     def variance(self):

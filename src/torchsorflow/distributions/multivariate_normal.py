@@ -45,7 +45,9 @@ def _diagonal(matrix):
 
 
 def _solve_lower(factor, vectors):
-    """L⁻¹v for a batch of vectors, broadcasting L over the batch."""
+    """L⁻¹v for a batch of vectors, broadcasting L over the batch. Only the lower triangle of L
+    is read (as by PyTorch's ``solve_triangular``), so its upper entries get no gradient."""
+    factor = factor * np.tril(np.ones(factor.shape[-2:], dtype=factor.dtype))
     shape = np.broadcast_shapes(factor.shape[:-2], vectors.shape[:-1])
     d = factor.shape[-1]
     factor = ops.broadcast_to(factor, shape + (d, d))

@@ -215,33 +215,27 @@ def cholesky(a):
 # --- implicit reparameterisation: Gamma and Dirichlet samples differentiable in their shape ---
 # A sample x with CDF F(x; a) moves with a as the quantile at fixed F does:
 # dx/da = −(∂F/∂a) / p(x; a). SciPy gives F to full precision but not ∂F/∂a, so that partial is
-# taken by Richardson-extrapolated central differences of log F in a (the smaller tail, which
-# keeps its relative accuracy), with steps of a thousandth of the scale, min(a, √a), on which F
-# varies; the result agrees with arbitrary-precision derivatives to about 1e-10. Samples and
-# these slopes are computed in float64.
-def _log_tail_slope(log_tail, a, *args):
-    """∂/∂a of ``log_tail(a, *args)`` (order h⁴ after one Richardson step)."""
-    h = 1e-3 * xp.minimum(a, xp.sqrt(a))
-
-    def central(step):
-        return (log_tail(a + step, *args) - log_tail(a - step, *args)) / (2 * step)
-
-    return (4 * central(h / 2) - central(h)) / 3
-
-
+# taken by a central difference of log F in a, with a step of 1e-5 of the scale min(a, √a) on
+# which F varies. F is the lower tail unless that exceeds 0.9: the upper tail then keeps the
+# relative accuracy that 1 − F would lose (and SciPy's upper tails cost up to ten times more, so
+# they are only evaluated there). The slopes agree with arbitrary-precision derivatives to about
+# 1e-9 (PyTorch's approximations: 1e-3 to 1e-5). Samples and slopes are float64.
 def _quantile_slope(lower, upper, log_density, a, x, *args):
-    """dx/da = −∂F/∂a / p for F = ``lower`` (or 1 − ``upper`` where that tail is smaller)."""
+    """dx/da = −∂F/∂a / p for F = ``lower`` (or 1 − ``upper`` in the far upper tail)."""
     with xp.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        p_lower = lower(a, x, *args)
-        use_lower = p_lower <= 0.5
-        tail = xp.where(use_lower, p_lower, upper(a, x, *args))
-        sign = xp.where(use_lower, -1.0, 1.0)
-
-        def log_tail(b, *rest):
-            return xp.log(xp.where(use_lower, lower(b, x, *rest), upper(b, x, *rest)))
-
-        slope = _log_tail_slope(log_tail, a, *args)
-        return sign * slope * xp.exp(xp.log(tail) - log_density(a, x, *args))
+        tail = lower(a, x, *args)
+        use_upper = tail > 0.9
+        slope = xp.empty_like(tail)
+        for chosen, fn, sign in ((~use_upper, lower, -1.0), (use_upper, upper, 1.0)):
+            if not xp.any(chosen):
+                continue
+            a_c, x_c, rest = a[chosen], x[chosen], [r[chosen] for r in args]
+            if fn is upper:
+                tail[chosen] = upper(a_c, x_c, *rest)
+            h = 1e-5 * xp.minimum(a_c, xp.sqrt(a_c))
+            slope[chosen] = sign * (xp.log(fn(a_c + h, x_c, *rest))
+                                    - xp.log(fn(a_c - h, x_c, *rest))) / (2 * h)
+        return slope * xp.exp(xp.log(tail) - log_density(a, x, *args))
 
 
 def _gamma_log_density(a, x):
@@ -326,7 +320,7 @@ def _betainc(a, x, b):
 
 
 def _betaincc(a, x, b):
-    return scipy.special.betaincc(a, b, x)
+    return scipy.special.betainc(b, a, 1 - x)  # far faster than betaincc, and as accurate here
 
 
 def _dirichlet_grad_impl(x, alpha, total):
