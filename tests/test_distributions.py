@@ -304,6 +304,40 @@ def test_sample_shapes_follow_torch():
         D.Poisson(1.0).rsample()
 
 
+def test_a_pytorch_style_subclass_works():
+    """A user distribution written against torch's base class: it stores its parameters, calls
+    ``super().__init__(batch_shape)``, and overrides ``log_prob`` and ``rsample`` directly."""
+
+    class Shifted(D.Distribution):
+        arg_constraints = {"shift": D.constraints.real}
+        support = D.constraints.real
+        has_rsample = True
+
+        def __init__(self, shift, validate_args=None):
+            self.shift = shift
+            super().__init__(batch_shape=shift.shape, validate_args=validate_args)
+
+        def rsample(self, sample_shape=()):
+            return self.shift + tsf.randn(*(tuple(sample_shape) + self.batch_shape),
+                                          dtype=tsf.float64)
+
+        def log_prob(self, value):
+            if self._validate_args:
+                self._validate_sample(value)
+            return D.Normal(self.shift, 1.0).log_prob(value)
+
+    shift = tsf.tensor(np.array([0.0, 5.0]), requires_grad=True)
+    d = Shifted(shift)
+    assert d.sample((1000,)).numpy().mean(0) == pytest.approx([0.0, 5.0], abs=0.2)
+    d.log_prob(tsf.tensor(np.array([1.0, 4.0]))).sum().backward()
+    np.testing.assert_allclose(shift.grad.numpy(), [1.0, -1.0])
+    assert repr(d) == "Shifted(shift: (2,))"
+    with pytest.raises(ValueError, match=r"(?s)Expected parameter shift .*\nShifted: shift\[0\] = nan"):
+        Shifted(tsf.tensor(np.array([np.nan, 1.0])))
+    with pytest.raises(NotImplementedError, match="Shifted does not implement entropy"):
+        d.entropy()
+
+
 def test_float32_parameters_give_float32_values_and_numbers_follow_the_tensor():
     loc = tsf.tensor([0.0, 1.0])
     d = D.Normal(loc, 2.0)
@@ -495,6 +529,18 @@ def test_kl_is_the_expected_log_ratio_and_forward_mode_agrees():
                                                        D.MultivariateNormal(m2, c2)),
                 [np.zeros(3), _spd(np.random.default_rng(2), (), 3), np.ones(3),
                  _spd(np.random.default_rng(3), (), 3)], order=2)
+
+
+def test_every_pair_torch_registers_among_these_families_is_registered():
+    torch = torch_or_skip()
+    from torch.distributions import kl as torch_kl
+    from torchsorflow.distributions.kl import _KL_REGISTRY
+    ours = {(p.__name__, q.__name__) for p, q in _KL_REGISTRY}
+    theirs = {(p.__name__, q.__name__) for p, q in torch_kl._KL_REGISTRY
+              if hasattr(D, p.__name__) and hasattr(D, q.__name__)}
+    assert theirs <= ours, theirs - ours
+    assert ("LogNormal", "LogNormal") in ours  # PyTorch's TransformedDistribution pair
+    assert torch.distributions.kl_divergence is not None
 
 
 def test_kl_registry_dispatch_errors_and_independent():

@@ -275,7 +275,7 @@ class Categorical(_ProbsOrLogits, Distribution):
         if probs is not None:
             self.probs = param / param.sum(-1, True)
         else:
-            self.logits = param - ops.logsumexp(param, -1, True)
+            self.logits = ops.log_softmax(param, -1)
         check = self._validate_args if validate_args is None else validate_args
         if probs is not None and check:
             self._check_raw_probs(param._array)

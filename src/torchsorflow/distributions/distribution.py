@@ -209,9 +209,10 @@ class Distribution(MaximumLikelihood):
     # --- sampling -------------------------------------------------------------------------------
     def sample(self, sample_shape=(), seed=None):
         """Draws of shape ``sample_shape + batch_shape + event_shape``, outside autodiff."""
+        if self.has_rsample:  # through rsample, which a PyTorch-style subclass may override
+            draws = self.rsample(sample_shape) if seed is None else self.rsample(sample_shape, seed)
+            return draws.detach()
         shape = self._extended_shape(_sample_shape(type(self).__name__, sample_shape))
-        if self.has_rsample:
-            return self._rsample(shape, _rng(seed)).detach()
         return self._sample(shape, _rng(seed))
 
     def rsample(self, sample_shape=(), seed=None):

@@ -46,10 +46,14 @@ def _diagonal(matrix):
 
 def _solve_lower(factor, vectors):
     """L⁻¹v for a batch of vectors, broadcasting L over the batch. Only the lower triangle of L
-    is read (as by PyTorch's ``solve_triangular``), so its upper entries get no gradient."""
-    factor = factor * np.tril(np.ones(factor.shape[-2:], dtype=factor.dtype))
-    shape = np.broadcast_shapes(factor.shape[:-2], vectors.shape[:-1])
+    is read (as by PyTorch's ``solve_triangular``), so its upper entries get no gradient. With one
+    L for the whole batch (the usual case) the vectors are the columns of a single solve."""
     d = factor.shape[-1]
+    factor = factor * np.tril(np.ones((d, d), dtype=factor.dtype))
+    if factor.ndim == 2:
+        columns = ops.reshape(vectors, (-1, d)).mT
+        return ops.reshape(ops.solve(factor, columns).mT, vectors.shape)
+    shape = np.broadcast_shapes(factor.shape[:-2], vectors.shape[:-1])
     factor = ops.broadcast_to(factor, shape + (d, d))
     vectors = ops.broadcast_to(vectors, shape + (d,))
     return ops.solve(factor, ops.unsqueeze(vectors, -1))[..., 0]

@@ -24,7 +24,7 @@ import math
 import scipy.special
 
 from .. import backend
-from ..autodiff.tracer import Primitive
+from ..autodiff.tracer import Primitive, is_constant
 from ..backend import xp
 from ..tensor import Tensor
 from .elementwise import add, exp, greater, log, mul, sub, where
@@ -185,7 +185,18 @@ def _cholesky_jvp(t, ans, a):
     return matmul(ans, mul(inner, _phi(ans.shape[-1], ans.dtype)))
 
 
+def _cholesky_vjp_numpy(g, factor):
+    """The same adjoint in NumPy, for a plain backward() that will not be differentiated again."""
+    lt = xp.swapaxes(factor, -1, -2)
+    middle = (lt @ g) * (xp.tril(xp.ones(factor.shape[-2:])) - 0.5 * xp.eye(factor.shape[-1]))
+    left = xp.linalg.solve(lt, middle)
+    adjoint = xp.swapaxes(xp.linalg.solve(lt, xp.swapaxes(left, -1, -2)), -1, -2)
+    return 0.5 * (adjoint + xp.swapaxes(adjoint, -1, -2))
+
+
 def _cholesky_vjp(g, ans, a):
+    if is_constant(g, ans):
+        return Tensor._wrap(_cholesky_vjp_numpy(g._array, ans._array).astype(ans.dtype))
     lt = swapaxes(ans, -1, -2)
     middle = mul(matmul(lt, g), _phi(ans.shape[-1], ans.dtype))  # Φ(Lᵀ L̄)
     left = solve(lt, middle)                                       # L⁻ᵀ Φ(Lᵀ L̄)
