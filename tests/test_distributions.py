@@ -295,6 +295,10 @@ def test_sample_shapes_follow_torch():
         assert ours.sample(shape).shape == tuple(theirs.sample(shape).shape)
     assert D.Normal(0.0, 1.0).sample().shape == ()
     assert D.Normal(0.0, 1.0).sample(3).shape == (3,)  # an int means (n,)
+    for bad in ((2, -1), 1.5, (2.0,)):
+        with pytest.raises(ValueError, match=r"Normal.sample: sample_shape must be a tuple of "
+                                             r"non-negative ints, got"):
+            D.Normal(0.0, 1.0).sample(bad)
     tsf.manual_seed(3)
     first = D.Gamma(2.0, 1.0).sample((4,))
     tsf.manual_seed(3)

@@ -53,18 +53,20 @@ def _show(value):
 
 
 def _sample_shape(owner, sample_shape):
+    """``sample_shape`` as a tuple; an int n means (n,), as ``sample(n, seed=...)`` did in stats."""
     if isinstance(sample_shape, (int, np.integer)) and not isinstance(sample_shape, bool):
         if sample_shape < 0:
             raise ValueError(f"{owner}.sample: n must be a non-negative int, got {sample_shape!r}")
         return (int(sample_shape),)
     try:
-        shape = tuple(int(s) for s in sample_shape)
+        entries = tuple(sample_shape)
     except TypeError:
-        raise ValueError(f"{owner}.sample: n must be a non-negative int, got {sample_shape!r}")
-    if any(s < 0 for s in shape) or any(isinstance(s, bool) for s in sample_shape):
-        raise ValueError(f"{owner}.sample: sample_shape must hold non-negative ints, got "
-                         f"{sample_shape!r}")
-    return shape
+        entries = None
+    if entries is None or not all(isinstance(n, (int, np.integer)) and not isinstance(n, bool)
+                                  and n >= 0 for n in entries):
+        raise ValueError(f"{owner}.sample: sample_shape must be a tuple of non-negative ints, "
+                         f"got {sample_shape!r}")
+    return tuple(int(n) for n in entries)
 
 
 def _rng(seed):

@@ -188,7 +188,7 @@ def _cholesky_jvp(t, ans, a):
 def _cholesky_vjp_numpy(g, factor):
     """The same adjoint in NumPy, for a plain backward() that will not be differentiated again."""
     lt = xp.swapaxes(factor, -1, -2)
-    middle = (lt @ g) * (xp.tril(xp.ones(factor.shape[-2:])) - 0.5 * xp.eye(factor.shape[-1]))
+    middle = (lt @ g) * _phi(factor.shape[-1], factor.dtype)._array
     left = xp.linalg.solve(lt, middle)
     adjoint = xp.swapaxes(xp.linalg.solve(lt, xp.swapaxes(left, -1, -2)), -1, -2)
     return 0.5 * (adjoint + xp.swapaxes(adjoint, -1, -2))
