@@ -50,7 +50,8 @@ def _simplex(rng, shape):
 FAMILIES = {
     "Normal": (lambda r, b: {"loc": r.standard_normal(b), "scale": _positive(r, b)},
                lambda r, p, b, n: r.standard_normal((n,) + b) * 2, True),
-    "LogNormal": (lambda r, b: {"loc": r.standard_normal(b) * 0.5, "scale": _positive(r, b, 0.3, 1.5)},
+    "LogNormal": (lambda r, b: {"loc": r.standard_normal(b) * 0.5,
+                                "scale": _positive(r, b, 0.3, 1.5)},
                   lambda r, p, b, n: r.uniform(0.1, 5.0, (n,) + b), True),
     "Laplace": (lambda r, b: {"loc": r.standard_normal(b), "scale": _positive(r, b)},
                 lambda r, p, b, n: r.standard_normal((n,) + b) * 2, True),
@@ -336,7 +337,8 @@ def test_a_pytorch_style_subclass_works():
     d.log_prob(tsf.tensor(np.array([1.0, 4.0]))).sum().backward()
     np.testing.assert_allclose(shift.grad.numpy(), [1.0, -1.0])
     assert repr(d) == "Shifted(shift: (2,))"
-    with pytest.raises(ValueError, match=r"(?s)Expected parameter shift .*\nShifted: shift\[0\] = nan"):
+    with pytest.raises(ValueError,
+                       match=r"(?s)Expected parameter shift .*\nShifted: shift\[0\] = nan"):
         Shifted(tsf.tensor(np.array([np.nan, 1.0])))
     with pytest.raises(NotImplementedError, match="Shifted does not implement entropy"):
         d.entropy()
@@ -370,10 +372,11 @@ def test_rsample_gradients_are_unbiased(name, make_dist, mean_of, second_moment_
     theta = [tsf.tensor(1.3, dtype="float64"), tsf.tensor(0.8, dtype="float64")]
     n = 200000
     for moment, exact in ((lambda x: x, mean_of), (lambda x: x * x, second_moment_of)):
-        estimate = grad(lambda a, b: moment(make_dist(a, b).rsample((n,), seed=1)).mean(),
-                        argnums=(0, 1))(*theta)
-        want = grad(lambda a, b: exact(a, b), argnums=(0, 1))(*theta)
-        per_draw = jvp(lambda a, b: moment(make_dist(a, b).rsample((n,), seed=1)), tuple(theta),
+        estimate = grad(lambda a, b, moment=moment: moment(make_dist(a, b).rsample(
+            (n,), seed=1)).mean(), argnums=(0, 1))(*theta)
+        want = grad(lambda a, b, exact=exact: exact(a, b), argnums=(0, 1))(*theta)
+        per_draw = jvp(lambda a, b, moment=moment: moment(make_dist(a, b).rsample((n,), seed=1)),
+                       tuple(theta),
                        (tsf.tensor(1.0, dtype="float64"), tsf.tensor(0.0, dtype="float64")))[1]
         se = per_draw.numpy().std() / np.sqrt(n)
         # forward mode gives the same per-draw derivatives as reverse mode
@@ -451,8 +454,8 @@ def test_reparameterised_samples_of_location_scale_families_in_both_modes():
     """At a fixed seed loc + scale·ε is a smooth function of the parameters: finite differences
     apply directly."""
     for cls in (D.Normal, D.LogNormal, D.Laplace):
-        check_grads(lambda m, s: cls(m, s).rsample((5,), seed=4), [np.array([0.2, -0.4]),
-                                                                    np.array([0.7, 1.3])], order=2)
+        check_grads(lambda m, s, cls=cls: cls(m, s).rsample((5,), seed=4),
+                    [np.array([0.2, -0.4]), np.array([0.7, 1.3])], order=2)
     check_grads(lambda r: D.Exponential(r).rsample((5,), seed=4), [np.array([0.5, 2.0])])
     check_grads(lambda lo, w: D.Uniform(lo, lo + w).rsample((5,), seed=4),
                 [np.array([0.0, -1.0]), np.array([1.0, 3.0])])

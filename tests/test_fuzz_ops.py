@@ -1,6 +1,8 @@
 """Differential fuzzing of every primitive against PyTorch: random shapes (size-1 dimensions and
 broadcasting included), arguments and dtypes; forward values in float32, gradients in float64 by
 reverse mode and forward mode (see tests/fuzz_support.py)."""
+import functools
+
 import numpy as np
 import pytest
 
@@ -11,41 +13,35 @@ from hypothesis import assume, strategies as st  # noqa: E402
 from hypothesis.extra import numpy as hnp  # noqa: E402
 
 import torchsorflow as tsf  # noqa: E402
+from catalog import BINARY_SHAPES, UNARY_SHAPES, load, row  # noqa: E402
 from fuzz_support import (compare, forward_only, fuzz, nonscalar_shapes, seeds, shapes,  # noqa: E402
                           shapes_with_empty, values)
-from torchsorflow.ops.special import digamma, erfinv, gammainc, lgamma, polygamma  # noqa: E402
+from torchsorflow.ops.special import gammainc  # noqa: E402
 
 
-# name: (ours, PyTorch's, domain of the input)
-UNARY = {
-    "neg": (lambda x: -x, lambda x: -x, "normal"),
-    "exp": (tsf.exp, torch.exp, "normal"),
-    "log": (tsf.log, torch.log, "positive"),
-    "log1p": (tsf.log1p, torch.log1p, "above_minus_one"),
-    "expm1": (tsf.expm1, torch.expm1, "normal"),
-    "sqrt": (tsf.sqrt, torch.sqrt, "positive"),
-    "rsqrt": (tsf.rsqrt, torch.rsqrt, "positive"),
-    "square": (tsf.square, torch.square, "normal"),
-    "abs": (tsf.abs, torch.abs, "away"),
-    "tanh": (tsf.tanh, torch.tanh, "normal"),
-    "sigmoid": (tsf.sigmoid, torch.sigmoid, "normal"),
-    "softplus": (tsf.softplus, torch.nn.functional.softplus, "normal"),
-    "relu": (tsf.relu, torch.relu, "away"),
-    "sin": (tsf.sin, torch.sin, "normal"),
-    "cos": (tsf.cos, torch.cos, "normal"),
-    "lgamma": (lgamma, torch.lgamma, "positive"),
-    "digamma": (digamma, torch.digamma, "positive"),
-    "polygamma2": (lambda x: polygamma(2, x), lambda x: torch.polygamma(2, x), "positive"),
-    "erfinv": (erfinv, torch.erfinv, "open_unit"),
-    "method_chain": (lambda x: x.exp().sqrt().tanh(), lambda x: x.exp().sqrt().tanh(), "normal"),
-}
+def _catalog_rows(arity):
+    """Element-wise catalog rows (tests/catalog/) of one or two free-shaped arguments: the
+    fuzz draws their shapes, the catalog says what to call and on which domains."""
+    rows = {}
+    for name, entries in load().items():
+        for k, entry in enumerate(entries):
+            if entry.make is None and len(entry.domains) == arity and entry.modes and \
+                    entry.torch is not None and entry.shapes in (UNARY_SHAPES, BINARY_SHAPES):
+                rows[f"{name}/{k}"] = entry
+    return rows
+
+
+UNARY = _catalog_rows(1)
+UNARY["method_chain"] = row("exp", lambda x: x.exp().sqrt().tanh(),
+                            lambda t, x: x.exp().sqrt().tanh(), register=False)
 
 
 @fuzz(300, name=st.sampled_from(sorted(UNARY)), shape=shapes_with_empty, seed=seeds)
 def test_unary(name, shape, seed):
-    ours, theirs, domain = UNARY[name]
+    entry = UNARY[name]
     rng = np.random.default_rng(seed)
-    compare(ours, theirs, [values(domain, shape, rng)], rng)
+    compare(entry.ours, functools.partial(entry.torch, torch),
+            [values(entry.domains[0], shape, rng)], rng)
 
 
 @fuzz(60, seed=seeds,
@@ -81,32 +77,29 @@ def test_clip(shape, seed, low, width):
     compare(lambda t: tsf.clip(t, low, high), lambda t: torch.clamp(t, low, high), [x], rng)
 
 
-BINARY = {
-    "add": (lambda x, y: x + y, lambda x, y: x + y, "normal", "normal"),
-    "sub": (lambda x, y: x - y, lambda x, y: x - y, "normal", "normal"),
-    "mul": (lambda x, y: x * y, lambda x, y: x * y, "normal", "normal"),
-    "div": (lambda x, y: x / y, lambda x, y: x / y, "normal", "away"),
-    "pow": (lambda x, y: x ** y, lambda x, y: x ** y, "positive", "normal"),
-    "maximum": (tsf.maximum, torch.maximum, "normal", "normal"),
-    "minimum": (tsf.minimum, torch.minimum, "normal", "normal"),
-    "matmul_free_mix": (lambda x, y: tsf.tanh(x) * y - x / (1 + y * y),
-                        lambda x, y: torch.tanh(x) * y - x / (1 + y * y), "normal", "normal"),
-}
+BINARY = _catalog_rows(2)
+BINARY["free_mix"] = row("mul", lambda x, y: tsf.tanh(x) * y - x / (1 + y * y),
+                         lambda t, x, y: t.tanh(x) * y - x / (1 + y * y),
+                         domains=("normal", "normal"), register=False)
 
 
 @fuzz(300, name=st.sampled_from(sorted(BINARY)), seed=seeds,
       shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=4, max_side=3))
 def test_binary_with_broadcasting(name, shapes, seed):
-    ours, theirs, dom_x, dom_y = BINARY[name]
+    entry = BINARY[name]
     rng = np.random.default_rng(seed)
     x_shape, y_shape = shapes.input_shapes
-    compare(ours, theirs, [values(dom_x, x_shape, rng), values(dom_y, y_shape, rng)], rng)
+    compare(entry.ours, functools.partial(entry.torch, torch),
+            [values(entry.domains[0], x_shape, rng), values(entry.domains[1], y_shape, rng)], rng)
 
 
-@fuzz(150, name=st.sampled_from(["add", "sub", "mul", "div", "pow"]), shape=shapes, seed=seeds,
-      scalar=st.sampled_from([-2.0, -0.5, 0.75, 3.0, 2]), scalar_first=st.booleans())
+@fuzz(150, name=st.sampled_from(["add/0", "sub/0", "mul/0", "div/0", "pow/0"]), shape=shapes,
+      seed=seeds, scalar=st.sampled_from([-2.0, -0.5, 0.75, 3.0, 2]), scalar_first=st.booleans())
 def test_binary_with_a_python_scalar(name, shape, seed, scalar, scalar_first):
-    ours, theirs, dom_x, dom_y = BINARY[name]
+    entry = BINARY[name]
+    ours, theirs = entry.ours, functools.partial(entry.torch, torch)
+    dom_x, dom_y = entry.domains
+    name = name.split("/")[0]
     rng = np.random.default_rng(seed)
     domain = dom_y if scalar_first else dom_x
     if scalar_first and name == "pow":

@@ -78,7 +78,8 @@ def adam_variants(draw):
 @st.composite
 def asgd(draw):
     return "ASGD", dict(lr=draw(lrs), lambd=draw(st.sampled_from([1e-4, 0.1])),
-                        alpha=draw(st.sampled_from([0.5, 0.75])), t0=draw(st.sampled_from([0, 2, 1e6])),
+                        alpha=draw(st.sampled_from([0.5, 0.75])),
+                        t0=draw(st.sampled_from([0, 2, 1e6])),
                         weight_decay=draw(decays), maximize=draw(st.booleans()))
 
 

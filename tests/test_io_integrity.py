@@ -56,9 +56,9 @@ def test_swapped_data_offsets_are_refused(tmp_path):
     prefix, header, body = _split(path)
     parsed = json.loads(header)
     a, b = parsed["a"]["data_offsets"], parsed["b"]["data_offsets"]
-    swapped = header.replace(json.dumps(a, separators=(",", ":")).encode(), b"@A") \
-        .replace(json.dumps(b, separators=(",", ":")).encode(), json.dumps(a, separators=(",", ":")).encode()) \
-        .replace(b"@A", json.dumps(b, separators=(",", ":")).encode())
+    text_a = json.dumps(a, separators=(",", ":")).encode()
+    text_b = json.dumps(b, separators=(",", ":")).encode()
+    swapped = header.replace(text_a, b"@A").replace(text_b, text_a).replace(b"@A", text_b)
     assert swapped != header and len(swapped) == len(header)
     path.write_bytes(prefix + swapped + body)
     with pytest.raises(SafetensorsError, match="corrupted header"):
@@ -179,13 +179,15 @@ def test_a_structure_made_by_hand_gives_errors_naming_the_file(tmp_path):
 
 def test_bf16_and_f8_are_read_as_float32_and_the_upcast_is_announced(tmp_path):
     path = tmp_path / "hf.safetensors"
-    bits = {"BF16": np.array([0x3F80, 0xC040, 0x7F80, 0x0001], "<u2").tobytes(),   # 1, -3, inf, tiny
+    # 1, -3, inf, tiny
+    bits = {"BF16": np.array([0x3F80, 0xC040, 0x7F80, 0x0001], "<u2").tobytes(),
             "F8_E4M3": bytes([0x38, 0xB8, 0x7E, 0x7F, 0x01]),     # 1, -1, 448, nan, 2^-9
             "F8_E5M2": bytes([0x3C, 0x7B, 0x7C, 0x01])}            # 1, 57344, inf, 2^-16
     header, body = {}, b""
     for name, raw in bits.items():
         size = len(raw) // st.UPCAST[name]
-        header[name] = {"dtype": name, "shape": [size], "data_offsets": [len(body), len(body) + len(raw)]}
+        header[name] = {"dtype": name, "shape": [size],
+                        "data_offsets": [len(body), len(body) + len(raw)]}
         body += raw
     _write_header(path, header, body)
     with pytest.warns(UserWarning, match=r"3 tensor\(s\) stored as BF16/F8_E4M3/F8_E5M2 .* upcast "

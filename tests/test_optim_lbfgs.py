@@ -165,7 +165,8 @@ def test_state_dict_mid_run_continues_like_torch(problem, options, tmp_path):
 
 
 def _rebind(problem, params):
-    """The problem's loss as a function of the given tensors (a model restored from a checkpoint)."""
+    """The problem's loss as a function of the given tensors (a model restored from a
+    checkpoint)."""
     lib, F = tsf, tsf.nn.functional
     if problem == "rosenbrock":
         (x,) = params
@@ -253,7 +254,8 @@ def test_cubic_interpolation_finds_a_cubics_minimum():
 # extrapolation, a turned slope, the zoom with its nudges away from the bracket's ends, the
 # bracket-width stop and running out of evaluations.
 LINE_FUNCTIONS = {
-    "wiggly": (lambda x: np.sum(np.sin(3 * x) + 0.1 * x * x), lambda x: 3 * np.cos(3 * x) + 0.2 * x),
+    "wiggly": (lambda x: np.sum(np.sin(3 * x) + 0.1 * x * x),
+               lambda x: 3 * np.cos(3 * x) + 0.2 * x),
     "fast": (lambda x: np.sum(np.sin(20 * x) + x * x), lambda x: 20 * np.cos(20 * x) + 2 * x),
     "quartic": (lambda x: np.sum(x ** 4), lambda x: 4 * x ** 3),
     "exp": (lambda x: np.sum(np.exp(x) - 2 * x), lambda x: np.exp(x) - 2),

@@ -284,7 +284,8 @@ def test_bad_arguments_are_named():
          lambda: m.MultiplicativeLR(opt, 0.9)),
         (ValueError, "between 0 and 1, got 2", lambda: m.ConstantLR(opt, factor=2)),
         (ValueError, "Starting multiplicative factor", lambda: m.LinearLR(opt, start_factor=0)),
-        (ValueError, "Factor should be < 1.0, got 1.5", lambda: m.ReduceLROnPlateau(opt, factor=1.5)),
+        (ValueError, "Factor should be < 1.0, got 1.5",
+         lambda: m.ReduceLROnPlateau(opt, factor=1.5)),
         (ValueError, "mode maximum is unknown", lambda: m.ReduceLROnPlateau(opt, mode="maximum")),
         (ValueError, "expected 1 min_lrs|min_lr must have the same length",
          lambda: m.ReduceLROnPlateau(opt, min_lr=[0.1, 0.2])),
@@ -320,7 +321,8 @@ def test_bad_arguments_are_named():
     with pytest.raises(ValueError, match="Tried to step 3 times. The specified number of total "
                                          "steps is 2"):
         scheduler.step()
-    with pytest.raises(KeyError, match="param 'initial_lr' is not specified in param_groups\\[0\\]"):
+    with pytest.raises(KeyError,
+                       match="param 'initial_lr' is not specified in param_groups\\[0\\]"):
         m.StepLR(tsf.optim.SGD([tsf.zeros(1, requires_grad=True)]), 2, last_epoch=3)
     assert math.isinf(m.ReduceLROnPlateau(opt).best)
 

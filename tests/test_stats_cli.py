@@ -124,7 +124,7 @@ def test_the_fast_reader_reads_what_the_line_by_line_reader_reads(tmp_path):
                              rng.integers(-10 ** 6, 10 ** 6, 1000).astype(float), [0.0, -0.0]])
     texts = [repr(float(v)) for v in values] + [f"{v:.3e}" for v in values[:500]] \
         + [f"{v:.17g}" for v in values[:500]] + ["1.", ".5", "+3", "-0", "1E5", "7e-320"]
-    for layout, sep in (("single", "\n"), ("csv", None), ("spaces", None)):
+    for layout in ("single", "csv", "spaces"):
         if layout == "single":
             body = "value\n" + "\n".join(texts) + "\n"
         else:

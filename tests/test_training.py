@@ -205,7 +205,8 @@ def test_the_batchnorm_cnn_reaches_98_percent_with_the_default_settings(tmp_path
     assert accuracy >= 0.98
     capsys.readouterr()
     assert main(["eval", str(tmp_path / "checkpoint.safetensors")]) == 0
-    assert f"test accuracy {100 * accuracy:.2f}% ({round(accuracy * 360)}/360)" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert f"test accuracy {100 * accuracy:.2f}% ({round(accuracy * 360)}/360)" in out
 
 
 # --- issue 20, item 11: a run is written as a whole, and can be resumed ---------------------------

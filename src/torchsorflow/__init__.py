@@ -93,7 +93,8 @@ def compile(model=None, **options):  # noqa: A001 - torch.compile
 
 
 def summary(model, input_size=None, depth=3, **kwargs):
-    """Per-layer parameters, shapes and MACs of ``model``; see :func:`torchsorflow.nn.summary.summary`."""
+    """Per-layer parameters, shapes and MACs of ``model``; see
+    :func:`torchsorflow.nn.summary.summary`."""
     from .nn.summary import summary as _summary
     return _summary(model, input_size=input_size, depth=depth, **kwargs)
 

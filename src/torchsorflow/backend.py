@@ -109,10 +109,10 @@ class device:  # noqa: N801 - torch.device
 
     >>> device("cpu")
     device(type='cpu')
-    >>> device("cuda:0")
+    >>> device("cuda:0")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    RuntimeError: device 'cuda:0' is not available: TorchsorFlow runs on the CPU only (use device='cpu')
+    RuntimeError: device 'cuda:0' is not available: TorchsorFlow runs on the CPU only ...
     """
 
     __slots__ = ("type", "index")

@@ -30,7 +30,6 @@ tensor([2., 4., 6.])
 from __future__ import annotations
 
 import copy as _copy
-import numbers
 import weakref
 
 import numpy as np
@@ -57,7 +56,8 @@ class Tensor(Box):
 
     __slots__ = ()
     __array_priority__ = 1000
-    __array_ufunc__ = None  # make NumPy defer to our reflected operators: ndarray * Tensor -> Tensor
+    # make NumPy defer to our reflected operators: ndarray * Tensor -> Tensor
+    __array_ufunc__ = None
 
     def __init__(self, *args, dtype=None, requires_grad=False, device=None):
         check_device(device, "Tensor")
@@ -84,7 +84,7 @@ class Tensor(Box):
     def _box(inner, trace, node=None, tangent=None):
         return tracer.box(inner, trace, node=node, tangent=tangent)
 
-    def primal(self) -> "Tensor":
+    def primal(self) -> Tensor:
         """The level-0 Tensor under every transformation's box (no tangents, no graph levels)."""
         return tracer.primal(self)
 
@@ -216,7 +216,7 @@ class Tensor(Box):
 
     def __bool__(self):
         if self._array.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
+            raise RuntimeError("Boolean value of Tensor with more than one value is ambiguous")
         return bool(self._array)
 
     def __float__(self):

@@ -160,8 +160,8 @@ def _naive_report(functions, names, x):
         report.lines.append(" " * 11 + "evaluations: " +
                             ", ".join(f"{n} ×{c}" for n, c in counts.items()))
         report.derivative = product
-    report.lines.append("# without a cache inner functions are recomputed (neither mode); with one, "
-                        "the order of work is forward mode's")
+    report.lines.append("# without a cache inner functions are recomputed (neither mode); with "
+                        "one, the order of work is forward mode's")
     report.lines.append(f"# F'(x) = {report.derivative:.10g}")
     return report
 

@@ -42,7 +42,8 @@ def _check_close(what, got, expected, rtol, atol):
 
 
 def check_grads(f, args, modes=("fwd", "rev"), order=2, eps=1e-6, rtol=1e-5, atol=1e-6, seed=0):
-    """Raise ``AssertionError`` when ``f``'s derivatives at ``args`` disagree with finite differences.
+    """Raise ``AssertionError`` when ``f``'s derivatives at ``args`` disagree with finite
+    differences.
 
     ``args`` is a sequence of arguments (Tensors or arrays, converted to float64); every argument is
     perturbed. ``modes`` picks forward (``"fwd"``) and/or reverse (``"rev"``) mode; ``order`` is the

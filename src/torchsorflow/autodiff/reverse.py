@@ -70,7 +70,8 @@ def _topological_order(roots):
 
 
 def fit_to(value, like):
-    """Sum a cotangent over broadcast dimensions and cast it: the one place broadcasting is undone."""
+    """Sum a cotangent over broadcast dimensions and cast it: the one place broadcasting is
+    undone."""
     if value.shape != like.shape:
         value = sum_to(value, like.shape)
     if value.dtype != like.dtype:
@@ -158,7 +159,8 @@ def backward(tensor, gradient=None, retain_graph=None, create_graph=False, input
 
 def eager_grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
                allow_unused=False):
-    """``torch.autograd.grad``: gradients of ``outputs`` w.r.t. ``inputs`` without touching ``.grad``."""
+    """``torch.autograd.grad``: gradients of ``outputs`` w.r.t. ``inputs`` without touching
+    ``.grad``."""
     single = isinstance(inputs, Box)
     inputs = (inputs,) if single else tuple(inputs)
     saved = [t.grad for t in inputs]

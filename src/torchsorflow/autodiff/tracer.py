@@ -90,7 +90,8 @@ def box(inner, trace, node=None, tangent=None):
 
 
 def to_box(value):
-    """``value`` itself if it is a Tensor, else a new Tensor made from it (PyTorch's dtype rules)."""
+    """``value`` itself if it is a Tensor, else a new Tensor made from it (PyTorch's dtype
+    rules)."""
     return value if isinstance(value, Box) else _tensor_type(value)
 
 
@@ -177,10 +178,10 @@ class inference_mode(no_grad):
 
 
 # --- primitives and their registry ------------------------------------------------------------
-_REGISTRY: dict[str, "Primitive"] = {}
+_REGISTRY: dict[str, Primitive] = {}
 
 
-def registry() -> dict[str, "Primitive"]:
+def registry() -> dict[str, Primitive]:
     """Every primitive by name, in the order they were declared (a copy)."""
     return dict(_REGISTRY)
 
@@ -188,9 +189,9 @@ def registry() -> dict[str, "Primitive"]:
 class Primitive:
     """An operation with its forward function and both derivative rules side by side.
 
-    ``impl(*arrays, **params)`` computes on NumPy arrays. ``vjp`` is either a tuple with one rule per
-    argument, ``rule(g, ans, *args, **params) -> cotangent``, or (``joint_vjp=True``) one function
-    returning a tuple of cotangents for all arguments. ``jvp`` likewise: per-argument rules
+    ``impl(*arrays, **params)`` computes on NumPy arrays. ``vjp`` is either a tuple with one rule
+    per argument, ``rule(g, ans, *args, **params) -> cotangent``, or (``joint_vjp=True``) one
+    function returning a tuple of cotangents for all arguments. ``jvp`` likewise: per-argument rules
     ``rule(t, ans, *args, **params) -> output tangent`` whose results are summed, or one joint rule
     ``rule(tangents, ans, *args, **params)`` with ``None`` for arguments without a tangent. A rule
     may be ``None`` for an argument that is never differentiable (an index, a condition). Rules see
@@ -398,8 +399,9 @@ def bind(prim, args, params):
         return _eval_eager(prim, [primal(a) if isinstance(a, Box) else a for a in args], params)
     if not top.active:
         raise RuntimeError(
-            f"{prim.name}: a Tensor boxed by a finished transformation (level {top.level}) was used "
-            "after that transformation returned; did a traced value escape through a closure or global?")
+            f"{prim.name}: a Tensor boxed by a finished transformation (level {top.level}) was "
+            "used after that transformation returned; did a traced value escape through a "
+            "closure or global?")
     inner_args = []
     for a in args:
         if isinstance(a, Box) and a._trace is not None:
@@ -407,7 +409,8 @@ def bind(prim, args, params):
                 a = a._inner
             elif a._trace.level == top.level:
                 raise RuntimeError(f"{prim.name}: Tensors from two different transformations at "
-                                   f"level {top.level} met; a traced value escaped its transformation")
+                                   f"level {top.level} met; a traced value escaped its "
+                                   "transformation")
         inner_args.append(a)
     out_inner = bind(prim, inner_args, params)
     return top.process(prim, args, inner_args, out_inner, params)

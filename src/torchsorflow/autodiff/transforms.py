@@ -85,7 +85,8 @@ def vjp(func, *primals, has_aux=False):
 
 
 def jvp(func, primals, tangents, has_aux=False):
-    """Push ``tangents`` forward through ``func`` in one pass: returns ``(output, output_tangent)``."""
+    """Push ``tangents`` forward through ``func`` in one pass: returns ``(output,
+    output_tangent)``."""
     if not isinstance(primals, (tuple, list)) or not isinstance(tangents, (tuple, list)):
         raise TypeError("jvp: primals and tangents must be tuples, as in torch.func.jvp")
     leaves, spec = pytree.flatten(tuple(primals))
@@ -96,7 +97,8 @@ def jvp(func, primals, tangents, has_aux=False):
     t_leaves = [_to_tensor(t) for t in t_leaves]
     for i, (x, t) in enumerate(zip(leaves, t_leaves)):
         if x.shape != t.shape:
-            raise ValueError(f"jvp: tangent {i} has shape {t.shape} but its primal has shape {x.shape}")
+            raise ValueError(f"jvp: tangent {i} has shape {t.shape} but its primal has shape "
+                             f"{x.shape}")
     with new_trace(ForwardTrace) as trace:
         boxed = [box(x, trace, tangent=t if t.dtype == x.dtype else t.astype(x.dtype))
                  for x, t in zip(leaves, t_leaves)]
@@ -175,7 +177,8 @@ def _one_hot(index, shape, dtype):
 
 
 def jacrev(func, argnums=0):
-    """Jacobian by reverse mode: one ``vjp`` per output element. Shape: output.shape + input.shape."""
+    """Jacobian by reverse mode: one ``vjp`` per output element. Shape: output.shape +
+    input.shape."""
     def wrapper(*args):
         nums, call_with = _select(args, argnums)
         out, vjp_fn = vjp(lambda *d: call_with(func, d), *(args[n] for n in nums))
@@ -194,7 +197,8 @@ def jacrev(func, argnums=0):
 
 
 def jacfwd(func, argnums=0):
-    """Jacobian by forward mode: one ``jvp`` per input element. Shape: output.shape + input.shape."""
+    """Jacobian by forward mode: one ``jvp`` per input element. Shape: output.shape +
+    input.shape."""
     def wrapper(*args):
         nums, call_with = _select(args, argnums)
         diff_args = [_to_tensor(args[n]) for n in nums]

@@ -1,4 +1,5 @@
-"""Sub-commands of ``tsf``; each module defines ``register(subparsers)`` (see :mod:`torchsorflow.cli`).
+"""Sub-commands of ``tsf``; each module defines ``register(subparsers)`` (see
+:mod:`torchsorflow.cli`).
 
 Also what they share: :class:`CommandError` and the argparse types that refuse careless values
 (a negative learning rate, a NaN, ``--topn 0``) before anything runs.

@@ -32,7 +32,8 @@ def register(subparsers):
                         help="retrain without each of the K most influential points and compare")
     parser.add_argument("--params", choices=("last", "all"), default="last",
                         help="the last Linear layer on frozen features (default) or all weights")
-    parser.add_argument("--l2", type=finite_number(0), default=1e-3, help="L2 coefficient (default 1e-3)")
+    parser.add_argument("--l2", type=finite_number(0), default=1e-3,
+                        help="L2 coefficient (default 1e-3)")
     parser.add_argument("--damping", type=finite_number(0), default=None,
                         help="added to the Hessian (default 0 for last, 0.01 for all)")
     parser.add_argument("--no-refit", action="store_true",

@@ -53,7 +53,8 @@ class LineNumbers(Sequence):
     computed (slowly, once) when first asked for, which only an error message does."""
 
     def __init__(self, first, count, text=None, start=0):
-        self._first, self._count, self._text, self._start, self._list = first, count, text, start, None
+        self._first, self._count, self._text = first, count, text
+        self._start, self._list = start, None
 
     def __len__(self):
         return self._count

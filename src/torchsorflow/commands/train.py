@@ -60,8 +60,8 @@ def register(subparsers):
                             "losses are plain cross-entropy")
     train.add_argument("--batch-size", type=positive_int, default=None, help="default: 32")
     train.add_argument("--width", type=positive_int, default=None,
-                       help="channels of the first convolution (cnn: 16, cnn-bn: 32) or hidden units "
-                            "of the mlp (128)")
+                       help="channels of the first convolution (cnn: 16, cnn-bn: 32) or hidden "
+                            "units of the mlp (128)")
     train.add_argument("--seed", type=int, default=None,
                        help="seeds initialisation and shuffling (default 0)")
     train.add_argument("--out", default=None, help="output folder (default: runs/<model>)")
@@ -178,8 +178,9 @@ def _prepare_folders(out, partial_dir, args):
     # an interrupted run started with --force may still replace --out when resumed
     force = args.force or (resuming_in_place and _run_info(partial_dir).get("force") is True)
     if os.path.isdir(out) and os.listdir(out) and not force:
-        raise CommandError(f"--out {out} already holds files ({', '.join(sorted(os.listdir(out))[:4])}"
-                           f"{', ...' if len(os.listdir(out)) > 4 else ''}); pass --force to "
+        names = sorted(os.listdir(out))
+        raise CommandError(f"--out {out} already holds files ({', '.join(names[:4])}"
+                           f"{', ...' if len(names) > 4 else ''}); pass --force to "
                            "replace them, or choose another --out")
     if os.path.exists(partial_dir) and not resuming_in_place:
         if not args.force:

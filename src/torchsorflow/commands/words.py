@@ -75,7 +75,8 @@ def register(subparsers):
     p.add_argument("--window", type=positive_int, default=10)
     p.add_argument("--min-count", type=positive_int, default=5)
     p.add_argument("--epochs", type=positive_int, default=25)
-    p.add_argument("--lr", type=finite_number(0, low_open=True), default=0.05, help="AdaGrad learning rate")
+    p.add_argument("--lr", type=finite_number(0, low_open=True), default=0.05,
+                   help="AdaGrad learning rate")
     p.add_argument("--x-max", type=finite_number(0, low_open=True), default=100.0)
     p.add_argument("--alpha", type=finite_number(0, low_open=True), default=0.75)
     p.add_argument("--batch-size", type=positive_int, default=512)

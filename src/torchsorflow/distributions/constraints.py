@@ -273,7 +273,8 @@ class _IntegerInterval(_Bound):
                 & (array <= _array(self.upper_bound)))
 
     def __repr__(self):
-        return f"IntegerInterval(lower_bound={_shown(self.lower_bound)}, upper_bound={_shown(self.upper_bound)})"
+        return (f"IntegerInterval(lower_bound={_shown(self.lower_bound)}, "
+                f"upper_bound={_shown(self.upper_bound)})")
 
 
 class _IntegerGreaterThan(_Bound):

@@ -25,10 +25,10 @@ accepts) and an int ``n`` for ``(n,)``; without a seed they draw from the genera
 Normal(loc: 0.0, scale: 2.0)
 >>> d.sample((3,), seed=0).shape, d.batch_shape, d.event_shape
 ((3,), (), ())
->>> Normal(0.0, -1.0)
+>>> Normal(0.0, -1.0)  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-ValueError: Expected parameter scale (Tensor of shape ()) of distribution Normal(loc: 0.0, scale: -1.0) to satisfy the constraint GreaterThan(lower_bound=0.0), but found invalid values:
+ValueError: Expected parameter scale (Tensor of shape ()) of distribution Normal(loc: 0.0, ...
 -1.0
 Normal: scale = -1.0 must be > 0
 """

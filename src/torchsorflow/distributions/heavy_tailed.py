@@ -147,7 +147,8 @@ class StudentT(Distribution):
 
     def _log_prob(self, value):
         df, z = self.df, (value - self.loc) / self.scale
-        norm = lgamma((df + 1) / 2) - lgamma(df / 2) - 0.5 * ops.log(df * np.pi) - ops.log(self.scale)
+        norm = (lgamma((df + 1) / 2) - lgamma(df / 2) - 0.5 * ops.log(df * np.pi)
+                - ops.log(self.scale))
         return norm - (df + 1) / 2 * ops.log1p(z * z / df)
 
     def entropy(self):

@@ -160,7 +160,8 @@ def _kl_exponential_exponential(p, q):
 @register_kl(Gamma, Gamma)
 def _kl_gamma_gamma(p, q):
     return (q.concentration * ops.log(p.rate / q.rate) + lgamma(q.concentration)
-            - lgamma(p.concentration) + (p.concentration - q.concentration) * digamma(p.concentration)
+            - lgamma(p.concentration)
+            + (p.concentration - q.concentration) * digamma(p.concentration)
             + (q.rate - p.rate) * (p.concentration / p.rate))
 
 

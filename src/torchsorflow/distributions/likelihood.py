@@ -166,11 +166,13 @@ class MaximumLikelihood:
 
     @classmethod
     def _free_to_unconstrained(cls, theta, stats):
-        return np.array([c.to_unconstrained(v) for c, v in zip(cls.fit_constraints.values(), theta)])
+        return np.array([c.to_unconstrained(v)
+                         for c, v in zip(cls.fit_constraints.values(), theta)])
 
     @classmethod
     def _unconstrained_to_free(cls, u, stats):
-        return ops.stack([c.from_unconstrained(u[i]) for i, c in enumerate(cls.fit_constraints.values())])
+        return ops.stack([c.from_unconstrained(u[i])
+                          for i, c in enumerate(cls.fit_constraints.values())])
 
     @classmethod
     def _unconstrained_to_params(cls, u, stats):
@@ -178,7 +180,8 @@ class MaximumLikelihood:
         through θ (fewer primitives in every Newton step); others go u ↦ θ ↦ parameters."""
         if not cls.scalar_parameters:
             return cls._free_to_params(cls._unconstrained_to_free(u, stats), stats)
-        return {k: c.from_unconstrained(u[i]) for i, (k, c) in enumerate(cls.fit_constraints.items())}
+        return {k: c.from_unconstrained(u[i])
+                for i, (k, c) in enumerate(cls.fit_constraints.items())}
 
     @classmethod
     def _numeric_fit(cls, stats, theta0):

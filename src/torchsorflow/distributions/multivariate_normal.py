@@ -5,9 +5,9 @@ As in PyTorch, every density and sample goes through the lower Cholesky factor L
 determinant), ``rsample`` is loc + L·ε. The factor comes from the differentiable
 :func:`~torchsorflow.ops.special.cholesky`, so gradients reach whichever matrix was given.
 
-Seed 000, exercise 1: for data x₁ … x_N in ℝⁿ,
-∇_μ log L = Σᵢ Σ⁻¹(xᵢ − μ) = 0, and since Σ is positive definite this gives μ̂ = (1/N) Σᵢ xᵢ, the
-sample mean, whatever Σ is. The covariance MLE is the biased sample covariance (1/N) Σᵢ (xᵢ − μ̂)(xᵢ − μ̂)ᵀ.
+Exercise sheet 000, exercise 1: for data x₁ … x_N in ℝⁿ, ∇_μ log L = Σᵢ Σ⁻¹(xᵢ − μ) = 0, and
+since Σ is positive definite this gives μ̂ = (1/N) Σᵢ xᵢ, the sample mean, whatever Σ is. The
+covariance MLE is the biased sample covariance (1/N) Σᵢ (xᵢ − μ̂)(xᵢ − μ̂)ᵀ.
 
 Parametrisations for fitting. A covariance matrix has d(d+1)/2 free entries (it is symmetric), so
 the *free* coordinates θ used for standard errors are the mean and the lower triangle of Σ (row by
@@ -183,7 +183,8 @@ class MultivariateNormal(Distribution):
         eigenvalues = np.linalg.eigvalsh(stats["scatter"] / n)
         if eigenvalues.min() <= 1e-12 * max(eigenvalues.max(), 1e-300):
             rank = int(np.sum(eigenvalues > 1e-12 * max(eigenvalues.max(), 1e-300)))
-            hint = f" (N = {n} ≤ d = {d})" if n <= d else " (some coordinates are linearly dependent)"
+            hint = (f" (N = {n} ≤ d = {d})" if n <= d
+                    else " (some coordinates are linearly dependent)")
             raise degenerate(cls.__name__, f"the sample covariance of {n} points in {d} dimensions "
                              f"is singular, rank {rank}{hint}; the likelihood is unbounded")
 

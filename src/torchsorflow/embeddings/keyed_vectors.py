@@ -414,8 +414,8 @@ class KeyedVectors:
                                    case_insensitive, dummy4unknown)
 
     def save(self, folder):
-        """Save into ``folder``: the vectors as ``.npy``, the words as text and a manifest with their
-        checksums, atomically as a whole (safe: no pickle; see :func:`.formats.save`)."""
+        """Save into ``folder``: the vectors as ``.npy``, the words as text and a manifest with
+        their checksums, atomically as a whole (safe: no pickle; see :func:`.formats.save`)."""
         from .formats import save
         save(self, folder)
 

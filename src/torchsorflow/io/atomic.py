@@ -98,7 +98,8 @@ def remove_stale_temporaries(path) -> list[str]:
             stale = not _process_exists(int(match.group(1)))
         elif legacy.match(entry.name):
             try:
-                stale = time.time() - entry.stat(follow_symlinks=False).st_mtime > LEGACY_AGE_SECONDS
+                age = time.time() - entry.stat(follow_symlinks=False).st_mtime
+                stale = age > LEGACY_AGE_SECONDS
             except OSError:
                 continue
         else:
@@ -155,7 +156,8 @@ def _process_exists(pid: int) -> bool:
 
 
 def _file_mode(path) -> int:
-    """The mode a plain ``open(path, "w")`` would give: the old file's, else 0o666 minus the umask."""
+    """The mode a plain ``open(path, "w")`` would give: the old file's, else 0o666 minus the
+    umask."""
     try:
         return os.stat(path).st_mode & 0o777
     except FileNotFoundError:

@@ -49,7 +49,8 @@ from .atomic import atomic_write
 
 DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "I16": "<i2",
           "I8": "i1", "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1", "BOOL": "?"}
-CODES = {np.dtype(v).newbyteorder("=") if v[0] == "<" else np.dtype(v): k for k, v in DTYPES.items()}
+CODES = {np.dtype(v).newbyteorder("=") if v[0] == "<" else np.dtype(v): k
+         for k, v in DTYPES.items()}
 # read-only types, upcast to float32 on reading: name -> bytes per value
 UPCAST = {"BF16": 2, "F8_E4M3": 1, "F8_E5M2": 1}
 CHECKSUM_KEY = "torchsorflow.data_sha256"
@@ -241,7 +242,8 @@ def load_file(path, with_metadata: bool = False, verify: bool = True):
     header, data_start, size, prefix, raw = read_header(path, with_bytes=True)
     metadata = header.pop("__metadata__", None) or {}
     if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
-        raise SafetensorsError(f"{path}: corrupted header: __metadata__ must map strings to strings")
+        raise SafetensorsError(f"{path}: corrupted header: __metadata__ must map strings to "
+                               "strings")
     checked_header = verify and _verify_header(path, metadata, prefix, raw)
     data_size = size - data_start
     for name, entry in header.items():
@@ -262,7 +264,8 @@ def load_file(path, with_metadata: bool = False, verify: bool = True):
     with open(path, "rb") as file:
         file.seek(data_start)
         if file.readinto(data) != data_size:  # pragma: no cover - the file changed under us
-            raise SafetensorsError(f"{path}: truncated file: the data section changed while reading")
+            raise SafetensorsError(f"{path}: truncated file: the data section changed while "
+                                   "reading")
     if verify:
         _verify_data(path, metadata, data, checked_header)
     tensors, upcast = {}, []
@@ -274,12 +277,14 @@ def load_file(path, with_metadata: bool = False, verify: bool = True):
             upcast.append((name, code))
             continue
         dtype = np.dtype(DTYPES[code])
-        array = np.frombuffer(data, dtype=dtype, count=(stop - begin) // dtype.itemsize, offset=begin)
+        array = np.frombuffer(data, dtype=dtype, count=(stop - begin) // dtype.itemsize,
+                              offset=begin)
         native = array.astype(dtype.newbyteorder("="), copy=False)  # a no-op on little-endian CPUs
         tensors[name] = native.reshape(shape)
     if upcast:
         codes = sorted({code for _, code in upcast})
-        shown = ", ".join(repr(name) for name, _ in upcast[:3]) + (" ..." if len(upcast) > 3 else "")
+        shown = ", ".join(repr(name) for name, _ in upcast[:3])
+        shown += " ..." if len(upcast) > 3 else ""
         warnings.warn(f"{path}: {len(upcast)} tensor(s) stored as {'/'.join(codes)} ({shown}) were "
                       "upcast to float32, since NumPy has no such type (the values are exact)",
                       UserWarning, stacklevel=2)
@@ -291,9 +296,9 @@ def _verify_data(path, metadata, data, checked_header):
     if expected is None:
         if checked_header or is_ours(metadata):
             raise SafetensorsError(
-                f"{path}: no checksum: the metadata says TorchsorFlow wrote this file, which always "
-                f"records {CHECKSUM_KEY} and {HEADER_CHECKSUM_KEY}, but they are missing (the header "
-                "was damaged or edited); load with verify=False to read it unchecked")
+                f"{path}: no checksum: the metadata says TorchsorFlow wrote this file, which "
+                f"always records {CHECKSUM_KEY} and {HEADER_CHECKSUM_KEY}, but they are missing "
+                "(the header was damaged or edited); load with verify=False to read it unchecked")
         return   # another writer's file: nothing to check against
     if hashlib.sha256(data).hexdigest() != expected:
         raise SafetensorsError(f"{path}: corrupted data: the SHA-256 of the tensor bytes does not "

@@ -1,4 +1,4 @@
-"""Loss modules wrapping :mod:`torchsorflow.nn.loss_functions` (``nn.CrossEntropyLoss()`` etc.).
+"""Loss modules wrapping :mod:`torchsorflow.nn.functional.loss` (``nn.CrossEntropyLoss()`` etc.).
 
 >>> import torchsorflow as tsf
 >>> from torchsorflow import nn
@@ -8,7 +8,7 @@ tensor(2.)
 from __future__ import annotations
 
 from ..tensor import Tensor
-from . import loss_functions as L
+from .functional import loss as L
 from .module import Module
 
 

@@ -4,26 +4,22 @@ Every primitive is declared once, with its forward function and derivative rules
 and enters the :func:`registry`; see the modules :mod:`.elementwise`, :mod:`.reductions`,
 :mod:`.shape`, :mod:`.linalg`, :mod:`.special` and, for neural networks (convolution, pooling,
 batch norm), :mod:`.nn_ops` over the NumPy kernels in :mod:`.kernels`. Creation functions are in
-:mod:`.creation`.
+:mod:`.creation`; PyTorch's argument conventions in :mod:`.arguments`.
 """
 from ..autodiff.tracer import registry
-from . import nn_ops
-from .creation import (Generator, arange, as_tensor, default_generator, eye, full, linspace,
-                       manual_seed, ones, ones_like, rand, randint, randn, randperm, tensor, zeros,
-                       zeros_like)
-from .elementwise import (absolute, add, clip, cos, div, equal, exp, expm1, floor, greater,
-                          greater_equal, isfinite, isnan, less, less_equal, log, log1p,
-                          logical_and, logical_not, logical_or, maximum, minimum, mul, neg,
-                          not_equal, power, relu, rsqrt, sigmoid, sign, sin, softplus, sqrt,
-                          square, sub, tanh, where)
-from .linalg import inv, logdet, matmul, solve
-from .reductions import (amax, amin, argmax, argmin, log_softmax, logsumexp, mean, norm, softmax,
-                         std, sum, var)
-from .special import digamma, lgamma, polygamma
-from .shape import (astype, broadcast_to, concatenate, flatten, getitem, pad, permute, reshape,
-                    squeeze, stack, sum_to, swapaxes, transpose, unsqueeze)
+from . import (arguments, creation, elementwise, kernels, linalg, nn_ops, reductions, shape,
+               special)
+from .creation import *  # noqa: F403
+from .elementwise import *  # noqa: F403
+from .linalg import *  # noqa: F403
+from .reductions import *  # noqa: F403
+from .shape import *  # noqa: F403
+from .special import *  # noqa: F403
 
-abs = absolute
-pow = power
-clamp = clip
-cat = concatenate
+abs = absolute  # noqa: F405
+pow = power  # noqa: F405
+
+__all__ = ["registry", "arguments", "creation", "elementwise", "kernels", "linalg", "nn_ops",
+           "reductions", "shape", "special", "abs", "pow", *creation.__all__,
+           *elementwise.__all__, *linalg.__all__, *reductions.__all__, *shape.__all__,
+           *special.__all__]

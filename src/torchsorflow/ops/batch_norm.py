@@ -2,13 +2,14 @@
 
 Forward, for each channel over its ``M`` values (batch × spatial positions)::
 
-    μ_B = Σ a_i / M,   σ²_B = Σ (a_i − μ_B)² / M,   â_i = (a_i − μ_B) / √(σ²_B + ε),   y_i = γ â_i + β
+    μ_B = Σ a_i / M,   σ²_B = Σ (a_i − μ_B)² / M,
+    â_i = (a_i − μ_B) / √(σ²_B + ε),   y_i = γ â_i + β
 
 The backward rule is the hand-derived formula of the exercise sheet (∂L/∂â, ∂L/∂σ², ∂L/∂μ,
 ∂L/∂a, ∂L/∂γ, ∂L/∂β), in two forms:
 
-* :func:`_differentiable_vjp`, term by term with framework primitives, so that the rule itself can be
-  differentiated (``create_graph=True``, Hessians, forward-over-reverse);
+* :func:`_differentiable_vjp`, term by term with framework primitives, so that the rule itself
+  can be differentiated (``create_graph=True``, Hessians, forward-over-reverse);
 * :func:`_fused_vjp`, the same algebra collapsed into three per-channel coefficients and run in
   NumPy, used when nothing will differentiate the rule (a plain ``loss.backward()``), because
   a dozen separate passes over the activations cost several times PyTorch's single kernel.

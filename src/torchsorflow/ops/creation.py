@@ -58,7 +58,8 @@ default_generator = Generator("cpu", 0)
 
 
 def manual_seed(seed):
-    """Seed the default generator used by ``randn``, ``rand``, layer initialisation and shuffling."""
+    """Seed the default generator used by ``randn``, ``rand``, layer initialisation and
+    shuffling."""
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
         raise TypeError(f"manual_seed: expected an int seed, got {seed!r}")
     return default_generator.manual_seed(int(seed))

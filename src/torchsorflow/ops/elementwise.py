@@ -15,6 +15,13 @@ from .. import backend
 from ..backend import xp
 from .kernels import runtime
 
+__all__ = ["add", "sub", "mul", "true_divide", "neg", "div", "reciprocal", "power",
+           "exp", "log", "log1p", "expm1", "sqrt", "sin", "cos", "tanh", "sigmoid", "softplus",
+           "absolute", "relu", "maximum", "minimum", "clip", "clamp", "clamp_min", "clamp_max",
+           "where", "equal", "not_equal", "less", "less_equal", "greater", "greater_equal",
+           "logical_not", "logical_and", "logical_or", "sign", "floor", "isnan", "isfinite",
+           "floor_divide", "square", "rsqrt"]
+
 
 def _times(v, partial):
     """``v · partial``, skipping the product when the partial is the number 1 or -1."""

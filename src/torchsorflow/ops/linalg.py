@@ -9,6 +9,8 @@ from .reductions import sum as reduce_sum
 from .kernels import runtime
 from .shape import squeeze, swapaxes, unsqueeze
 
+__all__ = ["matmul", "mm", "bmm", "mv", "dot", "solve", "inv", "logdet"]
+
 
 def _matmul_vjp_left(g, ans, a, b):
     if a.ndim == 1 and b.ndim == 1:
@@ -113,7 +115,8 @@ def _solve_impl(a, b):
 
 _solve = Primitive("solve", _solve_impl,
                    vjp=(_solve_vjp_a, _solve_vjp_b),
-                   jvp=(lambda t, ans, a, b: neg(_unmatrix(solve(a, matmul(t, _as_matrix(ans, a))), ans)),
+                   jvp=(lambda t, ans, a, b: neg(_unmatrix(solve(a, matmul(t, _as_matrix(ans, a))),
+                                                            ans)),
                         lambda t, ans, a, b: solve(a, t)))
 
 
@@ -129,7 +132,8 @@ def solve(a, b):
     else:
         fits = b.ndim >= 2 and b.shape[-2] == a.shape[-1]
     if not (square and fits):
-        raise ValueError(f"solve: A of shape {a.shape} must be square and match B of shape {b.shape}")
+        raise ValueError(f"solve: A of shape {a.shape} must be square and match B of shape "
+                         f"{b.shape}")
     return _solve(a, b)
 
 

@@ -31,8 +31,8 @@ from .linalg import matmul
 from .reductions import sum as reduce_sum
 from .shape import reshape, swapaxes
 
-__all__ = ["linear", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm_train",
-           "batch_norm_stats", "erf", "pair"]
+__all__ = ["linear", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d",
+           "batch_norm_train", "batch_norm_stats", "erf", "pair"]
 
 
 def pair(value, name="argument"):
@@ -64,7 +64,8 @@ def _rows(t, width):
 _linear = Primitive(
     "linear", _linear_impl,
     vjp=(lambda g, ans, x, w, *b: matmul(g, w),
-         lambda g, ans, x, w, *b: matmul(swapaxes(_rows(g, w.shape[0]), 0, 1), _rows(x, w.shape[1])),
+         lambda g, ans, x, w, *b: matmul(swapaxes(_rows(g, w.shape[0]), 0, 1),
+                                         _rows(x, w.shape[1])),
          lambda g, ans, x, w, *b: reduce_sum(_rows(g, w.shape[0]), 0)),
     jvp=(lambda t, ans, x, w, *b: _linear(t, w), lambda t, ans, x, w, *b: _linear(x, t),
          lambda t, ans, x, w, *b: t))

@@ -15,6 +15,9 @@ from .elementwise import (absolute, div, elementwise, equal, exp, greater, maxim
 from .kernels.reduce import sum_axes
 from .shape import astype, broadcast_to, flip, gather, reshape, squeeze
 
+__all__ = ["sum", "amax", "amin", "max", "min", "logsumexp", "log_softmax", "softmax", "softmin",
+           "argmax", "argmin", "all", "any", "cumsum", "mean", "var", "std", "norm"]
+
 
 def normalize_axis(axis, ndim):
     """``None`` or a sorted tuple of non-negative axes; names the bad axis when out of range."""

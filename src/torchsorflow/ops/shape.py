@@ -18,6 +18,13 @@ from ..backend import is_floating, to_dtype, xp
 from .arguments import sizes
 from .kernels.reduce import sum_axes
 
+__all__ = ["ShapeError", "zeros_like_tensor", "ones_like_tensor", "reshape", "permute",
+           "transpose", "swapaxes", "swapdims", "t", "movedim", "moveaxis", "broadcast_to",
+           "expand", "broadcast_tensors", "sum_to", "squeeze", "unsqueeze", "flatten",
+           "unflatten", "flip", "fliplr", "flipud", "as_index", "getitem", "index_put", "gather",
+           "scatter_add", "tile", "repeat", "cat", "concat", "concatenate", "stack", "narrow",
+           "split", "chunk", "unbind", "pad", "astype"]
+
 _reshape = Primitive("reshape", lambda x, shape: xp.reshape(x, shape),
                      vjp=(lambda g, ans, x, shape: _reshape(g, shape=x.shape),), linear=(0,))
 
@@ -403,16 +410,17 @@ def gather(input, dim, index):
     input = to_box(input)
     d = _dim(dim, input.ndim)
     index = _gather_index(input, d, index)
-    if any(i > n for k, (i, n) in enumerate(zip(index.shape, input.shape)) if k != d):
-        raise RuntimeError(f"Size does not match at dimension {k} expected index {index.shape} "
-                           f"to be smaller than self {input.shape} apart from dimension {d}")
+    for k, (i, n) in enumerate(zip(index.shape, input.shape)):
+        if k != d and i > n:
+            raise RuntimeError(f"Size does not match at dimension {k} expected index "
+                               f"{index.shape} to be smaller than self {input.shape} apart from "
+                               f"dimension {d}")
     if index.shape != input.shape:  # index may cover only part of the other dimensions
         input = getitem(input, tuple(slice(0, n) if k != d else slice(None)
                                      for k, n in enumerate(index.shape)))
     return _gather(input, index, axis=d)
 
 
-take_along_dim_index = gather
 
 
 def scatter_add(input, dim, index, src):
@@ -457,7 +465,8 @@ def cat(tensors, dim=0, *, axis=None):
     ref = tensors[0].shape
     d = _dim(dim, len(ref))
     for i, t in enumerate(tensors):
-        if t.ndim != len(ref) or any(a != b for k, (a, b) in enumerate(zip(t.shape, ref)) if k != d):
+        mismatch = any(a != b for k, (a, b) in enumerate(zip(t.shape, ref)) if k != d)
+        if t.ndim != len(ref) or mismatch:
             raise ShapeError(f"Sizes of tensors must match except in dimension {d}. Expected size "
                              f"{ref} but got size {t.shape} for tensor number {i} in the list.")
     if len(tensors) == 1:
@@ -477,7 +486,8 @@ def stack(tensors, dim=0, *, axis=None):
     for i, t in enumerate(tensors):
         if t.shape != tensors[0].shape:
             raise ShapeError(f"stack expects each tensor to be equal size, but got "
-                             f"{list(tensors[0].shape)} at entry 0 and {list(t.shape)} at entry {i}")
+                             f"{list(tensors[0].shape)} at entry 0 and {list(t.shape)} at entry "
+                             f"{i}")
     d = _dim(dim, tensors[0].ndim + 1)
     return _concatenate(*[unsqueeze(t, d) for t in tensors], axis=d)
 

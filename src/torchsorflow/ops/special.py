@@ -138,7 +138,8 @@ def gammainc(a, x):
 
     >>> import torchsorflow as tsf
     >>> from torchsorflow.ops.special import gammainc
-    >>> round(gammainc(tsf.tensor(1.0, dtype="float64"), tsf.tensor(2.0, dtype="float64")).item(), 6)
+    >>> a, x = tsf.tensor(1.0, dtype="float64"), tsf.tensor(2.0, dtype="float64")
+    >>> round(gammainc(a, x).item(), 6)
     0.864665
     """
     a, x = _floating(a), _floating(x)

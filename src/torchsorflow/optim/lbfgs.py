@@ -153,7 +153,7 @@ class LBFGS(Optimizer):
                 converged = np.abs(flat_grad).max() <= tolerance_grad
             else:
                 self._add_to_params(t, d)
-                if n_iter != max_iter:             # the last iteration's loss is left for the caller
+                if n_iter != max_iter:  # the last iteration's loss is left for the caller
                     value, flat_grad = self._evaluate(closure)
                     loss, ls_func_evals = float(value), 1
                     converged = np.abs(flat_grad).max() <= tolerance_grad
@@ -172,7 +172,9 @@ class LBFGS(Optimizer):
 
 
 def _array(value):
-    return None if value is None else np.array(value.numpy() if isinstance(value, Tensor) else value)
+    if value is None:
+        return None
+    return np.array(value.numpy() if isinstance(value, Tensor) else value)
 
 
 def _tensor(array):
@@ -272,7 +274,8 @@ def strong_wolfe(obj_func, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_change
         ls_func_evals += 1
         gtd_new = g_new.dot(d)
         ls_iter += 1
-        if f_new > f + c1 * t * gtd or f_new >= bracket_f[low]:   # the new step replaces the high end
+        # the new step replaces the high end
+        if f_new > f + c1 * t * gtd or f_new >= bracket_f[low]:
             bracket[high], bracket_f[high] = t, f_new
             bracket_g[high], bracket_gtd[high] = g_new, gtd_new
             low, high = (0, 1) if bracket_f[0] <= bracket_f[1] else (1, 0)

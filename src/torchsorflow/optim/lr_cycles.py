@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 
-from .lr_scheduler import (
+from .lr_base import (
     LRScheduler,
     _check_optimizer,
     _per_group,
@@ -173,8 +173,8 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self):
-        return [self.eta_min + (base - self.eta_min) * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
-                for base in self.base_lrs]
+        cosine = 1 + math.cos(math.pi * self.T_cur / self.T_i)
+        return [self.eta_min + (base - self.eta_min) * cosine / 2 for base in self.base_lrs]
 
     def step(self, epoch=None):
         """Advance one epoch, or set the (possibly fractional) ``epoch``."""

@@ -62,7 +62,8 @@ def _along_columns(a, p):
 
 
 def _along_rows(a, p):
-    """``p @ a[b, c]`` for every plane, through a transposed copy (cheap: used on the small side)."""
+    """``p @ a[b, c]`` for every plane, through a transposed copy (cheap: used on the small
+    side)."""
     n, c, h, w = a.shape
     t = a.transpose(0, 1, 3, 2).reshape(n * c * w, h) @ p.T
     return np.ascontiguousarray(t.reshape(n, c, w, p.shape[0]).transpose(0, 1, 3, 2))

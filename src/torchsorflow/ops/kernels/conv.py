@@ -75,8 +75,8 @@ def _as_transposed_convolution(g):
     """
     spans = [d * (k - 1) for k, d in zip(g.kernel_hw, g.dilation)]
     depthwise = g.cin_per_group == 1 and g.groups > 1  # transposed: depthwise again, and cheap
-    if g.stride != (1, 1) or (g.cin_per_group < runtime.TRANSPOSED_MIN_CHANNELS and not depthwise) or any(
-            p > s for p, s in zip(g.padding, spans)):
+    few_channels = g.cin_per_group < runtime.TRANSPOSED_MIN_CHANNELS and not depthwise
+    if g.stride != (1, 1) or few_channels or any(p > s for p, s in zip(g.padding, spans)):
         return None
     return conv_geometry("conv2d_grad_input", (g.batch, g.cout) + tuple(g.out_hw),
                          (g.cin, g.cout_per_group) + tuple(g.kernel_hw), (1, 1),

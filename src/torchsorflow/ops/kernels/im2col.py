@@ -37,8 +37,8 @@ Why not cache the forward ``cols`` for the weight gradient? The whole-batch matr
 ``kh*kw`` times the input's memory; writing it out and reading it back from main memory is slower
 than rebuilding each chunk in the cache.
 
-:func:`reference_conv2d` below is the same algorithm in its plainest form (one whole-batch
-``cols``, no chunks, layouts or threads): what the tests hold the tuned engines to.
+:mod:`.reference` holds the same algorithm in its plainest form (one whole-batch ``cols``, no
+chunks, layouts or threads): what the tests hold this engine to.
 """
 from __future__ import annotations
 
@@ -46,8 +46,7 @@ import numpy as np
 
 from . import runtime
 
-__all__ = ["Im2col", "choose_layout", "reference_conv2d", "reference_conv2d_grad_input",
-           "reference_conv2d_grad_weight"]
+__all__ = ["Im2col", "choose_layout"]
 
 
 def choose_layout(g):

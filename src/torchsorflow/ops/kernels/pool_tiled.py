@@ -56,7 +56,8 @@ def _taps(x, kernel, out_hw):
     (kh, kw), (oh, ow) = kernel, out_hw
     n, c, h, w = x.shape
     row_bytes = ow * x.itemsize
-    if h == oh * kh and w == ow * kw and row_bytes <= runtime.VOID_ROW_BYTES and x.flags.c_contiguous:
+    if (h == oh * kh and w == ow * kw and row_bytes <= runtime.VOID_ROW_BYTES
+            and x.flags.c_contiguous):
         by_column = np.empty((kw, x.size // kw), x.dtype)
         np.copyto(by_column, x.reshape(-1, kw).T)  # [j, (n, c, h, ow)]
         taps = np.empty((kh, kw, x.size // (kh * kw)), x.dtype)

@@ -40,7 +40,8 @@ def sum_axes(x, axes, keepdims=False):
     trail = math.prod(x.shape[kept[-1] + 1:])
     if trail > runtime.SUM_MAX_RUN or x.size == 0:
         return np.add.reduce(x, axis=axes, keepdims=keepdims)
-    if lead <= runtime.SUM_MAX_RUN:  # two products: over the leading axes at once, then the trailing ones
+    # two products: over the leading axes at once, then the trailing ones
+    if lead <= runtime.SUM_MAX_RUN:
         out = np.ones(lead, x.dtype) @ x.reshape(lead, block * trail)
         out = out.reshape(block, trail) @ np.ones(trail, x.dtype)
     else:  # a long batch: per row a product, then NumPy's pairwise sum over the rows

@@ -289,7 +289,8 @@ _zero_rows = {}  # dtype -> read-only zeros, grown to the longest row asked for
 
 
 def zero_row(length, dtype):
-    """A read-only row of ``length`` zeros (``None`` beyond :data:`ZERO_ROW_MAX`), kept for reuse."""
+    """A read-only row of ``length`` zeros (``None`` beyond :data:`ZERO_ROW_MAX`), kept for
+    reuse."""
     if length > ZERO_ROW_MAX:
         return None
     zeros = _zero_rows.get(dtype)

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ops
-from ..tensor import Tensor
+from ... import ops
+from ...tensor import Tensor
+
+__all__ = ["nll_loss", "cross_entropy", "mse_loss", "l1_loss", "binary_cross_entropy",
+           "binary_cross_entropy_with_logits"]
 
 _REDUCTIONS = ("none", "mean", "sum")
 
