@@ -210,6 +210,24 @@ class Tensor:
         from .autodiff.reverse import backward
         backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
 
+    def register_hook(self, hook):
+        """Run ``hook(grad)`` whenever backward() computes this Tensor's gradient; a returned
+        Tensor replaces the gradient. Returns a handle whose ``remove()`` unregisters it."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        from .autodiff.reverse import register_hook
+        return register_hook(self, hook, "grad")
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Run ``hook(tensor)`` on this leaf right after backward() accumulated its ``.grad``
+        (the gradient is then final for this backward; data-parallel training starts sending it)."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._node is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+        from .autodiff.reverse import register_hook
+        return register_hook(self, hook, "post_accumulate")
+
     # --- in-place updates (for optimizers; never recorded) -----------------------------------
     def _check_inplace(self, name):
         from .autodiff.tracer import is_grad_enabled
