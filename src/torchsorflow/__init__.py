@@ -19,7 +19,8 @@ from .backend import bool_, float16, float32, float64, int32, int64  # noqa: E40
 max = ops.amax
 min = ops.amin
 
-_SUBPACKAGES = {"nn", "optim", "data", "models", "stats", "embeddings", "influence", "io", "tour"}
+_SUBPACKAGES = {"nn", "optim", "data", "models", "stats", "embeddings", "influence", "io", "tour",
+                "distributed"}
 
 
 def summary(model, input_size=None, depth=3, **kwargs):

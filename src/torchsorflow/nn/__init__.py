@@ -23,5 +23,7 @@ from .loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss
                    NLLLoss)
 from .module import Module  # noqa: F401
 from .normalization import BatchNorm1d, BatchNorm2d  # noqa: F401
+from .sync_batchnorm import SyncBatchNorm  # noqa: F401
 from .parameter import Parameter  # noqa: F401
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d  # noqa: F401
+from . import parallel  # noqa: F401,E402
