@@ -5,7 +5,7 @@ the replicas are made identical (rank 0's parameters and buffers are broadcast, 
 that every rank built the same model). Then, in each ``loss.backward()``:
 
 1. parameters are grouped into *buckets* of about ``bucket_cap_mb`` (25 MB by default; the first
-   bucket 1 MB so that communication starts early), in reverse order of ``parameters()`` -- the
+   bucket at most 1 MB so that communication starts early), in reverse order of ``parameters()`` -- the
    order in which backward finishes their gradients;
 2. a hook on each parameter (``Tensor.register_post_accumulate_grad_hook``) copies its gradient
    into its bucket the moment backward has completed it;
@@ -52,9 +52,10 @@ class DistributedDataParallel(Module):
         self.broadcast_buffers = broadcast_buffers
         self.find_unused_parameters = find_unused_parameters
         self.require_backward_grad_sync = True
-        self.bucket_bytes_cap = int((25 if bucket_cap_mb is None else bucket_cap_mb) * 1024 * 1024)
-        if self.bucket_bytes_cap <= 0:
+        megabytes = 25 if bucket_cap_mb is None else bucket_cap_mb
+        if not megabytes > 0:
             raise ValueError(f"bucket_cap_mb must be positive, got {bucket_cap_mb}")
+        self.bucket_bytes_cap = max(1, int(megabytes * 1024 * 1024))
         named = [(n, p) for n, p in module.named_parameters() if p.requires_grad]
         if not named:
             raise RuntimeError("DistributedDataParallel is not needed when a module doesn't have "
@@ -113,7 +114,8 @@ def _check_same_model(pg, module):
             continue
         mine = {(k, n): (s, d) for k, n, s, d in specs}
         theirs = {(k, n): (s, d) for k, n, s, d in reference}
-        for key in theirs.keys() | mine.keys():
+        keys = [(k, n) for k, n, _, _ in reference] + [(k, n) for k, n, _, _ in specs]
+        for key in dict.fromkeys(keys):
             kind, name = key
             if key not in mine or key not in theirs:
                 where = f"rank {rank}" if key not in mine else "rank 0"
@@ -279,8 +281,9 @@ def _remove_hooks(handles):
 
 
 def _assign_buckets(params, cap):
-    """Buckets in reverse parameter order, one dtype each: the first closes at 1 MB, the rest at
-    ``cap`` bytes (a parameter larger than that gets a bucket of its own)."""
+    """Buckets in reverse parameter order, one dtype each: the first closes at 1 MB (or ``cap``
+    if smaller), the rest at ``cap`` bytes (a parameter larger than that gets a bucket of its
+    own)."""
     buckets, open_buckets = [], {}
     for i in reversed(range(len(params))):
         p = params[i]
@@ -290,7 +293,7 @@ def _assign_buckets(params, cap):
         bucket.members.append(i)
         bucket.offsets.append(bucket.size)
         bucket.size += p.numel()
-        limit = FIRST_BUCKET_BYTES if not buckets else cap
+        limit = min(FIRST_BUCKET_BYTES, cap) if not buckets else cap
         if bucket.size * p.dtype.itemsize >= limit:
             buckets.append(open_buckets.pop(p.dtype))
     buckets.extend(b for b in open_buckets.values())
