@@ -9,6 +9,13 @@
 
 ``tsf eval runs/cnn-bn/checkpoint.safetensors`` rebuilds the model from the checkpoint alone and
 reports its accuracy, next to the one recorded when it was trained.
+
+``mpiexec -n N tsf train --distributed ...`` trains data-parallel: every rank builds the same
+model (its BatchNorm layers made SyncBatchNorm) inside a DistributedDataParallel, takes its
+share of each global batch of ``--batch-size`` (the ranks together see exactly the batches one
+process would see for the same ``--seed``), and gradients are averaged across ranks during each
+backward pass. Rank 0 alone shows the progress bar, prints, and writes the files; the checkpoint
+holds the plain model, so ``tsf eval`` and ``tsf explain`` read it like any other.
 """
 from __future__ import annotations
 
@@ -48,6 +55,8 @@ def register(subparsers):
     train.add_argument("--seed", type=int, default=0, help="seeds initialisation and shuffling")
     train.add_argument("--out", default=None, help="output folder (default: runs/<model>)")
     train.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+    from ..distributed.launch import add_arguments
+    add_arguments(train)
     train.set_defaults(func=run)
 
     evaluate = subparsers.add_parser(
@@ -88,43 +97,92 @@ def _make_schedule(name, optimizer, epochs):
 
 
 def run(args) -> int:
-    from .. import io
+    if getattr(args, "distributed", False):
+        from ..distributed.launch import run_command
+        return run_command("train", _train, args)
+    return _train(args)
+
+
+def _train(args) -> int:
+    from .. import distributed as dist
     from ..data import DataLoader, datasets
     from ..models import digits
     from ..nn.functional import cross_entropy
     from ..ops.creation import manual_seed
-    from ..training import fit, plot_history
+    from ..training import ShardedLoader, fit
 
+    distributed = dist.is_initialized()
+    rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
+    main = rank == 0
+    if args.batch_size < world:
+        if main:
+            print(f"tsf train: --batch-size {args.batch_size} is smaller than the {world} ranks: "
+                  "every rank needs at least one example of each batch", file=sys.stderr)
+        return 2
     out = args.out or os.path.join("runs", args.model)
-    os.makedirs(out, exist_ok=True)
+    if main:
+        os.makedirs(out, exist_ok=True)
     lr = args.lr if args.lr is not None else DEFAULT_LR[args.optimizer]
     hparams = {} if args.width is None else {"hidden" if args.model == "mlp" else "width": args.width}
     manual_seed(args.seed)
     model = digits.build(args.model, **hparams)
+    trained = model
+    if distributed:   # batch statistics over all ranks; gradients averaged across ranks
+        from ..nn import SyncBatchNorm
+        from ..nn.parallel import DistributedDataParallel
+        model = SyncBatchNorm.convert_sync_batchnorm(model)
+        trained = DistributedDataParallel(model)
     optimizer = _make_optimizer(args.optimizer, model.parameters(), lr, args.weight_decay,
                                 args.momentum)
     scheduler = _make_schedule(args.schedule, optimizer, args.epochs)
     train_set, test_set = datasets.digits("train"), datasets.digits("test")
     train_loader = DataLoader(train_set, batch_size=args.batch_size, shuffle=True, seed=args.seed)
     test_loader = DataLoader(test_set, batch_size=256)
+    if distributed:
+        train_loader = ShardedLoader(train_loader, rank, world, skip_small=True)
+        test_loader = ShardedLoader(test_loader, rank, world)
     config = {"model": args.model, "hparams": model.hparams, "optimizer": args.optimizer, "lr": lr,
               "weight_decay": args.weight_decay, "momentum": args.momentum,
               "schedule": args.schedule, "label_smoothing": args.label_smoothing,
               "epochs": args.epochs, "batch_size": args.batch_size,
               "seed": args.seed, "data": "digits (1437 train / 360 test)"}
+    if distributed:
+        config["world_size"] = world
     parameters = sum(p.numel() for p in model.parameters())
-    print(f"training {args.model} ({parameters:,} parameters) on digits: {len(train_set)} train / "
-          f"{len(test_set)} test images, {args.optimizer} lr {lr:g}, {args.epochs} epochs, "
-          f"batch {args.batch_size}")
+    ranks = dist.process_group.process_table() if distributed else ""
+    if main:
+        print(f"training {args.model} ({parameters:,} parameters) on digits: {len(train_set)} train "
+              f"/ {len(test_set)} test images, {args.optimizer} lr {lr:g}, {args.epochs} epochs, "
+              f"batch {args.batch_size}")
+        if distributed:
+            print(f"data-parallel over {world} ranks, {args.batch_size / world:g} examples each "
+                  f"per batch ({ranks})")
     start = time.perf_counter()
-    history = fit(model, train_loader, optimizer, args.epochs, test_loader=test_loader,
-                  scheduler=scheduler, progress=not args.no_progress,
+    history = fit(trained, train_loader, optimizer, args.epochs, test_loader=test_loader,
+                  scheduler=scheduler, progress=main and not args.no_progress,
+                  log=print if main else None,
                   loss_fn=partial(cross_entropy, label_smoothing=args.label_smoothing),
                   eval_loss_fn=cross_entropy)
     seconds = time.perf_counter() - start
     final = history[-1]
 
     checkpoint_path = os.path.join(out, "checkpoint.safetensors")
+    if distributed:
+        dist.barrier()   # every rank has finished training before rank 0 writes
+    if main:
+        _save(args, model, optimizer, scheduler, config, history, final, seconds, parameters,
+              out, checkpoint_path, len(test_set))
+    if distributed:
+        dist.barrier()   # the checkpoint is complete on disk before any rank goes on
+    return 0
+
+
+def _save(args, model, optimizer, scheduler, config, history, final, seconds, parameters, out,
+          checkpoint_path, test_size):
+    """Write the checkpoint, the training curve and metrics.json (each atomically)."""
+    from .. import io
+    from ..training import plot_history
+
     state = {"model": model.state_dict(), "optimizer": optimizer.state_dict(), "config": config,
              "history": history}
     if scheduler is not None:
@@ -142,11 +200,10 @@ def run(args) -> int:
     from ..io.safetensors import atomic_write
     atomic_write(os.path.join(out, "metrics.json"), [json.dumps(metrics, indent=2).encode()])
     print(f"test accuracy {100 * final['test_accuracy']:.2f}% "
-          f"({round(final['test_accuracy'] * len(test_set))}/{len(test_set)}) after "
+          f"({round(final['test_accuracy'] * test_size)}/{test_size}) after "
           f"{len(history)} epochs in {seconds:.1f} s")
     print(f"wrote {checkpoint_path}, {os.path.join(out, 'training_curve.png')}, "
           f"{os.path.join(out, 'metrics.json')}")
-    return 0
 
 
 def run_eval(args) -> int:

@@ -318,11 +318,8 @@ def destroy_process_group(group=None):
     """Leave the process group (a barrier with every other rank, which still notices failures)."""
     global _group
     pg = _default_group(group, "destroy_process_group")
-    try:
-        pg.leave()
-    finally:
-        pg.control.Free()
-        _group = None
+    pg.leave()   # on failure the group stays, so that abort() can still tell the others
+    _group = None
 
 
 def is_initialized() -> bool:
