@@ -85,3 +85,121 @@ def test_check_on_every_rank(ranks, name, tmp_path_factory):
     failures = {rank: error for rank, error in outcome.items() if error}
     assert not failures, "\n".join(f"rank {r}:\n{e}" for r, e in failures.items())
     assert len(outcome) == ranks
+
+
+# --- faults: never a hang, always the failed rank's name ---------------------------------------------
+def fault_job(n, *args, timeout=90):
+    import time
+    started = time.monotonic()
+    result = mpirun(n, [sys.executable, HERE / "distributed_faults.py", *args], timeout=timeout)
+    return result, time.monotonic() - started
+
+
+def test_a_rank_that_raises_stops_every_rank_naming_it():
+    result, seconds = fault_job(3, "raise", 60)      # the 60 s timeout is not what ends the job
+    assert result.returncode != 0
+    assert "ValueError: boom on purpose" in result.stderr      # rank 1's own traceback
+    for rank in (0, 2):
+        assert (f"DistBackendError: rank 1 failed: ValueError: boom on purpose (rank {rank} was "
+                f"waiting in all_reduce (collective #") in result.stderr, result.stderr
+    assert "finished" not in result.stdout
+    assert seconds < 30, seconds
+
+
+def test_a_rank_that_leaves_early_is_named_at_once():
+    result, seconds = fault_job(2, "exit", 60)
+    assert result.returncode != 0
+    assert ("rank 1 left the program after 3 collectives, so it will never join all_reduce "
+            "(collective #") in result.stderr, result.stderr
+    assert seconds < 30, seconds
+
+
+def test_a_rank_that_stops_answering_is_named_after_the_timeout():
+    result, seconds = fault_job(3, "hang", 2)
+    assert result.returncode != 0
+    assert ("timed out after 2.0 s on rank 0: rank 1 did not respond (killed, crashed, or busy "
+            "outside torchsorflow.distributed") in result.stderr or \
+           ("timed out after 2.0 s on rank 2: rank 1 did not respond") in result.stderr, \
+        result.stderr
+    assert "rank 2 finished" not in result.stdout and "rank 0 finished" not in result.stdout
+    assert seconds < 40, seconds
+
+
+def test_a_killed_rank_ends_the_job_and_its_pid_names_it():
+    """SIGKILL leaves no chance to say anything: MPICH's mpiexec ends the job at once, naming
+    the dead process's PID, which the rank table printed at start maps to rank 1."""
+    import re
+    result, seconds = fault_job(2, "kill", 60)
+    assert result.returncode != 0
+    table = dict((int(pid), int(rank)) for rank, pid in
+                 re.findall(r"rank (\d+): pid (\d+)", result.stdout))
+    killed = re.search(r"PID (\d+) RUNNING AT", result.stdout + result.stderr)
+    assert killed and table.get(int(killed.group(1))) == 1, (result.stdout, result.stderr)
+    assert seconds < 30, seconds
+
+
+def test_tsf_train_reports_the_failed_rank_and_writes_no_checkpoint(tmp_path):
+    result, seconds = fault_job(2, "train-raise", tmp_path)
+    assert result.returncode != 0
+    assert "RuntimeError: injected failure in the optimizer" in result.stderr
+    assert ("tsf train: rank 0: rank 1 failed: RuntimeError: injected failure in the optimizer "
+            "(rank 0 was waiting in") in result.stderr, result.stderr
+    assert not (tmp_path / "checkpoint.safetensors").exists()
+    assert seconds < 60, seconds
+
+
+def test_a_rank_killed_while_saving_leaves_the_previous_checkpoint_whole(tmp_path):
+    from torchsorflow import io
+    previous = tmp_path / "checkpoint.safetensors"
+    io.save({"model": {"w": np.arange(3.0)}, "config": {"epoch": 1}}, previous)
+    before = previous.read_bytes()
+    result, _ = fault_job(2, "train-kill-saving", tmp_path)
+    assert result.returncode != 0 and "KILLED" in (result.stdout + result.stderr).upper()
+    assert previous.read_bytes() == before              # never a half-written checkpoint
+    assert io.load(previous)["config"] == {"epoch": 1}
+
+
+# --- the commands --------------------------------------------------------------------------------------
+TRAIN = ["--epochs", "1", "--width", "4", "--batch-size", "32", "--no-progress"]
+
+
+@pytest.fixture(scope="module")
+def one_process_run(tmp_path_factory):
+    """``tsf train`` in one process (in this one: no second start-up), the reference."""
+    from torchsorflow.cli import main
+    out = tmp_path_factory.mktemp("one-process")
+    assert main(["train", *TRAIN, "--out", str(out)]) == 0
+    return out
+
+
+def test_tsf_train_distributed_equals_one_process(one_process_run, tmp_path):
+    """Three ranks split each global batch of 32 unevenly (11, 11, 10), SyncBatchNorm sees the
+    whole batch and DDP averages the weighted gradients: the weights of one process, and one log,
+    from rank 0."""
+    from torchsorflow import io
+    result = mpirun(3, [sys.executable, "-m", "torchsorflow", "train", "--distributed", *TRAIN,
+                        "--out", tmp_path], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("epoch 1/1") == 1 and "data-parallel over 3 ranks" in result.stdout
+    assert result.stdout.count("wrote ") == 1
+    one = io.load(one_process_run / "checkpoint.safetensors")
+    three = io.load(tmp_path / "checkpoint.safetensors")
+    assert three["config"]["world_size"] == 3 and set(one["model"]) == set(three["model"])
+    for name, value in one["model"].items():
+        np.testing.assert_allclose(three["model"][name].numpy(), value.numpy(), rtol=2e-4,
+                                   atol=2e-5, err_msg=name)
+    assert abs(one["history"][0]["test_accuracy"] - three["history"][0]["test_accuracy"]) < 0.01
+
+
+def test_tsf_explain_distributed_prints_the_one_process_ranking(one_process_run, tmp_path, capsys):
+    from torchsorflow.cli import main
+    args = ["explain", one_process_run / "checkpoint.safetensors", "--test-index", "5", "--top",
+            "6", "--method", "cg", "--no-refit", "--out", tmp_path]
+    assert main([str(a) for a in args] + ["--no-progress"]) == 0
+    alone = capsys.readouterr().out
+    result = mpirun(2, [sys.executable, "-m", "torchsorflow", *args, "--distributed"],
+                    cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    table = [line for line in alone.splitlines() if not line.startswith("wrote")]
+    assert len(table) == 9 and [line for line in result.stdout.splitlines()
+                                if not line.startswith("wrote")] == table, result.stdout
