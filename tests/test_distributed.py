@@ -203,3 +203,24 @@ def test_tsf_explain_distributed_prints_the_one_process_ranking(one_process_run,
     table = [line for line in alone.splitlines() if not line.startswith("wrote")]
     assert len(table) == 9 and [line for line in result.stdout.splitlines()
                                 if not line.startswith("wrote")] == table, result.stdout
+
+
+def test_bench_distributed_rows(monkeypatch):
+    """The benchmark's table from canned job results (the jobs themselves run in tsf bench)."""
+    sys.path.insert(0, str(HERE.parent / "benchmarks"))
+    import bench_distributed
+    canned = {
+        ("tsf", 1): {"allreduce": {}, "allreduce_mpi4py": {}, "step": {"plain": 0.010,
+                                                                       "ddp": 0.011}},
+        ("tsf", 2): {"allreduce": {"1024": 2e-5, "4194304": 4e-3},
+                     "allreduce_mpi4py": {"1024": 1e-5, "4194304": 3e-3},
+                     "step": {"ddp": 0.013, "no_sync": 0.012, "ddp_syncbn": 0.014}},
+        ("torch", 2): {"allreduce": {"1024": 4e-5, "4194304": 5e-3},
+                       "step": {"plain": 0.008, "ddp": 0.010, "no_sync": 0.009}}}
+    monkeypatch.setattr(bench_distributed, "job", lambda lib, n, quick: canned[lib, n])
+    rows = {r["workload"]: r for r in bench_distributed.run(quick=True)}
+    assert rows["all_reduce 4 MiB float32, 2 ranks"]["ratio"] == pytest.approx(0.8)
+    assert "1.05 GB/s" in rows["all_reduce 4 MiB float32, 2 ranks"]["note"]
+    assert rows["DDP step cnn-bn 64/rank, 2 ranks"]["ratio"] == pytest.approx(13 / 12)
+    assert rows["DDP step cnn-bn 64/rank, 1 rank"]["ref_s"] == 0.010
+    assert rows["DDP step cnn-bn 64/rank, 2 ranks vs PyTorch"]["ref_s"] == 0.010

@@ -3,9 +3,9 @@
 Under data parallelism each rank sees a slice of the batch; plain BatchNorm would normalise each
 slice with its own statistics, a different model from one process seeing the whole batch. Here
 the statistics are sums over all ranks, so the layer computes exactly BatchNorm on the
-concatenated batch (proved by test). Forward, per channel, with M = Σ_ranks (values per channel)::
-
-    μ_B = allreduce(Σ a_i) / M,   σ²_B = allreduce(Σ (a_i − μ_B)²) / M     (two passes, stable)
+concatenated batch (proved by test). Forward, per channel, with M = Σ_ranks (values per channel):
+each rank's count, mean and sum of squared deviations are gathered and combined into μ_B and
+σ²_B (:func:`sync_batch_stats`).
 
 Backward is the seed's BatchNorm formula (seed 000, exercise 2; see
 :mod:`torchsorflow.ops.batch_norm`) where its two per-channel sums over the batch become sums over
@@ -55,15 +55,25 @@ def _allreduce(array):
 
 def sync_batch_stats(x):
     """(μ_B, σ²_B, M) over every rank's (N, C, ...) array: per-channel mean and biased variance of
-    the union of the ranks' batches, and its number of values per channel."""
+    the union of the ranks' batches, and its number of values per channel.
+
+    One all-gather of each rank's (count, mean, Σ(a − mean)²), combined with Chan et al.'s
+    pairwise formula ``M2 = Σ_r M2_r + Σ_r n_r (μ_r − μ)²``: as stable as BatchNorm's two passes
+    (no sum of squares minus a squared sum), with one message per layer instead of two."""
+    from ..distributed.collectives import all_gather_array
     n, c, length = _layout(x)
-    totals = _allreduce(np.concatenate([_channel_sums(x).astype(np.float64), [n * length]]))
-    count = int(totals[-1])
-    mu = (totals[:-1] / count).astype(x.dtype)
-    centered = x - _per_channel(mu, x)
-    squares = np.einsum("ncl,ncl->c", *(centered.reshape(n, c, length),) * 2)
-    var = (_allreduce(squares.astype(np.float64)) / count).astype(x.dtype)
-    return mu, var, count
+    count = n * length
+    local = x.reshape(n, c, length)
+    mean = np.einsum("ncl->c", local) / max(count, 1)
+    centered = local - mean.astype(x.dtype)[None, :, None]
+    m2 = np.einsum("ncl,ncl->c", centered, centered)
+    stats = np.concatenate([[count], mean, m2]).astype(np.float64)
+    everyone = all_gather_array(stats[None], name="SyncBatchNorm")
+    counts, means, m2s = everyone[:, 0], everyone[:, 1:c + 1], everyone[:, c + 1:]
+    total = int(counts.sum())
+    mu = counts @ means / max(total, 1)
+    var = (m2s.sum(axis=0) + counts @ (means - mu) ** 2) / max(total, 1)
+    return mu.astype(x.dtype), var.astype(x.dtype), total
 
 
 def _impl(x, gamma, beta, eps, mu, var, count):
