@@ -63,7 +63,7 @@ NETWORKS = {
 FLOPS_PER_RANK = 1e12   # one CPU node running TorchsorFlow's NumPy/BLAS kernels, sustained
 
 
-# --- the formulas -------------------------------------------------------------------------------------
+# --- the formulas ----------------------------------------------------------------------------
 def allreduce_seconds(nbytes, ranks, alpha, beta, bucket=BUCKET_BYTES):
     if ranks == 1:
         return 0.0

@@ -71,7 +71,7 @@ def close(actual, expected, what, rtol=1e-12, atol=1e-12):
         np.testing.assert_array_equal(actual, expected, err_msg=what)
 
 
-# --- collectives -----------------------------------------------------------------------------------
+# --- collectives ---------------------------------------------------------------------------------
 @check("collectives")
 def all_reduce_every_op_dtype_and_size():
     results = []
@@ -280,7 +280,7 @@ def bad_arguments_fail_with_clear_errors():
     assert "only the default group" in errors["group"]
 
 
-# --- differentiable collectives ----------------------------------------------------------------------
+# --- differentiable collectives ------------------------------------------------------------------
 def _value(rank, shape, salt):
     return np.random.default_rng([rank, salt, 99]).normal(size=shape)
 
@@ -343,14 +343,15 @@ def functional_gradients_match_analytic_values():
     close(gg.numpy(), SIZE * 6 * y.numpy(), "second derivative")
 
 
-# --- DistributedDataParallel --------------------------------------------------------------------------
+# --- DistributedDataParallel ---------------------------------------------------------------------
 def _mlp():
     return nn.Sequential(nn.Linear(5, 7), nn.Tanh(), nn.Linear(7, 13), nn.Tanh(), nn.Linear(13, 3))
 
 
 def _bn_cnn():
     return nn.Sequential(nn.Conv2d(2, 4, 3, padding=1, bias=False), nn.BatchNorm2d(4), nn.ReLU(),
-                         nn.Conv2d(4, 3, 3, padding=1, bias=False), nn.BatchNorm2d(3), nn.ReLU(), nn.Flatten(),
+                         nn.Conv2d(4, 3, 3, padding=1, bias=False), nn.BatchNorm2d(3), nn.ReLU(),
+                         nn.Flatten(),
                          nn.Linear(3 * 4 * 4, 3), nn.BatchNorm1d(3))
 
 
@@ -433,7 +434,8 @@ def ddp_no_sync_accumulates_then_averages():
     model = _mlp().double()
     ddp = nn.parallel.DistributedDataParallel(model, bucket_cap_mb=1e-3)
     for micro in range(2):
-        nn.functional.cross_entropy(reference(tsf.tensor(x[micro])), tsf.tensor(y[micro])).backward()
+        loss = nn.functional.cross_entropy(reference(tsf.tensor(x[micro])), tsf.tensor(y[micro]))
+        loss.backward()
     rows = slice(2 * RANK, 2 * RANK + 2)
     with ddp.no_sync():
         nn.functional.cross_entropy(ddp(tsf.tensor(x[0, rows])), tsf.tensor(y[0, rows])).backward()
@@ -531,11 +533,12 @@ def ddp_starts_all_reduce_during_backward():
     assert started_when_first_layer_ready[0] >= len(buckets) - 2, started_when_first_layer_ready
 
 
-# --- SyncBatchNorm --------------------------------------------------------------------------------------
+# --- SyncBatchNorm -------------------------------------------------------------------------------
 @check("syncbn")
 def sync_batchnorm_equals_batchnorm_on_the_concatenated_batch():
     results = []
-    for shape, cls in (((3,), nn.BatchNorm1d), ((3, 4, 5), nn.BatchNorm2d), ((3, 6), nn.BatchNorm1d)):
+    for shape, cls in (((3,), nn.BatchNorm1d), ((3, 4, 5), nn.BatchNorm2d),
+                       ((3, 6), nn.BatchNorm1d)):
         counts = [r + 2 for r in range(SIZE)]          # uneven batches: rank r holds r + 2 rows
         everyone = [np.random.default_rng([r, 30]).normal(2.0, 3.0, size=(counts[r],) + shape)
                     for r in range(SIZE)]
@@ -594,7 +597,7 @@ def sync_batchnorm_forward_mode_and_second_derivatives():
           rtol=1e-9, atol=1e-10)
 
 
-# --- influence ---------------------------------------------------------------------------------------
+# --- influence -----------------------------------------------------------------------------------
 @check("influence")
 def distributed_influence_equals_single_process():
     """Rank 0 computes the single-process reference (the others would only repeat it); then
@@ -637,7 +640,7 @@ def distributed_influence_equals_single_process():
         close(got["theta"], want["theta"], f"{method} fitted θ", rtol=1e-9, atol=1e-12)
 
 
-# --- the runner -----------------------------------------------------------------------------------------
+# --- the runner ----------------------------------------------------------------------------------
 def main(argv):
     global RANK, SIZE
     out, groups = argv[0], set(argv[1:])

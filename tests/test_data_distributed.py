@@ -14,6 +14,7 @@ SEEDS = [0, 1, 42, -1, -7, 2**32 + 5, 2**63 - 1, 2**64 - 1]
 
 def test_randperm_is_torchs_for_many_sizes_and_seeds():
     torch = pytest.importorskip("torch")
+    assert torch_randperm(0, 1) == []
     for n, seed in itertools.product([0, 1, 2, 3, 10, 100, 1437, 5000], SEEDS):
         generator = torch.Generator()
         generator.manual_seed(seed)
@@ -21,7 +22,7 @@ def test_randperm_is_torchs_for_many_sizes_and_seeds():
 
 
 def test_partitions_are_torchs_for_every_combination():
-    torch = pytest.importorskip("torch")
+    pytest.importorskip("torch")
     from torch.utils.data.distributed import DistributedSampler as TorchSampler
     checked = 0
     for n, replicas, shuffle, drop_last, epoch, seed in itertools.product(
@@ -52,7 +53,8 @@ def test_partition_structure_without_torch():
 
 
 def test_sampler_errors():
-    with pytest.raises(ValueError, match=r"Invalid rank 3, rank should be in the interval \[0, 2\]"):
+    with pytest.raises(ValueError,
+                       match=r"Invalid rank 3, rank should be in the interval \[0, 2\]"):
         DistributedSampler(range(4), num_replicas=3, rank=3)
     with pytest.raises(RuntimeError, match="give num_replicas and rank, or call "
                                            "torchsorflow.distributed.init_process_group first"):
@@ -81,7 +83,7 @@ def test_sharded_loader_cuts_each_batch_and_weights_the_shards():
     whole = [x.tolist() for x, _ in DataLoader(ds, batch_size=5, shuffle=True, seed=4)]
     shards = [list(ShardedLoader(DataLoader(ds, batch_size=5, shuffle=True, seed=4), r, 3,
                                  skip_small=True)) for r in range(3)]
-    assert len(ShardedLoader(loader, 0, 3, skip_small=True)) == 2     # the last batch (1) is skipped
+    assert len(ShardedLoader(loader, 0, 3, skip_small=True)) == 2   # the last batch, 1, skipped
     for b in range(2):
         assert sum((shards[r][b][0].tolist() for r in range(3)), []) == whole[b]
         # averaging weight × (mean over the shard) over the ranks gives the whole batch's mean,

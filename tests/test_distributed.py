@@ -21,7 +21,8 @@ SRC = HERE.parent / "src"
 sys.path.insert(0, str(HERE))
 import distributed_worker  # noqa: E402
 
-MPIEXEC = shutil.which("mpiexec") or shutil.which("mpiexec", path=str(pathlib.Path(sys.executable).parent))
+MPIEXEC = shutil.which("mpiexec") or shutil.which(
+    "mpiexec", path=str(pathlib.Path(sys.executable).parent))
 
 
 def _missing():
@@ -87,7 +88,7 @@ def test_check_on_every_rank(ranks, name, tmp_path_factory):
     assert len(outcome) == ranks
 
 
-# --- faults: never a hang, always the failed rank's name ---------------------------------------------
+# --- faults: never a hang, always the failed rank's name -----------------------------------------
 def fault_job(n, *args, timeout=90):
     import time
     started = time.monotonic()
@@ -159,7 +160,7 @@ def test_a_rank_killed_while_saving_leaves_the_previous_checkpoint_whole(tmp_pat
     assert io.load(previous)["config"] == {"epoch": 1}
 
 
-# --- the commands --------------------------------------------------------------------------------------
+# --- the commands --------------------------------------------------------------------------------
 TRAIN = ["--epochs", "1", "--width", "4", "--batch-size", "32", "--no-progress"]
 
 

@@ -89,6 +89,8 @@ class ShardedLoader:
         for indices in self._batches():
             lo = len(indices) * self.rank // self.world_size
             hi = len(indices) * (self.rank + 1) // self.world_size
+            if hi == lo:   # only without skip_small (evaluation, which needs no collectives)
+                continue
             inputs, labels = self.loader.fetch(indices[lo:hi])
             yield inputs, labels, (hi - lo) * self.world_size / len(indices)
 
@@ -123,8 +125,8 @@ def train_epoch(model, loader, optimizer, loss_fn=None, progress=None) -> dict:
             loss_sum, right, n = _global_sums(value * n, right, n)
             value, right, n = loss_sum / n, int(right), int(n)
         if not math.isfinite(value):
-            raise FloatingPointError(f"the training loss became {value} at batch {batch}; lower the "
-                                     "learning rate")
+            raise FloatingPointError(f"the training loss became {value} at batch {batch}; lower "
+                                     "the learning rate")
         (loss if weight is None else loss * weight).backward()
         optimizer.step()
         total_loss += value * n

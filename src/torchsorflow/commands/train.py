@@ -151,8 +151,8 @@ def _train(args) -> int:
     parameters = sum(p.numel() for p in model.parameters())
     ranks = dist.process_group.process_table() if distributed else ""
     if main:
-        print(f"training {args.model} ({parameters:,} parameters) on digits: {len(train_set)} train "
-              f"/ {len(test_set)} test images, {args.optimizer} lr {lr:g}, {args.epochs} epochs, "
+        print(f"training {args.model} ({parameters:,} parameters) on digits: {len(train_set)} "
+              f"train / {len(test_set)} test images, {args.optimizer} lr {lr:g}, {args.epochs} epochs, "
               f"batch {args.batch_size}")
         if distributed:
             print(f"data-parallel over {world} ranks, {args.batch_size / world:g} examples each "

@@ -243,7 +243,8 @@ def _stacked_or_concatenated(name, big, small, size, big_name, small_name):
         raise ValueError(f"{name}: {big_name} of shape {tuple(big.shape)} ({big.dtype}) must be "
                          f"world_size ({size}) times {small_name} of shape {tuple(small.shape)} "
                          f"({small.dtype}): shape {stacked}"
-                         + (f" or {concatenated}" if concatenated else "") + f", dtype {small.dtype}")
+                         + (f" or {concatenated}" if concatenated else "")
+                         + f", dtype {small.dtype}")
 
 
 def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=False):
@@ -390,7 +391,7 @@ def recv(tensor, src=None, group=None, tag=0) -> int:
     return status.Get_source() if src is None else src
 
 
-# --- on arrays, returning new arrays (for the differentiable collectives, SyncBatchNorm, DDP) ------
+# --- on arrays, returning new arrays (for the differentiable collectives, SyncBatchNorm, DDP) ---
 def _to_front(array, axis):
     return np.ascontiguousarray(np.moveaxis(array, axis, 0))
 

@@ -11,7 +11,8 @@ Backward is the seed's BatchNorm formula (seed 000, exercise 2; see
 :mod:`torchsorflow.ops.batch_norm`) where its two per-channel sums over the batch become sums over
 all ranks -- the only change::
 
-    Σ ∂L/∂y_i  →  allreduce(Σ ∂L/∂y_i),     Σ ∂L/∂y_i (a_i − μ_B)  →  allreduce(Σ ∂L/∂y_i (a_i − μ_B))
+    Σ ∂L/∂y_i  →  allreduce(Σ ∂L/∂y_i)
+    Σ ∂L/∂y_i (a_i − μ_B)  →  allreduce(Σ ∂L/∂y_i (a_i − μ_B))
     ∂L/∂a_i = γs·∂L/∂y_i − γs³·(a_i − μ_B)·allreduce(Σ∂L/∂y(a−μ_B))/M − γs·allreduce(Σ∂L/∂y)/M
 
 with s = 1/√(σ²_B + ε). ∂L/∂γ and ∂L/∂β stay this rank's own sums, as in torch:

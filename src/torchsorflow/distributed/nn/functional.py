@@ -43,7 +43,7 @@ def _differentiable(op, name):
                            "and MIN are)")
 
 
-# --- all_reduce --------------------------------------------------------------------------------------
+# --- all_reduce ------------------------------------------------------------------------------
 def _share_of_extreme(x, y):
     """[x = y] / (number of ranks holding the extreme), elementwise."""
     mask = ops.astype(ops.equal(x, y), x.dtype)
@@ -74,7 +74,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None):
     return _all_reduce(_as_tensor(tensor), op=_reduce_op(op))
 
 
-# --- all_gather / reduce_scatter ---------------------------------------------------------------------
+# --- all_gather / reduce_scatter ----------------------------------------------------------------
 def _scatter_op(op):
     if op not in (ReduceOp.SUM, ReduceOp.AVG):
         raise RuntimeError(f"reduce_scatter with ReduceOp.{op.name} is not differentiable (SUM and "
@@ -135,7 +135,7 @@ def reduce_scatter(output, input_list, op=ReduceOp.SUM, group=None):
     return ops.reshape(result, tuple(output.shape))
 
 
-# --- broadcast ----------------------------------------------------------------------------------------
+# --- broadcast -------------------------------------------------------------------------------
 def _broadcast_vjp(g, ans, x, src):
     total = _all_reduce(g, op=ReduceOp.SUM)
     return total if _default_group().rank == src else ops.mul(total, 0.0)

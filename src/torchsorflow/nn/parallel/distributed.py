@@ -5,8 +5,8 @@ the replicas are made identical (rank 0's parameters and buffers are broadcast, 
 that every rank built the same model). Then, in each ``loss.backward()``:
 
 1. parameters are grouped into *buckets* of about ``bucket_cap_mb`` (25 MB by default; the first
-   bucket at most 1 MB so that communication starts early), in reverse order of ``parameters()`` -- the
-   order in which backward finishes their gradients;
+   bucket at most 1 MB so that communication starts early), in reverse order of ``parameters()``
+   -- the order in which backward finishes their gradients;
 2. a hook on each parameter (``Tensor.register_post_accumulate_grad_hook``) copies its gradient
    into its bucket the moment backward has completed it;
 3. a complete bucket is summed over all ranks with a non-blocking ``Iallreduce`` while backward
