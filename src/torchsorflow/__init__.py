@@ -13,7 +13,7 @@ from . import ops  # noqa: E402
 from .ops import *  # noqa: E402,F401,F403
 from .ops import abs, cat, clamp, pow, sum  # noqa: E402,F401  (names that shadow builtins)
 from .autodiff.tracer import enable_grad, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
-from . import autodiff, autograd, func  # noqa: E402,F401
+from . import autodiff, autograd, func, runtime  # noqa: E402,F401
 from .backend import bool_, float16, float32, float64, int32, int64  # noqa: E402,F401
 
 max = ops.amax

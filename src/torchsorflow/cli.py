@@ -12,7 +12,7 @@ import importlib
 import pkgutil
 import sys
 
-from . import __version__, commands
+from . import __version__, commands, runtime
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    runtime.keep_freed_memory()  # a tsf process trains and evaluates: reuse freed memory
     parser = build_parser()
     args = parser.parse_args(argv)
     if getattr(args, "func", None) is None:

@@ -22,18 +22,27 @@ from __future__ import annotations
 import numpy as np
 
 from . import backend
+from .autodiff import tracer
+from .autodiff.reverse import backward
+from .autodiff.tracer import Box, is_grad_enabled
+from .ops import (
+    absolute, add, amax, amin, argmax, argmin, astype, broadcast_to, clip, cos, div, equal, exp,
+    flatten, getitem, greater, greater_equal, less, less_equal, log, log_softmax, logical_and,
+    logical_not, logical_or, logsumexp, matmul, maximum, mean, minimum, mul, neg, norm, not_equal,
+    permute, power, relu, reshape, sigmoid, sign, sin, softmax, sqrt, squeeze, std, sub, sum,
+    swapaxes, tanh, unsqueeze, var, where)
+from .ops.shape import _index_arrays
 
 _INT_FLOAT_ERROR = "only Tensors of floating point dtype can require gradients"
 
 
-class Tensor:
-    __slots__ = ("_array", "_trace", "_inner", "_node", "_tangent", "requires_grad", "grad",
-                 "_retains_grad", "__weakref__")
+class Tensor(Box):
+    __slots__ = ()
     __array_priority__ = 1000
     __array_ufunc__ = None  # make NumPy defer to our reflected operators: ndarray * Tensor -> Tensor
 
     def __init__(self, data, dtype=None, requires_grad=False):
-        if isinstance(data, Tensor):
+        if isinstance(data, Box):
             data = data._array
         self._array = backend.as_array(data, dtype)
         self._trace = None
@@ -42,37 +51,23 @@ class Tensor:
         self._tangent = None
         self.grad = None
         self._retains_grad = False
-        self.requires_grad = False
+        self._requires_grad = False
+        self._version = 0
         if requires_grad:
             self.requires_grad_(True)
 
     # --- construction used by the tracer (no conversion, no checks) -------------------------
-    @classmethod
-    def _wrap(cls, array):
-        t = object.__new__(Tensor)
-        t._array = array if isinstance(array, np.ndarray) else np.asarray(array)
-        t._trace = t._inner = t._node = t._tangent = t.grad = None
-        t.requires_grad = t._retains_grad = False
-        return t
+    @staticmethod
+    def _wrap(array):
+        return tracer.wrap(array)
 
-    @classmethod
-    def _box(cls, inner, trace, node=None, tangent=None):
-        t = object.__new__(Tensor)
-        t._array = inner._array
-        t._inner = inner
-        t._trace = trace
-        t._node = node
-        t._tangent = tangent
-        t.grad = None
-        t.requires_grad = t._retains_grad = False
-        return t
+    @staticmethod
+    def _box(inner, trace, node=None, tangent=None):
+        return tracer.box(inner, trace, node=node, tangent=tangent)
 
     def primal(self) -> "Tensor":
         """The level-0 Tensor under every transformation's box (no tangents, no graph levels)."""
-        t = self
-        while t._trace is not None:
-            t = t._inner
-        return t
+        return tracer.primal(self)
 
     # --- basic properties ---------------------------------------------------------------------
     @property
@@ -188,13 +183,21 @@ class Tensor:
         return f"tensor({body}{''.join(', ' + e for e in extras)})"
 
     # --- autograd -----------------------------------------------------------------------------
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        self.requires_grad_(value)
+
     def requires_grad_(self, requires_grad=True):
         if requires_grad and not backend.is_floating(self.dtype):
             raise RuntimeError(f"{_INT_FLOAT_ERROR} (got dtype {self.dtype})")
         if not requires_grad and self._node is not None:
             raise RuntimeError("you can only change requires_grad flags of leaf variables; use "
                                "detach() to get a Tensor that does not require grad")
-        self.requires_grad = bool(requires_grad)
+        self._requires_grad = bool(requires_grad)
         return self
 
     def retain_grad(self):
@@ -207,7 +210,6 @@ class Tensor:
         return Tensor._wrap(self._array)
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        from .autodiff.reverse import backward
         backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
 
     def register_hook(self, hook):
@@ -230,7 +232,6 @@ class Tensor:
 
     # --- in-place updates (for optimizers; never recorded) -----------------------------------
     def _check_inplace(self, name):
-        from .autodiff.tracer import is_grad_enabled
         if self._trace is not None:
             raise RuntimeError(f"{name}: in-place update of a Tensor traced by a transformation")
         if self.requires_grad and is_grad_enabled():
@@ -246,6 +247,7 @@ class Tensor:
         self._check_inplace(name)
         np.copyto(self._array, values._array if isinstance(values, Tensor) else values,
                   casting="same_kind")
+        self._version += 1
         return self
 
     def copy_(self, src):
@@ -276,6 +278,7 @@ class Tensor:
         if self._node is not None:
             raise RuntimeError("__setitem__: in-place assignment into a Tensor that is part of a graph")
         self._array[_index_arrays(index)] = value._array if isinstance(value, Tensor) else value
+        self._version += 1
 
     # --- arithmetic -----------------------------------------------------------------------------
     def __add__(self, other): return add(self, other)
@@ -452,20 +455,4 @@ def _shape_args(shape):
     return tuple(shape)
 
 
-def _index_arrays(index):
-    """Replace Tensors inside an index by their arrays (indices are never differentiated)."""
-    if isinstance(index, Tensor):
-        return index._array
-    if isinstance(index, tuple):
-        return tuple(i._array if isinstance(i, Tensor) else i for i in index)
-    return index
-
-
-# The operators above resolve these names when they are called; importing them at the bottom
-# breaks the import cycle between the Tensor class and the primitives that create Tensors.
-from .ops import (  # noqa: E402
-    absolute, add, amax, amin, argmax, argmin, astype, broadcast_to, clip, cos, div, equal, exp,
-    flatten, getitem, greater, greater_equal, less, less_equal, log, log_softmax, logical_and,
-    logical_not, logical_or, logsumexp, matmul, maximum, mean, minimum, mul, neg, norm, not_equal,
-    permute, power, relu, reshape, sigmoid, sign, sin, softmax, sqrt, squeeze, std, sub, sum,
-    swapaxes, tanh, unsqueeze, var, where)
+tracer.register_tensor_type(Tensor)

@@ -7,17 +7,25 @@ records the tangent computation too, which is what makes forward-over-reverse ``
 """
 from __future__ import annotations
 
-from ..tensor import Tensor
-from .tracer import Trace
+from ..ops.shape import astype, broadcast_to
+from .tracer import Box, Trace, box
 
 
 def _broadcast_tangent(tangent, ans):
-    from .. import ops
     if tangent.shape != ans.shape:
-        tangent = ops.broadcast_to(tangent, ans.shape)
+        tangent = broadcast_to(tangent, ans.shape)
     if tangent.dtype != ans.dtype:
-        tangent = ops.astype(tangent, ans.dtype)
+        tangent = astype(tangent, ans.dtype)
     return tangent
+
+
+def _rule(prim, i):
+    rules = prim.jvp
+    rule = rules[i] if i < len(rules) else None
+    if rule is None:
+        raise NotImplementedError(f"{prim.name}: argument {i} has a tangent but no forward-mode "
+                                  "rule (it is not differentiable)")
+    return rule
 
 
 class ForwardTrace(Trace):
@@ -27,16 +35,16 @@ class ForwardTrace(Trace):
         if prim.jvp is None:
             raise NotImplementedError(f"{prim.name}: no forward-mode (jvp) rule")
         if prim.joint_jvp:
-            tangents = [a._tangent if isinstance(a, Tensor) and a._trace is self else None
+            tangents = [a._tangent if isinstance(a, Box) and a._trace is self else None
                         for a in args]
             tangent = prim.jvp(tangents, out_inner, *inner_args, **params)
         else:
             tangent = None
             for i, a in enumerate(args):
-                if isinstance(a, Tensor) and a._trace is self:
-                    term = prim.jvp[i](a._tangent, out_inner, *inner_args, **params)
+                if isinstance(a, Box) and a._trace is self:
+                    term = _rule(prim, i)(a._tangent, out_inner, *inner_args, **params)
                     if term is not None:
                         tangent = term if tangent is None else tangent + term
         if tangent is None:
             return out_inner
-        return Tensor._box(out_inner, self, tangent=_broadcast_tangent(tangent, out_inner))
+        return box(out_inner, self, tangent=_broadcast_tangent(tangent, out_inner))

@@ -14,19 +14,19 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import Tensor
 from . import pytree
+from .tracer import Box, wrap
 from .transforms import jvp, vjp
 
 
 def _float64(x):
-    array = x._array if isinstance(x, Tensor) else np.asarray(x, dtype=np.float64)
-    return Tensor(array.astype(np.float64))
+    array = x._array if isinstance(x, Box) else np.asarray(x, dtype=np.float64)
+    return wrap(array.astype(np.float64))
 
 
 def _output_arrays(out):
     leaves, _ = pytree.flatten(out)
-    return [np.asarray(leaf._array if isinstance(leaf, Tensor) else leaf, dtype=np.float64)
+    return [np.asarray(leaf._array if isinstance(leaf, Box) else leaf, dtype=np.float64)
             for leaf in leaves]
 
 
@@ -53,8 +53,8 @@ def check_grads(f, args, modes=("fwd", "rev"), order=2, eps=1e-6, rtol=1e-5, ato
             raise ValueError(f"check_grads: unknown mode {mode!r}; use 'fwd' and/or 'rev'")
     args = tuple(_float64(a) for a in args)
     rng = np.random.default_rng(seed)
-    direction = tuple(Tensor(rng.standard_normal(a.shape)) for a in args)
-    shifted = lambda sign: tuple(Tensor(a._array + sign * eps * v._array)  # noqa: E731
+    direction = tuple(wrap(rng.standard_normal(a.shape)) for a in args)
+    shifted = lambda sign: tuple(wrap(a._array + sign * eps * v._array)  # noqa: E731
                                  for a, v in zip(args, direction))
     plus, minus = _output_arrays(f(*shifted(1))), _output_arrays(f(*shifted(-1)))
     numeric = [(p - m) / (2 * eps) for p, m in zip(plus, minus)]
@@ -70,7 +70,7 @@ def check_grads(f, args, modes=("fwd", "rev"), order=2, eps=1e-6, rtol=1e-5, ato
     if "rev" in modes:
         out, vjp_fn = vjp(f, *args)
         out_leaves, out_spec = pytree.flatten(out)
-        cotangent = pytree.unflatten(out_spec, [Tensor(rng.standard_normal(o.shape))
+        cotangent = pytree.unflatten(out_spec, [wrap(rng.standard_normal(o.shape))
                                                 for o in out_leaves])
         grads = vjp_fn(cotangent)
         projected = _inner(_output_arrays(grads), [v._array for v in direction])

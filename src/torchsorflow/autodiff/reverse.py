@@ -11,8 +11,11 @@ from __future__ import annotations
 import weakref
 from collections import Counter
 
-from ..tensor import Tensor
-from .tracer import LeafNode, Node, Trace, set_grad_enabled
+import numpy as np
+
+from ..ops.creation import ones_like
+from ..ops.shape import astype, sum_to
+from .tracer import Box, LeafNode, Node, Trace, box, check_versions, set_grad_enabled, wrap
 
 _FREED = ("Trying to backward through the graph a second time (or directly access saved tensors "
           "after they have already been freed). Saved intermediate values of the graph are freed "
@@ -29,9 +32,9 @@ class ReverseTrace(Trace):
         if prim.vjp is None:
             raise NotImplementedError(f"{prim.name}: no reverse-mode (vjp) rule")
         parents = tuple((i, a._node) for i, a in enumerate(args)
-                        if isinstance(a, Tensor) and a._trace is self)
+                        if isinstance(a, Box) and a._trace is self)
         node = Node(prim, tuple(inner_args), params, parents, out_inner)
-        return Tensor._box(out_inner, self, node=node)
+        return box(out_inner, self, node=node)
 
 
 def _parents_of(node):
@@ -71,17 +74,15 @@ def _topological_order(roots):
 
 def fit_to(value, like):
     """Sum a cotangent over broadcast dimensions and cast it: the one place broadcasting is undone."""
-    if value.shape == like.shape and value.dtype == like.dtype:
-        return value  # the usual case, decided before the (per-call) import below
-    from .. import ops
     if value.shape != like.shape:
-        value = ops.sum_to(value, like.shape)
+        value = sum_to(value, like.shape)
     if value.dtype != like.dtype:
-        value = ops.astype(value, like.dtype)
+        value = astype(value, like.dtype)
     return value
 
 
 def _parent_cotangents(node, g):
+    check_versions(node)
     prim, args, params, ans = node.prim, node.args, node.params, node.answer()
     if prim.joint_vjp:
         all_cts = prim.vjp(g, ans, *args, **params)
@@ -150,16 +151,15 @@ def backward(tensor, gradient=None, retain_graph=None, create_graph=False, input
     if tensor._trace is not None:
         raise RuntimeError("backward() called on a Tensor traced by a functional transformation; "
                            "use torchsorflow.func.grad/vjp inside transformations")
-    if not tensor.requires_grad:
+    if not tensor._requires_grad:
         raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
     if gradient is None:
         if tensor._array.size != 1:
             raise RuntimeError(f"grad can be implicitly created only for scalar outputs (got a "
                                f"Tensor of shape {tuple(tensor.shape)})")
-        from .. import ops
-        gradient = ops.ones_like(tensor)
-    elif not isinstance(gradient, Tensor):
-        gradient = Tensor(gradient, dtype=tensor.dtype)
+        gradient = ones_like(tensor)
+    elif not isinstance(gradient, Box):
+        gradient = wrap(np.asarray(gradient, dtype=tensor.dtype))
     if gradient.shape != tensor.shape:
         raise RuntimeError(f"backward: gradient of shape {tuple(gradient.shape)} does not match "
                            f"the output's shape {tuple(tensor.shape)}")
@@ -194,7 +194,7 @@ def backward(tensor, gradient=None, retain_graph=None, create_graph=False, input
 def eager_grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
                allow_unused=False):
     """``torch.autograd.grad``: gradients of ``outputs`` w.r.t. ``inputs`` without touching ``.grad``."""
-    single = isinstance(inputs, Tensor)
+    single = isinstance(inputs, Box)
     inputs = (inputs,) if single else tuple(inputs)
     saved = [t.grad for t in inputs]
     for t in inputs:
@@ -270,7 +270,7 @@ def _run_grad_hooks(tensor, g):
     for hook in tuple(entry.grad.values()):
         result = hook(g)
         if result is not None:
-            if not isinstance(result, Tensor) or result.shape != g.shape:
+            if not isinstance(result, Box) or result.shape != g.shape:
                 raise RuntimeError(f"hook {getattr(hook, '__name__', hook)!r} returned "
                                    f"{_describe(result)}; a gradient hook must return None or a "
                                    f"Tensor of the gradient's shape {tuple(g.shape)}")
@@ -286,5 +286,5 @@ def _run_post_accumulate_hooks(tensor):
 
 
 def _describe(value):
-    return f"a Tensor of shape {tuple(value.shape)}" if isinstance(value, Tensor) else \
+    return f"a Tensor of shape {tuple(value.shape)}" if isinstance(value, Box) else \
         f"a {type(value).__name__}"

@@ -1,17 +1,24 @@
 """One tracer for both modes of automatic differentiation.
 
 Every differentiable operation is a :class:`Primitive`: a NumPy forward function plus a
-vector-Jacobian rule (reverse mode) and a Jacobian-vector rule (forward mode), written next to each
-other in :mod:`torchsorflow.ops`. Calling a primitive goes through :func:`bind`.
+vector-Jacobian rule (reverse mode) and a Jacobian-vector rule (forward mode), declared together
+in :mod:`torchsorflow.ops` and entered once in the :func:`registry`. Calling a primitive goes
+through :func:`bind`.
+
+*Boxes.* The tracer knows values only as :class:`Box`\\ es: a NumPy array plus what autodiff keeps
+about it. :class:`torchsorflow.Tensor` subclasses Box with PyTorch's API and registers itself
+(:func:`register_tensor_type`), so the tracer and the primitives never import the Tensor module,
+and the Tensor module imports them at its top like any other client (as in HIPS autograd, where
+the tracer knows ``Box`` and ``ArrayBox`` registers itself).
 
 *Trace levels.* Each transformation (``grad``, ``jvp``, ...) opens a new :class:`Trace` one level
-above the current one and wraps its inputs in *boxed* Tensors whose ``_inner`` is the value one level
-down (as in HIPS autograd). ``bind`` finds the highest level among the arguments, unwraps the
-arguments boxed at that level, calls itself on the unwrapped values (so lower levels see the
-operation too), and lets the top trace box the result: a forward trace attaches a tangent, a reverse
-trace attaches a graph node. Because derivative rules are themselves written with primitives, the
-work a rule does is seen by the lower traces, so any nesting (jvp of grad, grad of grad of jvp)
-works for every primitive with no special code.
+above the current one and wraps its inputs in boxes whose ``_inner`` is the value one level down.
+``bind`` finds the highest level among the arguments, unwraps the arguments boxed at that level,
+calls itself on the unwrapped values (so lower levels see the operation too), and lets the top
+trace box the result: a forward trace attaches a tangent, a reverse trace attaches a graph node.
+Because derivative rules are themselves written with primitives, the work a rule does is seen by
+the lower traces, so any nesting (jvp of grad, grad of grad of jvp) works for every primitive with
+no special code.
 
 Level 0 is PyTorch's eager autograd: a plain Tensor with ``requires_grad=True`` gets a graph node
 for each operation it takes part in (unless :func:`no_grad` is active), and ``Tensor.backward()``
@@ -23,12 +30,77 @@ import contextlib
 import threading
 import weakref
 
-from ..tensor import Tensor
+import numpy as np
 
-__all__ = ["Primitive", "bind", "no_grad", "enable_grad", "is_grad_enabled", "set_grad_enabled",
-           "Trace", "Node", "LeafNode", "new_trace", "is_constant"]
+__all__ = ["Box", "Primitive", "bind", "no_grad", "enable_grad", "is_grad_enabled",
+           "set_grad_enabled", "Trace", "Node", "LeafNode", "new_trace", "is_constant",
+           "register_tensor_type", "registry", "wrap", "to_box", "check_versions"]
 
 
+# --- boxes -------------------------------------------------------------------------------------
+class Box:
+    """A value as the tracer sees it.
+
+    ``_array`` is always the concrete innermost NumPy array, so shape, dtype and printing never
+    unwrap anything. At level 0 (eager autograd) ``_requires_grad``, ``grad`` and ``_node`` hold
+    PyTorch's state. Boxed by a transformation, ``_trace`` is that level, ``_inner`` the value one
+    level down, and ``_node`` (reverse) or ``_tangent`` (forward) what the level attaches.
+    ``_version`` counts in-place changes, so a graph can tell that a value it saved has changed.
+    """
+
+    __slots__ = ("_array", "_trace", "_inner", "_node", "_tangent", "_requires_grad", "grad",
+                 "_retains_grad", "_version", "__weakref__")
+
+
+_tensor_type = Box  # the concrete class boxes are made of; torchsorflow.tensor registers Tensor
+
+
+def register_tensor_type(cls):
+    """Make the tracer build its values as ``cls`` (a subclass of :class:`Box`)."""
+    global _tensor_type
+    if not issubclass(cls, Box):
+        raise TypeError(f"register_tensor_type: {cls.__name__} is not a subclass of Box")
+    _tensor_type = cls
+    return cls
+
+
+def wrap(array):
+    """A constant Tensor around a NumPy array (no copy, no conversion, no autodiff state)."""
+    t = object.__new__(_tensor_type)
+    t._array = array if type(array) is np.ndarray else np.asarray(array)
+    t._trace = t._inner = t._node = t._tangent = t.grad = None
+    t._requires_grad = t._retains_grad = False
+    t._version = 0
+    return t
+
+
+def box(inner, trace, node=None, tangent=None):
+    """``inner`` boxed by ``trace``, carrying a graph ``node`` or a ``tangent``."""
+    t = object.__new__(_tensor_type)
+    t._array = inner._array
+    t._inner = inner
+    t._trace = trace
+    t._node = node
+    t._tangent = tangent
+    t.grad = None
+    t._requires_grad = t._retains_grad = False
+    t._version = 0
+    return t
+
+
+def to_box(value):
+    """``value`` itself if it is a Tensor, else a new Tensor made from it (PyTorch's dtype rules)."""
+    return value if isinstance(value, Box) else _tensor_type(value)
+
+
+def primal(value):
+    """The level-0 value under every transformation's box (no tangents, no graph levels)."""
+    while value._trace is not None:
+        value = value._inner
+    return value
+
+
+# --- grad mode -------------------------------------------------------------------------------
 class _State(threading.local):
     def __init__(self):
         self.grad_enabled = True
@@ -48,20 +120,30 @@ def is_constant(*values) -> bool:
     or no Tensor requires grad). Derivative rules use it to take a fused NumPy shortcut, and
     fall back to differentiable primitives under ``create_graph=True`` or nested transforms."""
     for v in values:
-        if isinstance(v, Tensor) and (v._trace is not None or (
-                v.requires_grad and _state.grad_enabled)):
+        if isinstance(v, Box) and (v._trace is not None or (
+                v._requires_grad and _state.grad_enabled)):
             return False
     return True
 
 
-@contextlib.contextmanager
-def set_grad_enabled(mode: bool):
-    previous = _state.grad_enabled
-    _state.grad_enabled = bool(mode)
-    try:
-        yield
-    finally:
-        _state.grad_enabled = previous
+class set_grad_enabled(contextlib.ContextDecorator):
+    """Turn eager autograd on or off, as a context manager, decorator or plain call (torch's)."""
+
+    def __init__(self, mode: bool):
+        self._previous = _state.grad_enabled
+        self.mode = bool(mode)
+        _state.grad_enabled = self.mode
+
+    def __call__(self, func):  # used as a decorator: leave the mode as it was until called
+        _state.grad_enabled = self._previous
+        return super().__call__(func)
+
+    def __enter__(self):
+        _state.grad_enabled = self.mode
+
+    def __exit__(self, *exc):
+        _state.grad_enabled = self._previous
+        return False
 
 
 class no_grad(contextlib.ContextDecorator):
@@ -71,9 +153,11 @@ class no_grad(contextlib.ContextDecorator):
     for derivatives, so turning them off implicitly would only hide bugs.
     """
 
+    mode = False
+
     def __enter__(self):
         self._previous = _state.grad_enabled
-        _state.grad_enabled = False
+        _state.grad_enabled = self.mode
 
     def __exit__(self, *exc):
         _state.grad_enabled = self._previous
@@ -81,9 +165,23 @@ class no_grad(contextlib.ContextDecorator):
 
 
 class enable_grad(no_grad):
-    def __enter__(self):
-        self._previous = _state.grad_enabled
-        _state.grad_enabled = True
+    mode = True
+
+
+class inference_mode(no_grad):
+    """``torch.inference_mode``: here the same as :class:`no_grad`."""
+
+    def __init__(self, mode=True):
+        self.mode = not mode
+
+
+# --- primitives and their registry ------------------------------------------------------------
+_REGISTRY: dict[str, "Primitive"] = {}
+
+
+def registry() -> dict[str, "Primitive"]:
+    """Every primitive by name, in the order they were declared (a copy)."""
+    return dict(_REGISTRY)
 
 
 class Primitive:
@@ -98,21 +196,45 @@ class Primitive:
     Tensors and must compute with primitives, never with NumPy directly, so that they can be
     differentiated again.
 
+    Two declarations spare writing a derivative twice:
+
+    * ``linear=(i, j, ...)``: the primitive is linear in each of those arguments, the others held
+      fixed (``matmul`` is ``linear=(0, 1)``; a layer with a bias is affine, not linear), so its
+      forward rule is the primitive applied to the tangent in place of the argument (autograd's
+      ``def_linear``); only ``vjp`` is written.
+    * ``symmetric=True``: each argument's Jacobian is symmetric (element-wise maps, up to
+      broadcasting; softmax), so the vjp rules serve as jvp rules (autograd's
+      ``defjvp(f, "same")`` idea). Element-wise primitives are declared from one partial
+      derivative per argument (:func:`torchsorflow.ops.elementwise.elementwise`).
+
     A cotangent or tangent may come back with a broadcast shape or another dtype: the tracer (not
     each rule) sums it back to the argument's shape and casts it, in one place.
+
+    Every primitive enters the :func:`registry` under its ``name``, which must be new.
     """
 
-    __slots__ = ("name", "impl", "vjp", "jvp", "joint_vjp", "joint_jvp", "differentiable")
+    __slots__ = ("name", "impl", "vjp", "jvp", "joint_vjp", "joint_jvp", "differentiable",
+                 "linear", "__weakref__")
 
     def __init__(self, name, impl, vjp=None, jvp=None, *, joint_vjp=False, joint_jvp=False,
-                 differentiable=True):
+                 differentiable=True, linear=(), symmetric=False):
+        if name in _REGISTRY:
+            raise ValueError(f"Primitive: the name {name!r} is already registered")
+        if symmetric and (linear or jvp is not None):
+            raise ValueError(f"Primitive {name}: symmetric=True takes its jvp rules from vjp")
         self.name = name
         self.impl = impl
         self.vjp = vjp
+        self.linear = tuple(linear)
+        if linear:
+            jvp = _linear_jvp(self, jvp)
+        elif symmetric:
+            jvp, joint_jvp = vjp, joint_vjp
         self.jvp = jvp
         self.joint_vjp = joint_vjp
         self.joint_jvp = joint_jvp
         self.differentiable = differentiable
+        _REGISTRY[name] = self
 
     def __call__(self, *args, **params):
         return bind(self, args, params)
@@ -121,6 +243,25 @@ class Primitive:
         return f"<primitive {self.name}>"
 
 
+def _linear_jvp(prim, others):
+    """Forward rules for the arguments ``prim`` is linear in, f(.., ṫ, ..), next to the
+    explicit rules ``others`` for its remaining arguments (a bias, say)."""
+    def rule_for(i):
+        def rule(t, ans, *args, **params):
+            return prim(*args[:i], t, *args[i + 1:], **params)
+        return rule
+
+    rules = list(others or ())
+    rules += [None] * (max(prim.linear) + 1 - len(rules))
+    for i in prim.linear:
+        if rules[i] is not None:
+            raise ValueError(f"Primitive {prim.name}: argument {i} is declared linear and also "
+                             "has a jvp rule")
+        rules[i] = rule_for(i)
+    return tuple(rules)
+
+
+# --- traces and graphs -------------------------------------------------------------------------
 class Trace:
     """A level of differentiation. Subclasses decide what a boxed result carries."""
 
@@ -165,12 +306,14 @@ class Node:
     """One recorded application of a primitive in a reverse-mode graph.
 
     ``parents`` holds ``(argument index, parent node)`` pairs for the arguments that need a
-    gradient. At level 0 the output Tensor is kept through a weak reference plus its array, so a
-    Tensor and its own node never form a reference cycle and graphs are freed as soon as they are
-    dropped; at higher levels ``ans`` is the (lower-level) output itself.
+    gradient; ``versions`` the in-place version of each Tensor argument when it was recorded. At
+    level 0 the output Tensor is kept through a weak reference plus its array, so a Tensor and its
+    own node never form a reference cycle and graphs are freed as soon as they are dropped; at
+    higher levels ``ans`` is the (lower-level) output itself.
     """
 
-    __slots__ = ("prim", "args", "params", "parents", "ans", "ans_array", "__weakref__")
+    __slots__ = ("prim", "args", "params", "parents", "ans", "ans_array", "versions",
+                 "__weakref__")
 
     def __init__(self, prim, args, params, parents, ans, ans_array=None):
         self.prim = prim
@@ -179,12 +322,13 @@ class Node:
         self.parents = parents
         self.ans = ans
         self.ans_array = ans_array
+        self.versions = tuple(a._version if isinstance(a, Box) else None for a in args)
 
     def answer(self):
         if self.ans_array is None:
             return self.ans
         tensor = self.ans()
-        return tensor if tensor is not None else Tensor._wrap(self.ans_array)
+        return tensor if tensor is not None else wrap(self.ans_array)
 
     def free(self):
         self.args = None
@@ -192,10 +336,23 @@ class Node:
         self.ans_array = None
 
 
+def check_versions(node):
+    """Raise PyTorch's error when an argument ``node`` saved was changed in place since."""
+    for i, (arg, version) in enumerate(zip(node.args, node.versions)):
+        if version is not None and arg._version != version:
+            kind = {"f": "Float", "i": "Long", "u": "Byte", "b": "Bool"}.get(arg.dtype.kind, "")
+            raise RuntimeError(
+                "one of the variables needed for gradient computation has been modified by an "
+                f"inplace operation: [{kind}Tensor {list(arg.shape)}], which is argument {i} of "
+                f"{node.prim.name}, is at version {arg._version}; expected version {version} "
+                "instead. Hint: the operation that changed it ran after the graph was recorded; "
+                "change a copy (x.clone()) or record the graph after the change.")
+
+
 def _eval_eager(prim, args, params):
-    arrays = [a._array if isinstance(a, Tensor) else a for a in args]
+    arrays = [a._array if isinstance(a, Box) else a for a in args]
     try:
-        result = Tensor._wrap(prim.impl(*arrays, **params))
+        result = wrap(prim.impl(*arrays, **params))
     except ValueError as error:
         shapes = " and ".join(str(getattr(a, "shape", type(a).__name__)) for a in arrays)
         raise ValueError(f"{prim.name}: cannot apply to shapes {shapes}: {error}") from None
@@ -203,12 +360,12 @@ def _eval_eager(prim, args, params):
         return result
     parents = []
     for i, a in enumerate(args):
-        if isinstance(a, Tensor) and a.requires_grad:
+        if isinstance(a, Box) and a._requires_grad:
             parents.append((i, a._node if a._node is not None else LeafNode(a)))
     if parents:
         result._node = Node(prim, tuple(args), params, tuple(parents),
                             weakref.ref(result), result._array)
-        result.requires_grad = True
+        result._requires_grad = True
     return result
 
 
@@ -216,21 +373,21 @@ def bind(prim, args, params):
     """Apply ``prim`` to ``args``, letting every active trace that sees an argument record it."""
     top = None
     for a in args:
-        if isinstance(a, Tensor):
+        if isinstance(a, Box):
             trace = a._trace
             if trace is not None and (top is None or trace.level > top.level):
                 top = trace
     if top is None:
         return _eval_eager(prim, args, params)
     if not prim.differentiable:
-        return _eval_eager(prim, [a.primal() if isinstance(a, Tensor) else a for a in args], params)
+        return _eval_eager(prim, [primal(a) if isinstance(a, Box) else a for a in args], params)
     if not top.active:
         raise RuntimeError(
             f"{prim.name}: a Tensor boxed by a finished transformation (level {top.level}) was used "
             "after that transformation returned; did a traced value escape through a closure or global?")
     inner_args = []
     for a in args:
-        if isinstance(a, Tensor) and a._trace is not None:
+        if isinstance(a, Box) and a._trace is not None:
             if a._trace is top:
                 a = a._inner
             elif a._trace.level == top.level:
@@ -239,4 +396,3 @@ def bind(prim, args, params):
         inner_args.append(a)
     out_inner = bind(prim, inner_args, params)
     return top.process(prim, args, inner_args, out_inner, params)
-

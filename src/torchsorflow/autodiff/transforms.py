@@ -18,19 +18,17 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import Tensor
+from ..ops.shape import reshape, stack
 from . import pytree
 from .forward import ForwardTrace
 from .reverse import ReverseTrace, backpropagate
-from .tracer import LeafNode, new_trace
+from .tracer import Box, LeafNode, box, new_trace, to_box, wrap
 
-
-def _to_tensor(x):
-    return x if isinstance(x, Tensor) else Tensor(x)
+_to_tensor = to_box
 
 
 def _is_boxed_by(x, trace):
-    return isinstance(x, Tensor) and x._trace is trace
+    return isinstance(x, Box) and x._trace is trace
 
 
 def _unbox(x, trace):
@@ -38,7 +36,7 @@ def _unbox(x, trace):
 
 
 def _zeros_like(x):
-    return Tensor._wrap(np.zeros(x.shape, dtype=x.dtype))
+    return wrap(np.zeros(x.shape, dtype=x.dtype))
 
 
 def vjp(func, *primals, has_aux=False):
@@ -51,7 +49,7 @@ def vjp(func, *primals, has_aux=False):
     leaves = [_to_tensor(x) for x in leaves]
     with new_trace(ReverseTrace) as trace:
         inputs = [LeafNode() for _ in leaves]
-        boxed = [Tensor._box(x, trace, node=n) for x, n in zip(leaves, inputs)]
+        boxed = [box(x, trace, node=n) for x, n in zip(leaves, inputs)]
         result = func(*pytree.unflatten(spec, boxed))
         out, aux = result if has_aux else (result, None)
         out_leaves, out_spec = pytree.flatten(out)
@@ -100,7 +98,7 @@ def jvp(func, primals, tangents, has_aux=False):
         if x.shape != t.shape:
             raise ValueError(f"jvp: tangent {i} has shape {t.shape} but its primal has shape {x.shape}")
     with new_trace(ForwardTrace) as trace:
-        boxed = [Tensor._box(x, trace, tangent=t if t.dtype == x.dtype else t.astype(x.dtype))
+        boxed = [box(x, trace, tangent=t if t.dtype == x.dtype else t.astype(x.dtype))
                  for x, t in zip(leaves, t_leaves)]
         result = func(*pytree.unflatten(spec, boxed))
         out, aux = result if has_aux else (result, None)
@@ -136,10 +134,10 @@ def value_and_grad(func, argnums=0, has_aux=False):
         nums, call_with = _select(args, argnums)
         result = vjp(lambda *d: call_with(func, d), *(args[n] for n in nums), has_aux=has_aux)
         out, vjp_fn = result[0], result[1]
-        if not isinstance(out, Tensor) or out._array.size != 1:
+        if not isinstance(out, Box) or out._array.size != 1:
             shape = getattr(out, "shape", type(out).__name__)
             raise RuntimeError(f"grad requires a function returning a scalar Tensor, got {shape}")
-        grads = vjp_fn(Tensor._wrap(np.ones(out.shape, dtype=out.dtype)))
+        grads = vjp_fn(wrap(np.ones(out.shape, dtype=out.dtype)))
         grads = grads[0] if isinstance(argnums, int) else grads
         return ((out, result[2]) if has_aux else out), grads
 
@@ -173,13 +171,12 @@ def hvp(func, primals, tangents):
 def _one_hot(index, shape, dtype):
     basis = np.zeros(int(np.prod(shape)), dtype=dtype)
     basis[index] = 1
-    return Tensor._wrap(basis.reshape(shape))
+    return wrap(basis.reshape(shape))
 
 
 def jacrev(func, argnums=0):
     """Jacobian by reverse mode: one ``vjp`` per output element. Shape: output.shape + input.shape."""
     def wrapper(*args):
-        from .. import ops
         nums, call_with = _select(args, argnums)
         out, vjp_fn = vjp(lambda *d: call_with(func, d), *(args[n] for n in nums))
         rows = [vjp_fn(_one_hot(k, out.shape, out.dtype)) for k in range(out._array.size)]
@@ -187,10 +184,10 @@ def jacrev(func, argnums=0):
         for i, n in enumerate(nums):
             x = _to_tensor(args[n])
             if rows:
-                stacked = ops.stack([r[i] for r in rows])
+                stacked = stack([r[i] for r in rows])
             else:
-                stacked = _zeros_like(Tensor._wrap(np.zeros((0,) + x.shape, x.dtype)))
-            jacobians.append(ops.reshape(stacked, out.shape + x.shape))
+                stacked = _zeros_like(wrap(np.zeros((0,) + x.shape, x.dtype)))
+            jacobians.append(reshape(stacked, out.shape + x.shape))
         return jacobians[0] if isinstance(argnums, int) else tuple(jacobians)
 
     return wrapper
@@ -199,7 +196,6 @@ def jacrev(func, argnums=0):
 def jacfwd(func, argnums=0):
     """Jacobian by forward mode: one ``jvp`` per input element. Shape: output.shape + input.shape."""
     def wrapper(*args):
-        from .. import ops
         nums, call_with = _select(args, argnums)
         diff_args = [_to_tensor(args[n]) for n in nums]
         jacobians = []
@@ -212,10 +208,10 @@ def jacfwd(func, argnums=0):
                 columns.append(column)
             if out is None:
                 out = call_with(func, diff_args)
-                jacobians.append(_zeros_like(Tensor._wrap(np.zeros(out.shape + x.shape, out.dtype))))
+                jacobians.append(_zeros_like(wrap(np.zeros(out.shape + x.shape, out.dtype))))
                 continue
-            stacked = ops.stack(columns, axis=-1)
-            jacobians.append(ops.reshape(stacked, out.shape + x.shape))
+            stacked = stack(columns, axis=-1)
+            jacobians.append(reshape(stacked, out.shape + x.shape))
         return jacobians[0] if isinstance(argnums, int) else tuple(jacobians)
 
     return wrapper

@@ -1,10 +1,13 @@
 """Primitives and the composites built from them.
 
-Every primitive lives with its forward function, VJP and JVP rules; see the modules:
-:mod:`.elementwise`, :mod:`.reductions`, :mod:`.shape`, :mod:`.linalg`. Creation functions are in
-:mod:`.creation`. Fused primitives for neural networks (convolution, pooling, batch norm) build on
-the NumPy kernels in :mod:`.kernels`.
+Every primitive is declared once, with its forward function and derivative rules side by side,
+and enters the :func:`registry`; see the modules :mod:`.elementwise`, :mod:`.reductions`,
+:mod:`.shape`, :mod:`.linalg`, :mod:`.special` and, for neural networks (convolution, pooling,
+batch norm), :mod:`.nn_ops` over the NumPy kernels in :mod:`.kernels`. Creation functions are in
+:mod:`.creation`.
 """
+from ..autodiff.tracer import registry
+from . import nn_ops
 from .creation import (Generator, arange, as_tensor, default_generator, eye, full, linspace,
                        manual_seed, ones, ones_like, rand, randint, randn, randperm, tensor, zeros,
                        zeros_like)

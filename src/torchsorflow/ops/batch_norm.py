@@ -1,13 +1,13 @@
-"""Batch normalisation in training mode (seed 000, exercise 2) as one primitive.
+"""Batch normalisation in training mode as one primitive.
 
 Forward, for each channel over its ``M`` values (batch × spatial positions)::
 
     μ_B = Σ a_i / M,   σ²_B = Σ (a_i − μ_B)² / M,   â_i = (a_i − μ_B) / √(σ²_B + ε),   y_i = γ â_i + β
 
-The backward rule is the seed's hand-derived formula (∂L/∂â, ∂L/∂σ², ∂L/∂μ, ∂L/∂a, ∂L/∂γ,
-∂L/∂β), written twice:
+The backward rule is the hand-derived formula of the exercise sheet (∂L/∂â, ∂L/∂σ², ∂L/∂μ,
+∂L/∂a, ∂L/∂γ, ∂L/∂β), in two forms:
 
-* :func:`_seed_vjp`, term by term with framework primitives, so that the rule itself can be
+* :func:`_differentiable_vjp`, term by term with framework primitives, so that the rule itself can be
   differentiated (``create_graph=True``, Hessians, forward-over-reverse);
 * :func:`_fused_vjp`, the same algebra collapsed into three per-channel coefficients and run in
   NumPy, used when nothing will differentiate the rule (a plain ``loss.backward()``), because
@@ -26,8 +26,7 @@ import math
 
 import numpy as np
 
-from ..autodiff.tracer import Primitive, is_constant
-from ..tensor import Tensor
+from ..autodiff.tracer import Primitive, is_constant, wrap
 from .elementwise import add, div, mul, neg, sqrt, sub
 from .kernels.reduce import sum_axes
 from .reductions import mean as reduce_mean, sum as reduce_sum
@@ -91,15 +90,15 @@ def _bn_pieces(x, axes, eps, mu, var):
     differentiated (so that second derivatives see their dependence on x), otherwise the constants
     the forward pass already computed."""
     if is_constant(x):
-        return Tensor._wrap(mu), Tensor._wrap(1 / np.sqrt(var + eps))
+        return wrap(mu), wrap(1 / np.sqrt(var + eps))
     mu_t = reduce_mean(x, axes, keepdims=True)
     centered = sub(x, mu_t)
     var_t = reduce_mean(mul(centered, centered), axes, keepdims=True)
     return mu_t, div(1.0, sqrt(add(var_t, eps)))
 
 
-def _seed_vjp(g, x, gamma, axes, eps, mu, var):
-    """The seed's hand-derived backward pass, term by term (M values per channel).
+def _differentiable_vjp(g, x, gamma, axes, eps, mu, var):
+    """The hand-derived backward pass, term by term with primitives (M values per channel).
 
     Two per-channel sums of the upstream gradient, Σ ∂L/∂y_i and Σ ∂L/∂y_i·(a_i − μ_B), feed every
     term: since ∂L/∂â_i = ∂L/∂y_i·γ with γ constant per channel, Σ ∂L/∂â_i·(a_i − μ_B) is γ times
@@ -126,7 +125,7 @@ def _seed_vjp(g, x, gamma, axes, eps, mu, var):
 
 
 def _fused_vjp(g, x, gamma, eps, mu, var):
-    """:func:`_seed_vjp` with its terms collected per channel, on NumPy arrays.
+    """:func:`_differentiable_vjp` with its terms collected per channel, on NumPy arrays.
 
     Substituting ∂L/∂σ²_B and ∂L/∂μ_B into ∂L/∂a_i gives, with s = 1/√(σ²_B+ε),
     ``∂L/∂a_i = k₁·∂L/∂y_i + k₂·(a_i − μ_B) + k₃`` where ``k₁ = γs``,
@@ -152,8 +151,8 @@ def _fused_vjp(g, x, gamma, eps, mu, var):
 def _bn_vjp(g, ans, x, gamma, beta, axes, eps, mu, var):
     if is_constant(g, x, gamma):
         dx, dgamma, dbeta = _fused_vjp(g._array, x._array, gamma._array, eps, mu, var)
-        return Tensor._wrap(dx), Tensor._wrap(dgamma), Tensor._wrap(dbeta)
-    return _seed_vjp(g, x, gamma, axes, eps, mu, var)
+        return wrap(dx), wrap(dgamma), wrap(dbeta)
+    return _differentiable_vjp(g, x, gamma, axes, eps, mu, var)
 
 
 def _bn_jvp(tangents, ans, x, gamma, beta, axes, eps, mu, var):

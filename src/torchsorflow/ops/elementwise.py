@@ -1,18 +1,39 @@
 """Element-wise primitives: arithmetic, math functions, comparisons, selection.
 
-Each primitive is its NumPy forward, then its VJP rules ``(g, ans, *args)`` and JVP rules
-``(t, ans, *args)``, one per argument. Rules return full-size (broadcast) results; the tracer sums
-them back to each argument's shape (:func:`torchsorflow.autodiff.reverse.fit_to`).
+Each is declared by :func:`elementwise` from its NumPy forward and one partial derivative per
+argument, ``∂f/∂xᵢ(ans, *args)``; both derivative rules follow from it (the Jacobian of an
+element-wise map is diagonal, so ``g·∂f/∂x`` serves reverse and ``ṫ·∂f/∂x`` forward mode).
+Partials are written with primitives, so they can be differentiated again; a partial may be a
+Python number (``∂(x+y)/∂x = 1``) or ``None`` where the argument has no derivative. Results come
+out full-size (broadcast); the tracer sums cotangents back to each argument's shape
+(:func:`torchsorflow.autodiff.reverse.fit_to`).
 """
 from __future__ import annotations
 
-from ..autodiff.tracer import Primitive, is_constant
+from ..autodiff.tracer import Primitive
 from ..backend import default_float, xp
-from ..tensor import Tensor
+from .kernels import runtime
 
 
-def _unary(name, impl, vjp, jvp):
-    return Primitive(name, impl, vjp=(vjp,), jvp=(jvp,))
+def _times(v, partial):
+    """``v · partial``, skipping the product when the partial is the number 1 or -1."""
+    if partial is None:
+        return None
+    if isinstance(partial, (int, float)) and not isinstance(partial, bool):
+        if partial == 1:
+            return v
+        if partial == -1:
+            return neg(v)
+    return mul(v, partial)
+
+
+def elementwise(name, impl, *partials):
+    """An element-wise primitive from its partial derivatives (see the module docstring)."""
+    def rule(partial):
+        if partial is None:
+            return None
+        return lambda v, ans, *args, **params: _times(v, partial(ans, *args, **params))
+    return Primitive(name, impl, vjp=tuple(rule(p) for p in partials), symmetric=True)
 
 
 def _kind(dtype):
@@ -28,6 +49,8 @@ def _promote(x, y):
     NumPy 2's rules and never reach this function.
     """
     kx, ky = _kind(x.dtype), _kind(y.dtype)
+    if kx == 0 or ky == 0:  # NumPy already promotes bool to the other operand's dtype
+        return x, y
     if kx != ky:
         return (x, y.astype(x.dtype)) if kx > ky else (x.astype(y.dtype), y)
     if (x.ndim == 0) != (y.ndim == 0):
@@ -57,25 +80,17 @@ def _binary_impl(ufunc):
 
 
 # --- arithmetic ------------------------------------------------------------------------------
-add = Primitive("add", _binary_impl(xp.add),
-                vjp=(lambda g, ans, x, y: g, lambda g, ans, x, y: g),
-                jvp=(lambda t, ans, x, y: t, lambda t, ans, x, y: t))
+add = elementwise("add", _binary_impl(xp.add), lambda ans, x, y: 1, lambda ans, x, y: 1)
+sub = elementwise("sub", _binary_impl(xp.subtract), lambda ans, x, y: 1, lambda ans, x, y: -1)
+mul = elementwise("mul", _binary_impl(xp.multiply), lambda ans, x, y: y, lambda ans, x, y: x)
+div = elementwise("div", _binary_impl(xp.true_divide),
+                  lambda ans, x, y: reciprocal(y), lambda ans, x, y: neg(div(ans, y)))
+neg = elementwise("neg", xp.negative, lambda ans, x: -1)
 
-sub = Primitive("sub", _binary_impl(xp.subtract),
-                vjp=(lambda g, ans, x, y: g, lambda g, ans, x, y: neg(g)),
-                jvp=(lambda t, ans, x, y: t, lambda t, ans, x, y: neg(t)))
 
-mul = Primitive("mul", _binary_impl(xp.multiply),
-                vjp=(lambda g, ans, x, y: mul(g, y), lambda g, ans, x, y: mul(g, x)),
-                jvp=(lambda t, ans, x, y: mul(t, y), lambda t, ans, x, y: mul(x, t)))
-
-div = Primitive("div", _binary_impl(xp.true_divide),
-                vjp=(lambda g, ans, x, y: div(g, y),
-                     lambda g, ans, x, y: neg(div(mul(g, ans), y))),
-                jvp=(lambda t, ans, x, y: div(t, y),
-                     lambda t, ans, x, y: neg(div(mul(t, ans), y))))
-
-neg = _unary("neg", xp.negative, lambda g, ans, x: neg(g), lambda t, ans, x: neg(t))
+def reciprocal(y):
+    """1/y, for Tensors and Python numbers alike."""
+    return 1 / y if isinstance(y, (int, float)) else div(1.0, y)
 
 
 def _safe_log_base(x):
@@ -83,30 +98,25 @@ def _safe_log_base(x):
     return log(where(greater(x, 0), x, 1.0))
 
 
-def _pow_dx(g, ans, x, y):
-    if isinstance(y, (int, float)):  # the common case x**2: keep the exponent a Python number
-        return None if y == 0 else mul(g, mul(y, power(x, y - 1)))
-    return mul(g, mul(y, power(x, sub(y, 1))))
+def _pow_dx(ans, x, y):
+    """y·x^(y-1); a Python exponent stays a number (the common x**2), and y = 0 has none."""
+    if isinstance(y, (int, float)):
+        return None if y == 0 else mul(y, power(x, y - 1))
+    return mul(y, power(x, sub(y, 1)))
 
 
-power = Primitive("pow", _binary_impl(xp.power),
-                  vjp=(_pow_dx, lambda g, ans, x, y: mul(g, mul(ans, _safe_log_base(x)))),
-                  jvp=(_pow_dx, lambda t, ans, x, y: mul(t, mul(ans, _safe_log_base(x)))))
+power = elementwise("pow", _binary_impl(xp.power), _pow_dx,
+                    lambda ans, x, y: mul(ans, _safe_log_base(x)))
 
 # --- math functions ----------------------------------------------------------------------------
-exp = _unary("exp", xp.exp, lambda g, ans, x: mul(g, ans), lambda t, ans, x: mul(t, ans))
-log = _unary("log", xp.log, lambda g, ans, x: div(g, x), lambda t, ans, x: div(t, x))
-log1p = _unary("log1p", xp.log1p, lambda g, ans, x: div(g, add(x, 1)),
-               lambda t, ans, x: div(t, add(x, 1)))
-expm1 = _unary("expm1", xp.expm1, lambda g, ans, x: mul(g, add(ans, 1)),
-               lambda t, ans, x: mul(t, add(ans, 1)))
-sqrt = _unary("sqrt", xp.sqrt, lambda g, ans, x: div(g, mul(ans, 2)),
-              lambda t, ans, x: div(t, mul(ans, 2)))
-sin = _unary("sin", xp.sin, lambda g, ans, x: mul(g, cos(x)), lambda t, ans, x: mul(t, cos(x)))
-cos = _unary("cos", xp.cos, lambda g, ans, x: neg(mul(g, sin(x))),
-             lambda t, ans, x: neg(mul(t, sin(x))))
-tanh = _unary("tanh", xp.tanh, lambda g, ans, x: mul(g, sub(1, mul(ans, ans))),
-              lambda t, ans, x: mul(t, sub(1, mul(ans, ans))))
+exp = elementwise("exp", xp.exp, lambda ans, x: ans)
+log = elementwise("log", xp.log, lambda ans, x: reciprocal(x))
+log1p = elementwise("log1p", xp.log1p, lambda ans, x: reciprocal(add(x, 1)))
+expm1 = elementwise("expm1", xp.expm1, lambda ans, x: add(ans, 1))
+sqrt = elementwise("sqrt", xp.sqrt, lambda ans, x: div(0.5, ans))
+sin = elementwise("sin", xp.sin, lambda ans, x: cos(x))
+cos = elementwise("cos", xp.cos, lambda ans, x: neg(sin(x)))
+tanh = elementwise("tanh", xp.tanh, lambda ans, x: sub(1, mul(ans, ans)))
 
 
 def _sigmoid(x):
@@ -115,50 +125,33 @@ def _sigmoid(x):
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e)).astype(x.dtype, copy=False)
 
 
-sigmoid = _unary("sigmoid", _sigmoid, lambda g, ans, x: mul(g, mul(ans, sub(1, ans))),
-                 lambda t, ans, x: mul(t, mul(ans, sub(1, ans))))
+sigmoid = elementwise("sigmoid", _sigmoid, lambda ans, x: mul(ans, sub(1, ans)))
 
 
 def _softplus(x):
     return (xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))).astype(x.dtype, copy=False)
 
 
-softplus = _unary("softplus", _softplus, lambda g, ans, x: mul(g, sigmoid(x)),
-                  lambda t, ans, x: mul(t, sigmoid(x)))
-
-absolute = _unary("abs", xp.abs, lambda g, ans, x: mul(g, sign(x)),
-                  lambda t, ans, x: mul(t, sign(x)))
-
-
-_ZERO_ROWS = {}  # dtype -> read-only zeros, grown to the longest row seen (≤ _ZERO_ROW_MAX)
-_ZERO_ROW_MAX = 1 << 16
-
-
-def _zero_row(length, dtype):
-    zeros = _ZERO_ROWS.get(dtype)
-    if zeros is None or zeros.size < length:
-        zeros = _ZERO_ROWS[dtype] = xp.zeros(length, dtype)
-        zeros.flags.writeable = False
-    return zeros[:length]
+softplus = elementwise("softplus", _softplus, lambda ans, x: sigmoid(x))
+absolute = elementwise("abs", xp.abs, lambda ans, x: sign(x))
 
 
 def _relu(x):
-    """max(x, 0). NumPy's maximum against a broadcast scalar runs a slow loop (52 µs for a
-    64×32×8×8 float32 batch); against a row of zeros repeated over the batch it runs its
-    vectorised two-array loop (20 µs)."""
+    """max(x, 0). NumPy's maximum against a broadcast scalar runs a slow loop; against a row of
+    zeros repeated over the batch it runs its vectorised two-array loop."""
     row = x.size // x.shape[0] if x.ndim > 1 and x.shape[0] else 0
-    if x.dtype.kind == "f" and 0 < row <= _ZERO_ROW_MAX and x.flags.c_contiguous:
-        return xp.maximum(x.reshape(x.shape[0], row), _zero_row(row, x.dtype)).reshape(x.shape)
+    if x.dtype.kind == "f" and 0 < row and x.flags.c_contiguous:
+        zeros = runtime.zero_row(row, x.dtype)
+        if zeros is not None:
+            return xp.maximum(x.reshape(x.shape[0], row), zeros).reshape(x.shape)
     return xp.maximum(x, 0).astype(x.dtype, copy=False)
 
 
-def _relu_vjp(g, ans, x):
-    if is_constant(g, x):  # a plain backward(): one NumPy expression instead of two primitives
-        return Tensor._wrap(g._array * (x._array > 0))
-    return mul(g, greater(x, 0))
+def _relu_slope(ans, x):
+    return greater(x, 0)
 
 
-relu = _unary("relu", _relu, _relu_vjp, lambda t, ans, x: mul(t, greater(x, 0)))
+relu = elementwise("relu", _relu, _relu_slope)
 
 
 def _tie_share(x, y):
@@ -166,19 +159,13 @@ def _tie_share(x, y):
     return add(greater(x, y), mul(equal(x, y), 0.5))
 
 
-maximum = Primitive("maximum", _binary_impl(xp.maximum),
-                    vjp=(lambda g, ans, x, y: mul(g, _tie_share(x, y)),
-                         lambda g, ans, x, y: mul(g, _tie_share(y, x))),
-                    jvp=(lambda t, ans, x, y: mul(t, _tie_share(x, y)),
-                         lambda t, ans, x, y: mul(t, _tie_share(y, x))))
-minimum = Primitive("minimum", _binary_impl(xp.minimum),
-                    vjp=(lambda g, ans, x, y: mul(g, _tie_share(y, x)),
-                         lambda g, ans, x, y: mul(g, _tie_share(x, y))),
-                    jvp=(lambda t, ans, x, y: mul(t, _tie_share(y, x)),
-                         lambda t, ans, x, y: mul(t, _tie_share(x, y))))
+maximum = elementwise("maximum", _binary_impl(xp.maximum),
+                      lambda ans, x, y: _tie_share(x, y), lambda ans, x, y: _tie_share(y, x))
+minimum = elementwise("minimum", _binary_impl(xp.minimum),
+                      lambda ans, x, y: _tie_share(y, x), lambda ans, x, y: _tie_share(x, y))
 
 
-def _clip_pass(x, low, high):
+def _clip_pass(ans, x, low, high):
     """Where clip lets the gradient through: low ≤ x ≤ high, as in torch.clamp."""
     inside = 1.0
     if low is not None:
@@ -188,15 +175,15 @@ def _clip_pass(x, low, high):
     return inside
 
 
-clip = Primitive("clip", lambda x, low, high: xp.clip(x, low, high),
-                 vjp=(lambda g, ans, x, low, high: mul(g, _clip_pass(x, low, high)), None, None),
-                 jvp=(lambda t, ans, x, low, high: mul(t, _clip_pass(x, low, high)), None, None))
+clip = elementwise("clip", lambda x, low, high: xp.clip(x, low, high), _clip_pass, None, None)
 
+# where(c, x, y) passes the gradient to x where c holds and to y elsewhere; written as a
+# selection rather than a product with the mask, so an infinite gradient on the other side
+# does not turn into 0·inf = nan.
 where = Primitive("where", xp.where,
-                  vjp=(None, lambda g, ans, c, x, y: where(c, g, 0.0),
-                       lambda g, ans, c, x, y: where(c, 0.0, g)),
-                  jvp=(None, lambda t, ans, c, x, y: where(c, t, 0.0),
-                       lambda t, ans, c, x, y: where(c, 0.0, t)))
+                  vjp=(None, lambda v, ans, c, x, y: where(c, v, 0.0),
+                       lambda v, ans, c, x, y: where(c, 0.0, v)),
+                  symmetric=True)
 
 
 # --- comparisons and other piecewise-constant functions (no derivative) -----------------------

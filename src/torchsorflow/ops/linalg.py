@@ -2,12 +2,11 @@
 the statistics package needs for a differentiable multivariate normal)."""
 from __future__ import annotations
 
-from ..autodiff.tracer import Primitive
+from ..autodiff.tracer import Primitive, to_box
 from ..backend import xp
-from . import blas
-from ..tensor import Tensor
 from .elementwise import mul, neg
 from .reductions import sum as reduce_sum
+from .kernels import runtime
 from .shape import squeeze, swapaxes, unsqueeze
 
 
@@ -42,14 +41,12 @@ def _check_matmul(a, b):
                          f"({k_a} != {k_b})")
 
 
-_matmul = Primitive("matmul", blas.matmul,
-                    vjp=(_matmul_vjp_left, _matmul_vjp_right),
-                    jvp=(lambda t, ans, a, b: matmul(t, b), lambda t, ans, a, b: matmul(a, t)))
+_matmul = Primitive("matmul", runtime.matmul, vjp=(_matmul_vjp_left, _matmul_vjp_right),
+                    linear=(0, 1))
 
 
 def matmul(a, b):
-    a = a if isinstance(a, Tensor) else Tensor(a)
-    b = b if isinstance(b, Tensor) else Tensor(b)
+    a, b = to_box(a), to_box(b)
     _check_matmul(a._array, b._array)
     return _matmul(a, b)
 
@@ -86,8 +83,7 @@ def _unmatrix(m, like):
 
 
 def solve(a, b):
-    a = a if isinstance(a, Tensor) else Tensor(a)
-    b = b if isinstance(b, Tensor) else Tensor(b)
+    a, b = to_box(a), to_box(b)
     square = a.ndim >= 2 and a.shape[-1] == a.shape[-2]
     if b.ndim == a.ndim - 1:
         fits = b.shape[-1:] == a.shape[-1:]
@@ -99,9 +95,9 @@ def solve(a, b):
 
 
 def inv(a):
-    a = a if isinstance(a, Tensor) else Tensor(a)
+    a = to_box(a)
     eye = xp.broadcast_to(xp.eye(a.shape[-1], dtype=a.dtype), a.shape)
-    return solve(a, Tensor(eye))
+    return solve(a, to_box(eye))
 
 
 def _logdet_impl(a):
@@ -118,7 +114,7 @@ _logdet = Primitive(
 
 def logdet(a):
     """log det A for matrices with positive determinant (NaN otherwise, like ``torch.logdet``)."""
-    a = a if isinstance(a, Tensor) else Tensor(a)
+    a = to_box(a)
     if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
         raise ValueError(f"logdet: expected square matrices, got shape {a.shape}")
     return _logdet(a)

@@ -24,25 +24,15 @@ import numpy as np
 import scipy.special
 
 from ..autodiff.tracer import Primitive
-from . import blas
-from .batch_norm import batch_norm_stats, batch_norm_train  # noqa: F401 - re-exported
-from .elementwise import exp, mul, neg
-from .reductions import sum as reduce_sum
+from .batch_norm import batch_norm_stats, batch_norm_train
+from .elementwise import elementwise, exp, mul, neg
+from .kernels import conv as conv_kernels, pool as pool_kernels, runtime
 from .linalg import matmul
+from .reductions import sum as reduce_sum
 from .shape import reshape, swapaxes
 
 __all__ = ["linear", "conv2d", "max_pool2d", "avg_pool2d", "adaptive_avg_pool2d", "batch_norm_train",
            "batch_norm_stats", "erf", "pair"]
-
-
-def _kernels():
-    if not _KERNELS:  # imported late: the kernels are their own module
-        from .kernels import conv, pool
-        _KERNELS.extend((conv, pool))
-    return _KERNELS
-
-
-_KERNELS = []
 
 
 def pair(value, name="argument"):
@@ -59,7 +49,7 @@ def pair(value, name="argument"):
 # y = x Wᵀ (+ b) as one primitive: one graph node instead of transpose, matmul and add, and the
 # backward computes only the cotangents that are needed (the first layer's input needs none).
 def _linear_impl(x, w, *bias):
-    y = blas.matmul(x, w.T)
+    y = runtime.matmul(x, w.T)
     if bias:
         y += bias[0]
     return y
@@ -69,13 +59,14 @@ def _rows(t, width):
     return reshape(t, (-1, width))
 
 
+# Bilinear in (x, w) plus a bias, so affine: the tangent of x or w goes through the layer
+# without its bias, the bias's tangent passes straight through.
 _linear = Primitive(
     "linear", _linear_impl,
     vjp=(lambda g, ans, x, w, *b: matmul(g, w),
          lambda g, ans, x, w, *b: matmul(swapaxes(_rows(g, w.shape[0]), 0, 1), _rows(x, w.shape[1])),
          lambda g, ans, x, w, *b: reduce_sum(_rows(g, w.shape[0]), 0)),
-    jvp=(lambda t, ans, x, w, *b: matmul(t, swapaxes(w, 0, 1)),
-         lambda t, ans, x, w, *b: matmul(x, swapaxes(t, 0, 1)),
+    jvp=(lambda t, ans, x, w, *b: _linear(t, w), lambda t, ans, x, w, *b: _linear(x, t),
          lambda t, ans, x, w, *b: t))
 
 
@@ -86,7 +77,7 @@ def linear(x, w, b=None):
 
 # --- convolution ---------------------------------------------------------------------------------
 def _conv_impl(x, w, *bias, stride, padding, dilation, groups):
-    y = _kernels()[0].conv2d(x, w, stride, padding, dilation, groups)
+    y = conv_kernels.conv2d(x, w, stride, padding, dilation, groups)
     if bias:  # added in place, along whole rows: (N, C_out·OH·OW) += b repeated OH·OW times
         rows = y.reshape(y.shape[0], math.prod(y.shape[1:]))
         rows += np.repeat(bias[0].astype(y.dtype, copy=False), y.shape[2] * y.shape[3])
@@ -95,25 +86,19 @@ def _conv_impl(x, w, *bias, stride, padding, dilation, groups):
 
 
 def _conv_input_grad_impl(gy, w, input_hw, stride, padding, dilation, groups):
-    return _kernels()[0].conv2d_grad_input(gy, w, input_hw, stride, padding, dilation, groups)
+    return conv_kernels.conv2d_grad_input(gy, w, input_hw, stride, padding, dilation, groups)
 
 
 def _conv_weight_grad_impl(gy, x, kernel_hw, stride, padding, dilation, groups):
-    return _kernels()[0].conv2d_grad_weight(gy, x, kernel_hw, stride, padding, dilation, groups)
+    return conv_kernels.conv2d_grad_weight(gy, x, kernel_hw, stride, padding, dilation, groups)
 
 
-def _bilinear_jvp(prim_name):
-    """Forward rules of a map linear in each of its two arguments: d(a∘b) = ȧ∘b + a∘ḃ (the tracer
-    adds the two terms). The primitive is looked up by name when a rule runs, because the three
-    convolution primitives are defined in terms of each other."""
-    return (lambda t, ans, a, b, **p: globals()[prim_name](t, b, **p),
-            lambda t, ans, a, b, **p: globals()[prim_name](a, t, **p))
-
-
-# One rule per argument, so the backward pass computes only the cotangents it needs (the first
-# layer's input needs no gradient, and that product is as expensive as the weight's).
-# The bias is an optional third argument: adding it inside the primitive saves a pass over the
-# output, and its gradient is a per-channel sum of the upstream gradient.
+# Each map is bilinear, so its forward rules follow from linearity, and each reverse rule is one
+# of the other two maps. One rule per argument, so the backward pass computes only the
+# cotangents it needs (the first layer's input needs no gradient, and that product is as
+# expensive as the weight's). The bias is an optional third argument of conv2d: adding it inside
+# the primitive saves a pass over the output, and its gradient is a per-channel sum; with it the
+# layer is affine, so the tangents of x and w go through it without the bias.
 _conv = Primitive(
     "conv2d", _conv_impl,
     vjp=(lambda g, ans, x, w, *b, **p: _conv_input_grad(g, w, input_hw=x.shape[2:], **p),
@@ -129,7 +114,7 @@ _conv_input_grad = Primitive(
     vjp=(lambda G, ans, gy, w, input_hw, **p: _conv(G, w, **p),
          lambda G, ans, gy, w, input_hw, **p: _conv_weight_grad(gy, G, kernel_hw=w.shape[2:],
                                                                 **p)),
-    jvp=_bilinear_jvp("_conv_input_grad"))
+    linear=(0, 1))
 
 # <G, weight_grad(gy, x)> = <gy, conv(x, G)>.
 _conv_weight_grad = Primitive(
@@ -137,7 +122,7 @@ _conv_weight_grad = Primitive(
     vjp=(lambda G, ans, gy, x, kernel_hw, **p: _conv(x, G, **p),
          lambda G, ans, gy, x, kernel_hw, **p: _conv_input_grad(gy, G, input_hw=x.shape[2:],
                                                                 **p)),
-    jvp=_bilinear_jvp("_conv_weight_grad"))
+    linear=(0, 1))
 
 
 def conv2d(x, w, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1, bias=None):
@@ -160,11 +145,8 @@ def _linear_pair(name, forward, adjoint, forward_params, adjoint_params):
     def bwd_vjp(g, ans, gy, **p):
         return forward_prim(g, **{k: p[k] for k in adjoint_params if k != "input_shape"})
 
-    forward_prim = Primitive(name, forward, vjp=(fwd_vjp,),
-                             jvp=(lambda t, ans, x, **p: forward_prim(
-                                 t, **{k: p[k] for k in forward_params}),))
-    backward_prim = Primitive(name + "_backward", adjoint, vjp=(bwd_vjp,),
-                              jvp=(lambda t, ans, gy, **p: backward_prim(t, **p),))
+    forward_prim = Primitive(name, forward, vjp=(fwd_vjp,), linear=(0,))
+    backward_prim = Primitive(name + "_backward", adjoint, vjp=(bwd_vjp,), linear=(0,))
     return forward_prim, backward_prim
 
 
@@ -172,7 +154,8 @@ def _pool_gather_impl(x, index, picked=None):
     """Pick ``x`` at flat per-plane positions ``index`` (one per window).
 
     ``picked`` is that pick already made (the max-pool kernel finds the maxima along with their
-    positions); the derivative rules never pass it on, since they pick from other arrays.
+    positions); the derivative rules never pass it on, since they pick from other arrays (which
+    is why the forward rule is written out rather than declared ``linear``).
     Offsetting the per-plane indices to whole-array ones lets one flat ``take`` do the work, which
     is several times faster than ``take_along_axis``'s broadcast fancy indexing.
     """
@@ -186,11 +169,16 @@ def _pool_gather_impl(x, index, picked=None):
 
 def _pool_scatter_impl(g, index, input_shape):
     """Add ``g`` into the positions ``index`` (repeated positions add up): the gather's adjoint."""
-    return _kernels()[1].max_pool2d_backward(g, index, input_shape, check_indices=False)
+    return pool_kernels.max_pool2d_backward(g, index, input_shape, check_indices=False)
 
 
-_pool_gather, _pool_scatter = _linear_pair("max_pool2d", _pool_gather_impl, _pool_scatter_impl,
-                                           ("index",), ("index", "input_shape"))
+_pool_gather = Primitive(
+    "max_pool2d", _pool_gather_impl,
+    vjp=(lambda g, ans, x, index, picked=None: _pool_scatter(g, index=index, input_shape=x.shape),),
+    jvp=(lambda t, ans, x, index, picked=None: _pool_gather(t, index=index),))
+_pool_scatter = Primitive(
+    "max_pool2d_backward", _pool_scatter_impl,
+    vjp=(lambda g, ans, gy, index, input_shape: _pool_gather(g, index=index),), linear=(0,))
 
 
 def max_pool2d(x, kernel_size, stride, padding=(0, 0), dilation=(1, 1), ceil_mode=False):
@@ -199,7 +187,7 @@ def max_pool2d(x, kernel_size, stride, padding=(0, 0), dilation=(1, 1), ceil_mod
     The kernel finds the arg-max (piecewise constant: no derivative); the output is a linear pick
     of ``x`` there, whose adjoint scatters the gradient back, and so on to any order.
     """
-    maxima, index = _kernels()[1].max_pool2d(x._array, kernel_size, stride, padding, dilation,
+    maxima, index = pool_kernels.max_pool2d(x._array, kernel_size, stride, padding, dilation,
                                              ceil_mode)
     return _pool_gather(x, index=index, picked=maxima), index
 
@@ -207,15 +195,15 @@ def max_pool2d(x, kernel_size, stride, padding=(0, 0), dilation=(1, 1), ceil_mod
 _AVG = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override")
 _avg_pool, _avg_pool_backward = _linear_pair(
     "avg_pool2d",
-    lambda x, **p: _kernels()[1].avg_pool2d(x, *(p[k] for k in _AVG)),
-    lambda gy, input_shape, **p: _kernels()[1].avg_pool2d_backward(gy, input_shape,
+    lambda x, **p: pool_kernels.avg_pool2d(x, *(p[k] for k in _AVG)),
+    lambda gy, input_shape, **p: pool_kernels.avg_pool2d_backward(gy, input_shape,
                                                                    *(p[k] for k in _AVG)),
     _AVG, _AVG + ("input_shape",))
 
 _adaptive_avg_pool, _adaptive_avg_pool_backward = _linear_pair(
     "adaptive_avg_pool2d",
-    lambda x, output_size: _kernels()[1].adaptive_avg_pool2d(x, output_size),
-    lambda gy, input_shape, output_size: _kernels()[1].adaptive_avg_pool2d_backward(
+    lambda x, output_size: pool_kernels.adaptive_avg_pool2d(x, output_size),
+    lambda gy, input_shape, output_size: pool_kernels.adaptive_avg_pool2d_backward(
         gy, input_shape, output_size),
     ("output_size",), ("output_size", "input_shape"))
 
@@ -239,6 +227,5 @@ def _erf_slope(x):
     return mul(_TWO_OVER_SQRT_PI, exp(neg(mul(x, x))))
 
 
-erf = Primitive("erf", lambda x: scipy.special.erf(x).astype(x.dtype, copy=False),
-                vjp=(lambda g, ans, x: mul(g, _erf_slope(x)),),
-                jvp=(lambda t, ans, x: mul(t, _erf_slope(x)),))
+erf = elementwise("erf", lambda x: scipy.special.erf(x).astype(x.dtype, copy=False),
+                  lambda ans, x: _erf_slope(x))

@@ -3,10 +3,9 @@ from __future__ import annotations
 
 import builtins
 
-from ..autodiff.tracer import Primitive
+from ..autodiff.tracer import Primitive, to_box
 from ..backend import xp
-from ..tensor import Tensor
-from .elementwise import absolute, div, equal, exp, greater, mul, sqrt, sub, where
+from .elementwise import absolute, div, elementwise, equal, exp, greater, mul, power, sqrt, sub, where
 from .kernels.reduce import sum_axes
 from .shape import broadcast_to, reshape
 
@@ -40,7 +39,7 @@ def expand_reduced(g, x, axis, keepdims):
 # add.reduce (np.sum without its Python-level dispatch: half the overhead on small arrays).
 _sum = Primitive("sum", lambda x, axis, keepdims: sum_axes(x, axis, keepdims),
                  vjp=(lambda g, ans, x, axis, keepdims: expand_reduced(g, x, axis, keepdims),),
-                 jvp=(lambda t, ans, x, axis, keepdims: _sum(t, axis=axis, keepdims=keepdims),))
+                 linear=(0,))
 
 
 def _extremum_share(ans, x, axis, keepdims):
@@ -99,10 +98,11 @@ _log_softmax = Primitive(
     vjp=(lambda g, ans, x, axis: sub(g, mul(exp(ans), _sum(g, axis=(axis,), keepdims=True))),),
     jvp=(lambda t, ans, x, axis: sub(t, _sum(mul(exp(ans), t), axis=(axis,), keepdims=True)),))
 
+# The Jacobian of softmax, diag(s) − s sᵀ, is symmetric: one rule serves both modes.
 _softmax = Primitive(
     "softmax", _softmax_impl,
-    vjp=(lambda g, ans, x, axis: mul(ans, sub(g, _sum(mul(g, ans), axis=(axis,), keepdims=True))),),
-    jvp=(lambda t, ans, x, axis: mul(ans, sub(t, _sum(mul(t, ans), axis=(axis,), keepdims=True))),))
+    vjp=(lambda v, ans, x, axis: mul(ans, sub(v, _sum(mul(v, ans), axis=(axis,), keepdims=True))),),
+    symmetric=True)
 
 _argmax = Primitive("argmax", lambda x, axis, keepdims: xp.argmax(x, axis=axis, keepdims=keepdims),
                     differentiable=False)
@@ -110,28 +110,24 @@ _argmin = Primitive("argmin", lambda x, axis, keepdims: xp.argmin(x, axis=axis, 
                     differentiable=False)
 
 
-def _as_tensor(x):
-    return x if isinstance(x, Tensor) else Tensor(x)
-
-
 # --- public functions ------------------------------------------------------------------------
 def sum(x, axis=None, keepdims=False):
-    x = _as_tensor(x)
+    x = to_box(x)
     return _sum(x, axis=None if axis is None else normalize_axis(axis, x.ndim), keepdims=keepdims)
 
 
 def amax(x, axis=None, keepdims=False):
-    x = _as_tensor(x)
+    x = to_box(x)
     return _amax(x, axis=normalize_axis(axis, x.ndim), keepdims=keepdims)
 
 
 def amin(x, axis=None, keepdims=False):
-    x = _as_tensor(x)
+    x = to_box(x)
     return _amin(x, axis=normalize_axis(axis, x.ndim), keepdims=keepdims)
 
 
 def logsumexp(x, axis=None, keepdims=False):
-    x = _as_tensor(x)
+    x = to_box(x)
     return _logsumexp(x, axis=normalize_axis(axis, x.ndim), keepdims=keepdims)
 
 
@@ -142,21 +138,21 @@ def _single_axis(axis, ndim):
 
 
 def log_softmax(x, axis=-1):
-    x = _as_tensor(x)
+    x = to_box(x)
     return _log_softmax(x, axis=_single_axis(axis, x.ndim))
 
 
 def softmax(x, axis=-1):
-    x = _as_tensor(x)
+    x = to_box(x)
     return _softmax(x, axis=_single_axis(axis, x.ndim))
 
 
 def argmax(x, axis=None, keepdims=False):
-    return _argmax(_as_tensor(x), axis=axis, keepdims=keepdims)
+    return _argmax(to_box(x), axis=axis, keepdims=keepdims)
 
 
 def argmin(x, axis=None, keepdims=False):
-    return _argmin(_as_tensor(x), axis=axis, keepdims=keepdims)
+    return _argmin(to_box(x), axis=axis, keepdims=keepdims)
 
 
 def _count(x, axis):
@@ -168,14 +164,14 @@ def _count(x, axis):
 
 
 def mean(x, axis=None, keepdims=False):
-    x = _as_tensor(x)
+    x = to_box(x)
     axis = normalize_axis(axis, x.ndim)
     return div(_sum(x, axis=axis, keepdims=keepdims), _count(x, axis))
 
 
 def var(x, axis=None, keepdims=False, correction=1, unbiased=None):
     """Variance with Bessel's ``correction`` (1 = unbiased, PyTorch's default; 0 = biased)."""
-    x = _as_tensor(x)
+    x = to_box(x)
     if unbiased is not None:
         correction = 1 if unbiased else 0
     axis = normalize_axis(axis, x.ndim)
@@ -190,9 +186,7 @@ def _std_slope(ans):
     return where(positive, div(0.5, where(positive, ans, 1.0)), 0.0)
 
 
-_std_from_var = Primitive("std", xp.sqrt,
-                          vjp=(lambda g, ans, v: mul(g, _std_slope(ans)),),
-                          jvp=(lambda t, ans, v: mul(t, _std_slope(ans)),))
+_std_from_var = elementwise("std", xp.sqrt, lambda ans, v: _std_slope(ans))
 
 
 def std(x, axis=None, keepdims=False, correction=1, unbiased=None):
@@ -200,12 +194,11 @@ def std(x, axis=None, keepdims=False, correction=1, unbiased=None):
 
 
 def norm(x, p=2, axis=None, keepdims=False):
-    x = _as_tensor(x)
+    x = to_box(x)
     if p == 2 or p == "fro":
         return sqrt(sum(mul(x, x), axis, keepdims))
     if p == 1:
         return sum(absolute(x), axis, keepdims)
     if p in (float("inf"), "inf"):
         return amax(absolute(x), axis, keepdims)
-    from .elementwise import power
     return power(sum(power(absolute(x), p), axis, keepdims), 1.0 / p)

@@ -8,19 +8,12 @@ from __future__ import annotations
 
 import math
 
-from ..autodiff.tracer import Primitive
+from ..autodiff.tracer import Box, Primitive, to_box
 from ..backend import is_floating, xp
-from ..tensor import Tensor, _index_arrays
 from .kernels.reduce import sum_axes
 
-
-def _as_tensor(x):
-    return x if isinstance(x, Tensor) else Tensor(x)
-
-
 _reshape = Primitive("reshape", lambda x, shape: xp.reshape(x, shape),
-                     vjp=(lambda g, ans, x, shape: _reshape(g, shape=x.shape),),
-                     jvp=(lambda t, ans, x, shape: _reshape(t, shape=shape),))
+                     vjp=(lambda g, ans, x, shape: _reshape(g, shape=x.shape),), linear=(0,))
 
 
 def _inverse_permutation(axes):
@@ -32,7 +25,7 @@ def _inverse_permutation(axes):
 
 _permute = Primitive("permute", lambda x, axes: xp.transpose(x, axes),
                      vjp=(lambda g, ans, x, axes: _permute(g, axes=_inverse_permutation(axes)),),
-                     jvp=(lambda t, ans, x, axes: _permute(t, axes=axes),))
+                     linear=(0,))
 
 
 def _sum_to_impl(x, shape):
@@ -44,11 +37,9 @@ def _sum_to_impl(x, shape):
 
 
 _broadcast_to = Primitive("broadcast_to", lambda x, shape: xp.broadcast_to(x, shape),
-                          vjp=(lambda g, ans, x, shape: _sum_to(g, shape=x.shape),),
-                          jvp=(lambda t, ans, x, shape: _broadcast_to(t, shape=shape),))
+                          vjp=(lambda g, ans, x, shape: _sum_to(g, shape=x.shape),), linear=(0,))
 _sum_to = Primitive("sum_to", _sum_to_impl,
-                    vjp=(lambda g, ans, x, shape: _broadcast_to(g, shape=x.shape),),
-                    jvp=(lambda t, ans, x, shape: _sum_to(t, shape=shape),))
+                    vjp=(lambda g, ans, x, shape: _broadcast_to(g, shape=x.shape),), linear=(0,))
 
 
 def _has_advanced(index):
@@ -67,11 +58,10 @@ def _scatter_add_impl(g, index, shape):
 
 _getitem = Primitive("getitem", lambda x, index: x[index],
                      vjp=(lambda g, ans, x, index: _scatter_add(g, index=index, shape=x.shape),),
-                     jvp=(lambda t, ans, x, index: _getitem(t, index=index),))
-_scatter_add = Primitive("scatter_add", _scatter_add_impl,
+                     linear=(0,))
+_scatter_add = Primitive("index_scatter_add", _scatter_add_impl,
                          vjp=(lambda g, ans, x, index, shape: _getitem(g, index=index),),
-                         jvp=(lambda t, ans, x, index, shape: _scatter_add(t, index=index,
-                                                                           shape=shape),))
+                         linear=(0,))
 
 
 def _concat_vjp(g, ans, *xs, axis):
@@ -84,6 +74,8 @@ def _concat_vjp(g, ans, *xs, axis):
 
 
 def _concat_jvp(tangents, ans, *xs, axis):
+    """Concatenation is linear in all its arguments together: the tangents concatenated, with
+    zeros for arguments that have none."""
     parts = [t if t is not None else zeros_like_tensor(x) for t, x in zip(tangents, xs)]
     return _concatenate(*parts, axis=axis)
 
@@ -103,8 +95,8 @@ _pad = Primitive("pad", lambda x, pad_width, value: xp.pad(x, pad_width, constan
 
 _astype = Primitive("astype", lambda x, dtype, copy: x.astype(dtype, copy=copy),
                     vjp=(lambda g, ans, x, dtype, copy: _astype(g, dtype=x.dtype, copy=False),),
-                    jvp=(lambda t, ans, x, dtype, copy: _astype(t, dtype=dtype, copy=False),))
-_astype_constant = Primitive("astype", lambda x, dtype, copy: x.astype(dtype, copy=copy),
+                    linear=(0,))
+_astype_constant = Primitive("astype_constant", lambda x, dtype, copy: x.astype(dtype, copy=copy),
                              differentiable=False)
 _zeros_like = Primitive("zeros_like", lambda x: xp.zeros_like(x), differentiable=False)
 _ones_like = Primitive("ones_like", lambda x: xp.ones_like(x), differentiable=False)
@@ -134,13 +126,13 @@ def _resolve_shape(shape, size, op="reshape"):
 
 
 def reshape(x, shape):
-    x = _as_tensor(x)
+    x = to_box(x)
     shape = _resolve_shape(shape, x._array.size)
     return x if shape == x.shape else _reshape(x, shape=shape)
 
 
 def permute(x, axes):
-    x = _as_tensor(x)
+    x = to_box(x)
     axes = tuple(a % x.ndim for a in axes)
     if sorted(axes) != list(range(x.ndim)):
         raise ValueError(f"permute: {axes} is not a permutation of the {x.ndim} dims of shape {x.shape}")
@@ -148,19 +140,19 @@ def permute(x, axes):
 
 
 def transpose(x, axes=None):
-    x = _as_tensor(x)
+    x = to_box(x)
     return permute(x, tuple(reversed(range(x.ndim))) if axes is None else axes)
 
 
 def swapaxes(x, axis0, axis1):
-    x = _as_tensor(x)
+    x = to_box(x)
     axes = list(range(x.ndim))
     axes[axis0], axes[axis1] = axes[axis1], axes[axis0]
     return _permute(x, axes=tuple(axes))
 
 
 def broadcast_to(x, shape):
-    x = _as_tensor(x)
+    x = to_box(x)
     shape = tuple(shape)
     if shape == x.shape:
         return x
@@ -173,13 +165,13 @@ def broadcast_to(x, shape):
 
 def sum_to(x, shape):
     """Sum ``x`` down to ``shape``: the adjoint of broadcasting, used for every cotangent."""
-    x = _as_tensor(x)
+    x = to_box(x)
     shape = tuple(shape)
     return x if shape == x.shape else _sum_to(x, shape=shape)
 
 
 def squeeze(x, axis=None):
-    x = _as_tensor(x)
+    x = to_box(x)
     if axis is None:
         return reshape(x, tuple(n for n in x.shape if n != 1))
     axes = {a % x.ndim for a in ((axis,) if isinstance(axis, int) else axis)}
@@ -187,23 +179,32 @@ def squeeze(x, axis=None):
 
 
 def unsqueeze(x, axis):
-    x = _as_tensor(x)
+    x = to_box(x)
     axis = axis % (x.ndim + 1)
     return reshape(x, x.shape[:axis] + (1,) + x.shape[axis:])
 
 
 def flatten(x, start_dim=0, end_dim=-1):
-    x = _as_tensor(x)
+    x = to_box(x)
     if x.ndim == 0:
         return reshape(x, (1,))
     start, end = start_dim % x.ndim, end_dim % x.ndim
     return reshape(x, x.shape[:start] + (-1,) + x.shape[end + 1:])
 
 
+def _index_arrays(index):
+    """Replace Tensors inside an index by their arrays (indices are never differentiated)."""
+    if isinstance(index, Box):
+        return index._array
+    if isinstance(index, tuple):
+        return tuple(i._array if isinstance(i, Box) else i for i in index)
+    return index
+
+
 def getitem(x, index):
     if type(index) in (int, slice):  # the common fast path: no conversion needed
         return _getitem(x, index=index)
-    x = _as_tensor(x)
+    x = to_box(x)
     index = _index_arrays(index)
     if isinstance(index, list):
         index = xp.asarray(index)
@@ -213,7 +214,7 @@ def getitem(x, index):
 
 
 def concatenate(tensors, axis=0):
-    tensors = [_as_tensor(t) for t in tensors]
+    tensors = [to_box(t) for t in tensors]
     if not tensors:
         raise ValueError("concatenate: expected a non-empty sequence of Tensors")
     ref = tensors[0].shape
@@ -226,7 +227,7 @@ def concatenate(tensors, axis=0):
 
 
 def stack(tensors, axis=0):
-    tensors = [_as_tensor(t) for t in tensors]
+    tensors = [to_box(t) for t in tensors]
     if not tensors:
         raise ValueError("stack: expected a non-empty sequence of Tensors")
     for i, t in enumerate(tensors):
@@ -237,7 +238,7 @@ def stack(tensors, axis=0):
 
 def pad(x, pad_width, value=0.0):
     """Constant padding with NumPy's ``pad_width`` convention ((before, after) per dimension)."""
-    x = _as_tensor(x)
+    x = to_box(x)
     if isinstance(pad_width, int):
         pad_width = ((pad_width, pad_width),) * x.ndim
     pad_width = tuple((int(a), int(b)) for a, b in pad_width)
@@ -248,7 +249,7 @@ def pad(x, pad_width, value=0.0):
 
 
 def astype(x, dtype, copy=False):
-    x = _as_tensor(x)
+    x = to_box(x)
     dtype = xp.dtype(dtype)
     if dtype == x.dtype and not copy:
         return x

@@ -21,10 +21,10 @@ from __future__ import annotations
 import scipy.special
 
 from .. import backend
-from ..autodiff.tracer import Primitive
+from ..autodiff.tracer import to_box
 from ..backend import xp
-from ..tensor import Tensor
-from .elementwise import mul
+from .elementwise import elementwise
+from .shape import astype
 
 __all__ = ["lgamma", "digamma", "polygamma"]
 
@@ -40,27 +40,17 @@ def _polygamma_impl(x, n):
     return scipy.special.polygamma(n, x)
 
 
-_polygamma = Primitive(
-    "polygamma", _same_dtype(_polygamma_impl),
-    vjp=(lambda g, ans, x, n: mul(g, _polygamma(x, n=n + 1)),),
-    jvp=(lambda t, ans, x, n: mul(t, _polygamma(x, n=n + 1)),))
-
-_digamma = Primitive(
-    "digamma", _same_dtype(scipy.special.psi),
-    vjp=(lambda g, ans, x: mul(g, _polygamma(x, n=1)),),
-    jvp=(lambda t, ans, x: mul(t, _polygamma(x, n=1)),))
-
-_lgamma = Primitive(
-    "lgamma", _same_dtype(scipy.special.gammaln),
-    vjp=(lambda g, ans, x: mul(g, _digamma(x)),),
-    jvp=(lambda t, ans, x: mul(t, _digamma(x)),))
+_polygamma = elementwise("polygamma", _same_dtype(_polygamma_impl),
+                         lambda ans, x, n: _polygamma(x, n=n + 1))
+_digamma = elementwise("digamma", _same_dtype(scipy.special.psi),
+                       lambda ans, x: _polygamma(x, n=1))
+_lgamma = elementwise("lgamma", _same_dtype(scipy.special.gammaln), lambda ans, x: _digamma(x))
 
 
 def _floating(x):
     """Integer input gives a floating result, as in ``torch.lgamma(torch.tensor([3]))``."""
-    x = x if isinstance(x, Tensor) else Tensor(x)
+    x = to_box(x)
     if not backend.is_floating(x.dtype):
-        from .shape import astype
         x = astype(x, backend.default_float)
     return x
 

@@ -64,7 +64,7 @@ def _all_reduce_jvp(t, ans, x, op):
     return _all_reduce(ops.mul(_share_of_extreme(x, ans), t), op=ReduceOp.SUM)
 
 
-_all_reduce = Primitive("all_reduce", lambda x, op: all_reduce_array(x, op),
+_all_reduce = Primitive("dist_all_reduce", lambda x, op: all_reduce_array(x, op),
                         vjp=(_all_reduce_vjp,), jvp=(_all_reduce_jvp,))
 
 
@@ -83,7 +83,7 @@ def _scatter_op(op):
 
 
 _all_gather = Primitive(
-    "all_gather", lambda x, dim: all_gather_array(x, dim),
+    "dist_all_gather", lambda x, dim: all_gather_array(x, dim),
     vjp=(lambda g, ans, x, dim: _reduce_scatter(g, op=ReduceOp.SUM, dim=dim),),
     jvp=(lambda t, ans, x, dim: _all_gather(t, dim=dim),))
 
@@ -96,7 +96,7 @@ def _reduce_scatter_vjp(g, ans, x, op, dim):
 
 
 _reduce_scatter = Primitive(
-    "reduce_scatter", lambda x, op, dim: reduce_scatter_array(x, op, dim),
+    "dist_reduce_scatter", lambda x, op, dim: reduce_scatter_array(x, op, dim),
     vjp=(_reduce_scatter_vjp,),
     jvp=(lambda t, ans, x, op, dim: _reduce_scatter(t, op=_scatter_op(op), dim=dim),))
 
@@ -141,7 +141,7 @@ def _broadcast_vjp(g, ans, x, src):
     return total if _default_group().rank == src else ops.mul(total, 0.0)
 
 
-_broadcast = Primitive("broadcast", lambda x, src: broadcast_array(x, src),
+_broadcast = Primitive("dist_broadcast", lambda x, src: broadcast_array(x, src),
                        vjp=(_broadcast_vjp,), jvp=(lambda t, ans, x, src: _broadcast(t, src=src),))
 
 

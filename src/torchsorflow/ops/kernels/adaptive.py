@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import reference, runtime
 from .geometry import as_pair_of_ints
 
 __all__ = ["adaptive_avg_pool2d", "adaptive_avg_pool2d_backward", "adaptive_matrix"]
@@ -72,6 +73,8 @@ def adaptive_avg_pool2d(x, output_hw):
     x = _float(x)
     out_h, out_w = _sizes("adaptive_avg_pool2d", x.shape, output_hw)
     n, c, h, w = x.shape
+    if runtime.using_reference_kernels():
+        return reference.adaptive_avg_pool2d(x, (out_h, out_w))
     if h % out_h == 0 and w % out_w == 0:  # equal blocks
         return x.reshape(n, c, out_h, h // out_h, out_w, w // out_w).mean(axis=(3, 5))
     # Shrink along the columns first, so the transposed copy in _along_rows is of the small array.
@@ -94,6 +97,8 @@ def adaptive_avg_pool2d_backward(gy, x_shape, output_hw):
     if gy.shape != (n, c, out_h, out_w):
         raise ValueError(f"{op}: gy has shape {gy.shape} but pooling {x_shape} to "
                          f"{out_h}x{out_w} gives {(n, c, out_h, out_w)}")
+    if runtime.using_reference_kernels():
+        return reference.adaptive_avg_pool2d_backward(gy, x_shape, (out_h, out_w))
     if h % out_h == 0 and w % out_w == 0:
         kh, kw = h // out_h, w // out_w
         spread = np.broadcast_to((gy / (kh * kw))[:, :, :, None, :, None],

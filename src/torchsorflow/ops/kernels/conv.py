@@ -29,6 +29,9 @@ Which engine runs:
   small maps with an output as large as the input, as one product and a flat shift per tap
   (:mod:`.conv_shift`).
 
+:mod:`.reference` holds the same three maps in their plainest form; inside
+``runtime.reference_kernels()`` they run instead.
+
 >>> x = np.arange(16.0).reshape(1, 1, 4, 4)
 >>> conv2d(x, np.ones((1, 1, 2, 2)), (2, 2), (0, 0), (1, 1), 1)[0, 0]
 array([[10., 18.],
@@ -40,7 +43,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import conv_shift, conv_special
+from . import conv_shift, conv_special, reference, runtime
 from .geometry import as_pair_of_ints, compute_dtype, conv_geometry
 from .im2col import Im2col, choose_layout
 
@@ -51,16 +54,12 @@ __all__ = ["conv2d", "conv2d_grad_input", "conv2d_grad_weight"]
 def _engine(g, dtype):
     """The fastest correct engine for this geometry (see the module docstring); engines hold no
     per-call state, so they are cached like the geometries (``_engine.cache_clear()`` after
-    changing a module constant such as ``im2col.CHUNK_BYTES``)."""
+    changing a runtime constant such as ``runtime.IM2COL_CHUNK_BYTES``)."""
     if g.kernel_hw == (1, 1) and g.padding == (0, 0):
         return conv_special.Pointwise(g, dtype)
     if g.cin_per_group == 1 and g.groups > 1:
         return conv_special.Depthwise(g, dtype)
     return Im2col(g, dtype, choose_layout(g))
-
-
-# Below this many input channels per group, col2im is cheaper than a transposed convolution.
-TRANSPOSED_MIN_CHANNELS = 16
 
 
 @lru_cache(maxsize=256)
@@ -70,13 +69,13 @@ def _as_transposed_convolution(g):
     With stride 1, ``gx[c, h, w] = Σ_{k,i,j} gy_pad[k, h + q - i·d, w + q - j·d] · w[k, c, i, j]``
     with ``q = d·(kh-1) - p``: a plain convolution of ``gy`` padded by ``q`` with the kernel
     flipped and its two channel axes swapped. That reuses the forward engine (im2col copies)
-    instead of col2im (scattered additions, which cost NumPy more than copies): 33 vs 44 ms for
-    the 64-channel 32×32 layer single-threaded. With few input channels per group the
-    transposed layer would have few output channels (thin products) and col2im wins.
+    instead of col2im (scattered additions, which cost NumPy more than copies). With few input
+    channels per group (``runtime.TRANSPOSED_MIN_CHANNELS``) the transposed layer would have few
+    output channels (thin products) and col2im wins.
     """
     spans = [d * (k - 1) for k, d in zip(g.kernel_hw, g.dilation)]
     depthwise = g.cin_per_group == 1 and g.groups > 1  # transposed: depthwise again, and cheap
-    if g.stride != (1, 1) or (g.cin_per_group < TRANSPOSED_MIN_CHANNELS and not depthwise) or any(
+    if g.stride != (1, 1) or (g.cin_per_group < runtime.TRANSPOSED_MIN_CHANNELS and not depthwise) or any(
             p > s for p, s in zip(g.padding, spans)):
         return None
     return conv_geometry("conv2d_grad_input", (g.batch, g.cout) + tuple(g.out_hw),
@@ -95,8 +94,7 @@ def _transposed_kernel(w, g):
 def _materialized(gy):
     """``gy`` itself, or a contiguous copy when it is a broadcast view (a zero stride, as the
     gradient of ``y.sum()`` is): NumPy's matmul cannot hand such an operand to BLAS and falls back
-    to a slower path (16 stacked 27×64 by broadcast 64×1024 products: 1.06 vs 0.62 ms); writing
-    the copy costs one pass over ``gy``."""
+    to a slower loop; writing the copy costs one pass over ``gy``."""
     return np.ascontiguousarray(gy) if gy.size > 1 and 0 in gy.strides else gy
 
 
@@ -116,6 +114,8 @@ def conv2d(x, w, stride=(1, 1), padding=(0, 0), dilation=(1, 1), groups=1):
     """
     x, w = np.asarray(x), np.asarray(w)
     g = conv_geometry("conv2d", x.shape, w.shape, stride, padding, dilation, groups)
+    if runtime.using_reference_kernels():
+        return reference.conv2d(x, w, stride, padding, dilation, groups)
     dtype = compute_dtype(x, w)
     engine = _engine(g, dtype)
     return engine.forward(x.astype(dtype, copy=False), w.astype(dtype, copy=False))
@@ -146,10 +146,13 @@ def conv2d_grad_input(gy, w, input_hw, stride=(1, 1), padding=(0, 0), dilation=(
                       groups)
     _check_shape(op, "gy", gy, g.output_shape,
                  f"weight {w.shape} on a {input_hw[0]}x{input_hw[1]} input")
+    if runtime.using_reference_kernels():
+        return reference.conv2d_grad_input(gy, w, input_hw, stride, padding, dilation, groups)
     dtype = compute_dtype(gy, w)
     gy, w = _materialized(gy.astype(dtype, copy=False)), w.astype(dtype, copy=False)
     engine = _engine(g, dtype)
-    if (isinstance(engine, Im2col) and engine.last and g.cin_per_group >= conv_shift.MIN_CHANNELS
+    if (isinstance(engine, Im2col) and engine.last
+            and g.cin_per_group >= runtime.SHIFT_MIN_CHANNELS
             and conv_shift.eligible(g)):
         return conv_shift.input_grad(gy, w, g, dtype)
     transposed = _as_transposed_convolution(g) if isinstance(engine, Im2col) else None
@@ -180,6 +183,8 @@ def conv2d_grad_weight(gy, x, kernel_hw, stride=(1, 1), padding=(0, 0), dilation
                       groups)
     _check_shape(op, "gy", gy, g.output_shape, f"input {x.shape} with kernel "
                  f"{kernel_hw[0]}x{kernel_hw[1]}")
+    if runtime.using_reference_kernels():
+        return reference.conv2d_grad_weight(gy, x, kernel_hw, stride, padding, dilation, groups)
     dtype = compute_dtype(gy, x)
     engine = _engine(g, dtype)
     return engine.weight_grad(_materialized(gy.astype(dtype, copy=False)),

@@ -20,25 +20,17 @@ then run over contiguous memory, twice as fast as over rows C_in numbers long). 
 have read padding (and, flattened, would wrap into the neighbouring row or image) are zeroed
 first: a few strided assignments per kernel row and column, not per pixel.
 
-Measured on the digits CNN's second layer (64 images, 32→64 channels, 4×4, float32, 2 threads):
-366 µs against 475 µs for the transposed convolution (best of interleaved runs).
+It applies from ``runtime.SHIFT_MIN_CHANNELS`` input channels on; below that the products have
+too few columns and col2im wins.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from . import runtime
+
 __all__ = ["eligible", "input_grad"]
 
-# Below this many input channels the products have too few columns and col2im wins (64 images,
-# 3→64 channels at 32×32: 22.4 ms here against 5.1 ms); from 16 channels on small maps this path
-# was as fast or faster in every measured layer.
-MIN_CHANNELS = 16
-
-# Images per chunk are chosen so that one chunk's G stays within this many bytes (a bounded
-# scratch for large batches), in equal chunks. Fewer, taller products won over cache-sized ones:
-# 16 images 512→512 channels at 4×4 took 9.95 ms in one 4.7 MiB chunk against 10.8 ms in two
-# 2.4 MiB ones (14 + 2 images before the chunks were evened out: 10.5 ms).
-CHUNK_BYTES = 16 << 20
 
 
 def eligible(g):
@@ -81,7 +73,7 @@ def input_grad(gy, w, g, dtype):
     tap_shifts = _tap_shifts(g)
     shifts = [dy * wd + dx for dy, dx in tap_shifts]  # the same, in flattened pixel order
     gx = np.empty(g.input_shape, dtype)
-    images = max(1, min(n, CHUNK_BYTES // max(1, plane * taps * c * gy.itemsize)))
+    images = max(1, min(n, runtime.SHIFT_CHUNK_BYTES // max(1, plane * taps * c * gy.itemsize)))
     images = -(-n // -(-n // images))  # equal chunks: 16 images as 8 + 8, not 14 + 2
     for b0 in range(0, n, images):
         b1 = min(n, b0 + images)

@@ -9,22 +9,20 @@
   but col2im would scatter ``kh*kw`` small blocks per channel; the input gradient is instead
   ``kh*kw`` vectorised multiply-adds of shifted views, each over all channels at once.
 
-Both work on chunks of images spread over the cores (:mod:`.threads`), like :mod:`.im2col`.
+Both work on chunks of images spread over the cores (:mod:`.runtime`), like :mod:`.im2col`.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from . import runtime
 from .im2col import Im2col
-from .threads import run_chunks, split
 
 __all__ = ["Pointwise", "Depthwise"]
 
-CHUNK_BYTES = 1 << 20
-
 
 def _images_per_chunk(image_bytes):
-    return max(1, CHUNK_BYTES // max(1, image_bytes))
+    return max(1, runtime.POINTWISE_CHUNK_BYTES // max(1, image_bytes))
 
 
 class Pointwise:
@@ -56,8 +54,8 @@ class Pointwise:
             b0, b1 = chunk
             np.matmul(matrix, batch[b0:b1], out=out[b0:b1])
 
-        run_chunks(task, split(g.batch, self.images, g.multiply_adds), lambda ws: None,
-                   work=g.multiply_adds)
+        chunks = runtime.split(g.batch, self.images, g.multiply_adds)
+        runtime.run_chunks(task, chunks, lambda ws: None, work=g.multiply_adds)
         return out
 
     def forward(self, x, w):
@@ -88,9 +86,10 @@ class Pointwise:
                 np.matmul(gys[b], xs[b].transpose(0, 2, 1), out=s[1])
                 np.add(s[0], s[1], out=s[0])
 
-        parts = run_chunks(task, split(g.batch, self.images, g.multiply_adds),
-                           lambda ws: (np.zeros(shape, self.dtype), np.empty(shape, self.dtype)),
-                           work=g.multiply_adds)
+        chunks = runtime.split(g.batch, self.images, g.multiply_adds)
+        parts = runtime.run_chunks(
+            task, chunks, lambda ws: (np.zeros(shape, self.dtype), np.empty(shape, self.dtype)),
+            work=g.multiply_adds)
         gw = parts[0][0]
         for part in parts[1:]:
             gw += part[0]
@@ -99,19 +98,19 @@ class Pointwise:
 
 class Depthwise(Im2col):
     """One input channel per group. Forward and weight gradient are the channels-first im2col
-    (with one channel per group its copy and per-group products are cheap: 9 ms single-threaded
-    for 64 channels at 32×32, N=32, against 15 ms for tap-by-tap multiply-adds). Its col2im,
-    however, would add ``kh*kw`` scattered blocks per channel (47 ms); the input gradient is
-    computed tap by tap instead, each tap one broadcast multiply-add over all channels (18 ms).
-    With stride 1 :mod:`.conv` turns the input gradient into a (depthwise) forward pass anyway.
+    (with one channel per group its copy and per-group products are cheap, cheaper than
+    tap-by-tap multiply-adds). Its col2im, however, would add ``kh*kw`` scattered blocks per
+    channel; the input gradient is computed tap by tap instead, each tap one broadcast
+    multiply-add over all channels. With stride 1 :mod:`.conv` turns the input gradient into a
+    (depthwise) forward pass anyway.
     """
 
     def __init__(self, geometry, dtype):
         super().__init__(geometry, dtype, "channels_first")
         g = geometry
         hp, wp = g.padded_hw
-        self.tap_images = max(1, CHUNK_BYTES // ((g.cin * hp * wp + g.cout * g.out_hw[0]
-                                                  * g.out_hw[1]) * self.dtype.itemsize))
+        image_bytes = (g.cin * hp * wp + g.cout * g.out_hw[0] * g.out_hw[1]) * self.dtype.itemsize
+        self.tap_images = _images_per_chunk(image_bytes)
 
     def input_grad(self, gy, w):
         g = self.g
@@ -141,6 +140,6 @@ class Depthwise(Im2col):
             return (ws.empty((self.tap_images, g.cin) + tuple(g.padded_hw), self.dtype),
                     ws.empty((self.tap_images, g.cin) + tuple(g.out_hw), self.dtype))
 
-        run_chunks(task, split(g.batch, self.tap_images, g.multiply_adds), scratch,
-                   work=g.multiply_adds)
+        chunks = runtime.split(g.batch, self.tap_images, g.multiply_adds)
+        runtime.run_chunks(task, chunks, scratch, work=g.multiply_adds)
         return gx

@@ -9,12 +9,12 @@ at close to the machine's peak. The two adjoints are products with the same matr
 gradient is ``gy @ colsᵀ`` and the input gradient is ``Wᵀ @ gy`` followed by *col2im*, which adds
 every entry back onto the input position im2col copied it from.
 
-What makes it fast (each point measured, see ``benchmarks/bench_kernels.py``):
+What makes it fast (each point measured by ``benchmarks/bench_kernels.py``):
 
 * **Chunks of a few images**, not the whole batch: a chunk's ``cols`` (~2 MiB) stays in the cache
-  between the copy that writes it and the product that reads it. The whole-batch ``cols`` of a
-  32×64×32×32 input with a 3×3 kernel is 75 MiB, which would travel to main memory and back.
-  Chunks also feed the worker threads (:mod:`.threads`). An image too big for one chunk is cut
+  between the copy that writes it and the product that reads it; the whole-batch ``cols`` of a
+  32×64×32×32 input with a 3×3 kernel would be 75 MiB, travelling to main memory and back.
+  Chunks also feed the worker lanes (:mod:`.runtime`). An image too big for one chunk is cut
   into blocks of output rows.
 * **Few transposed copies.** NumPy copies a transposed array several times slower than a
   contiguous one, and ``gy`` is as big as the layer's output. BLAS reads either operand
@@ -34,19 +34,20 @@ What makes it fast (each point measured, see ``benchmarks/bench_kernels.py``):
 * **Groups** are one batched ``np.matmul`` over a group axis of ``cols``, never a Python loop.
 
 Why not cache the forward ``cols`` for the weight gradient? The whole-batch matrix costs
-``kh*kw`` times the input's memory (75 MiB for the layer above); writing it out and reading it back
-from main memory is slower than rebuilding each chunk in the cache.
+``kh*kw`` times the input's memory; writing it out and reading it back from main memory is slower
+than rebuilding each chunk in the cache.
+
+:func:`reference_conv2d` below is the same algorithm in its plainest form (one whole-batch
+``cols``, no chunks, layouts or threads): what the tests hold the tuned engines to.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from .threads import run_chunks, split
+from . import runtime
 
-__all__ = ["Im2col", "choose_layout"]
-
-CHUNK_BYTES = 2 << 20  # bytes of cols per chunk: fits the L2/L3 cache, big enough for BLAS
-MIN_PIXELS = 512  # but at least this many output pixels (rows of the product) per chunk
+__all__ = ["Im2col", "choose_layout", "reference_conv2d", "reference_conv2d_grad_input",
+           "reference_conv2d_grad_weight"]
 
 
 def choose_layout(g):
@@ -55,19 +56,8 @@ def choose_layout(g):
 
     Channels first needs no transposed copies, its copy runs are ``OW`` long and its products are
     one per image; channels last pays a transposed copy of input and output but makes one tall
-    product per chunk, which wins on small maps. Measured single-threaded, float32, 3×3 'same',
-    forward / weight gradient in ms, channels first vs last:
-
-    ==========================  ===============  ===============
-    N, C→K, size                channels first   channels last
-    ==========================  ===============  ===============
-    64, 1→32, 28×28             0.8 / 1.0        2.8 / 2.4
-    64, 3→64, 32×32             7.3 / 6.1        7.7 / 6.8
-    32, 64→64, 32×32            33 / 33          37 / 36
-    32, 32→32, 16×16            3.1 / 3.3        2.5 / 2.5
-    32, 128→128, 16×16          29 / 31          28 / 27
-    64, 32→64, 4×4              0.9 / 1.3        0.6 / 0.7
-    ==========================  ===============  ===============
+    product per chunk, which wins on small maps (the boundary is where ``bench_kernels``'s layers
+    change sides).
     """
     cg, ow = g.cin_per_group, g.out_hw[1]
     return "channels_first" if cg < 8 or (ow >= 32 and cg <= 2 * ow) else "channels_last"
@@ -83,29 +73,30 @@ class Im2col:
         self.kk = g.taps * g.cin_per_group  # rows of cols per group
         oh, ow = g.out_hw
         row_bytes = ow * self.kk * g.groups * self.dtype.itemsize  # cols of one output row
-        if oh * row_bytes <= CHUNK_BYTES:
-            # Enough images for MIN_PIXELS rows per product (on small maps a 2 MiB chunk would
+        chunk_bytes = runtime.IM2COL_CHUNK_BYTES
+        if oh * row_bytes <= chunk_bytes:
+            # Enough images for IM2COL_MIN_PIXELS rows per product (on small maps a chunk would
             # hold few pixels, and BLAS would re-read the whole weight matrix for each of them);
-            # threads.split then evens the chunks out over the workers.
-            images = max(CHUNK_BYTES // (oh * row_bytes), -(-MIN_PIXELS // (oh * ow)))
-            if g.batch * oh * row_bytes <= 2 * CHUNK_BYTES:
-                # A small layer in one piece: two half-size products cost more than one whole
-                # (64 images 32→64 channels at 4×4, input gradient: 540 → 460 µs).
+            # runtime.split then evens the chunks out over the lanes.
+            images = max(chunk_bytes // (oh * row_bytes),
+                         -(-runtime.IM2COL_MIN_PIXELS // (oh * ow)))
+            if g.batch * oh * row_bytes <= 2 * chunk_bytes:
+                # A small layer in one piece: two half-size products cost more than one whole.
                 images = g.batch
             self.images, self.rows = max(1, min(images, g.batch)), oh
         else:  # equal row blocks (a 2.4 MiB image gives 16 + 16 rows, not 28 + 4)
-            rows = max(1, CHUNK_BYTES // row_bytes)
+            rows = max(1, chunk_bytes // row_bytes)
             self.images, self.rows = 1, -(-oh // -(-oh // rows))
         self.max_pixels = self.images * self.rows * ow
         self.planes = g.out_hw[0] * g.out_hw[1]
-        # Channels first, per image: cols @ gyᵀ (kk × K/G) when cols has the more rows (33 vs
-        # 38 ms for 64 channels at 32×32), else gy @ colsᵀ (5.3 vs 5.7 ms for 3 channels).
+        # Channels first, per image: cols @ gyᵀ (kk × K/G) when cols has the more rows, else
+        # gy @ colsᵀ: the product whose output has the fewer rows streams better.
         self._cols_major_weight_grad = not self.last and self.kk >= g.cout_per_group
         self._weight_heavy = self.last and g.cout >= self.max_pixels
 
     # --- plumbing ---------------------------------------------------------------------------------
     def _scratch(self, ws, weight_grad=False):
-        """One lane's buffers, from its :class:`~.threads.Workspace` (kept between calls)."""
+        """One lane's buffers, from its :class:`~.runtime.Workspace` (kept between calls)."""
         g = self.g
         hp, wp = g.padded_hw
         shape = (self.images, hp, wp, g.cin) if self.last else (self.images, g.cin, hp, wp)
@@ -123,14 +114,14 @@ class Im2col:
 
     def _run(self, task, weight_grad=False, one_lane=False):
         g = self.g
-        chunks = split(g.batch, self.images, g.multiply_adds, parallel=not one_lane)
+        chunks = runtime.split(g.batch, self.images, g.multiply_adds, parallel=not one_lane)
         blocks = [(r, min(g.out_hw[0], r + self.rows)) for r in range(0, g.out_hw[0], self.rows)]
 
         def chunk_task(s, chunk):
             for block in blocks:
                 task(s, chunk[0], chunk[1], *block)
 
-        return run_chunks(chunk_task, chunks, lambda ws: self._scratch(ws, weight_grad),
+        return runtime.run_chunks(chunk_task, chunks, lambda ws: self._scratch(ws, weight_grad),
                           work=g.multiply_adds, parallel=not one_lane)
 
     def _per_pixel(self, a):
@@ -227,7 +218,7 @@ class Im2col:
                 left, right = cols, block.transpose(0, 1, 3, 2)
             else:
                 left, right = block, cols.transpose(0, 1, 3, 2)
-            if n * s["tmp"].nbytes <= CHUNK_BYTES:
+            if n * s["tmp"].nbytes <= runtime.IM2COL_CHUNK_BYTES:
                 s["gw"] += np.matmul(left, right).sum(axis=0)
                 return
             for b in range(n):
@@ -237,8 +228,7 @@ class Im2col:
         # When the weights are larger than a chunk's cols (many channels on a small map), one
         # lane whose products use all of BLAS's threads: over two lanes each would fill a
         # weight-sized partial sum, and adding those costs more passes over the weights than the
-        # lanes save (16 images 512→512 at 4×4: 15.2 → 11.3 ms; 256→256 at 8×8, where the
-        # weights are half a chunk's cols, was 4 % slower on one lane, so it keeps two).
+        # lanes save.
         scratches = self._run(task, weight_grad=True, one_lane=self._weight_heavy)
         kh, kw = g.kernel_hw
         gw = scratches[0]["gw"]  # in the workspace: what is returned must be a fresh array

@@ -41,7 +41,7 @@ from .adaptive import adaptive_avg_pool2d, adaptive_avg_pool2d_backward
 from .geometry import as_pair_of_ints
 from .pool_tiled import challenge, tiled_max_pool, tiles
 from .shapes import pool_output_hw
-from .threads import run_chunks, split
+from . import reference, runtime
 
 __all__ = ["max_pool2d", "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward",
            "adaptive_avg_pool2d", "adaptive_avg_pool2d_backward"]
@@ -116,6 +116,13 @@ def _check_windows_see_input(op, firsts, in_hw, kernel, stride, padding, dilatio
                 f"input (PyTorch would return -inf there)")
 
 
+def _run(task, images, image_bytes, tap_passes):
+    """``task(None, (b0, b1))`` over chunks of images, on the runtime's lanes."""
+    work = runtime.POOL_TAP_WORK * tap_passes
+    chunks = runtime.split(images, runtime.POOL_CHUNK_BYTES // max(1, image_bytes), work)
+    runtime.run_chunks(task, chunks, lambda ws: None, work=work)
+
+
 # --- max pooling --------------------------------------------------------------------------------
 def max_pool2d(x, kernel_size, stride, padding=(0, 0), dilation=(1, 1), ceil_mode=False):
     """``(y, indices)``: window maxima and where they sit (flat index into each H×W plane).
@@ -131,6 +138,11 @@ def max_pool2d(x, kernel_size, stride, padding=(0, 0), dilation=(1, 1), ceil_mod
     kernel, stride, padding, dilation = _pairs(op, kernel_size, stride, padding, dilation)
     n, c, h, w = x.shape
     out_hw = pool_output_hw((h, w), kernel, stride, padding, dilation, ceil_mode, op)
+    if runtime.using_reference_kernels():
+        _check_windows_see_input(op, (_first_inside(out_hw[0], stride[0], padding[0], dilation[0]),
+                                      _first_inside(out_hw[1], stride[1], padding[1], dilation[1])),
+                                 (h, w), kernel, stride, padding, dilation)
+        return reference.max_pool2d(x, kernel, stride, padding, dilation, ceil_mode)
     floating = np.issubdtype(x.dtype, np.floating)
     if floating and tiles(x.shape, kernel, stride, padding, dilation, out_hw):
         pooled = tiled_max_pool(x, kernel, out_hw)
@@ -169,10 +181,7 @@ def max_pool2d(x, kernel_size, stride, padding=(0, 0), dilation=(1, 1), ceil_mod
             tap = _tap(xp[b0:b1], t // kw, t % kw, out_hw, stride, dilation)
             challenge(top, number, tap, t, wins, step, check_nan)
 
-    # A tap costs about as much as 50 multiply-adds inside BLAS: say so for the threshold.
-    work = 50 * best.size * kh * kw
-    run_chunks(task, split(n, (1 << 20) // max(1, c * h * w * x.itemsize), work),
-               lambda ws: None, work=work)
+    _run(task, n, c * h * w * x.itemsize, best.size * kh * kw)
     return best, np.take(offsets, winner) + base
 
 
@@ -197,6 +206,8 @@ def max_pool2d_backward(gy, indices, x_shape, check_indices=True):
     if check_indices and indices.size and (indices.min() < 0 or indices.max() >= plane):
         bad = indices.min() if indices.min() < 0 else indices.max()
         raise ValueError(f"{op}: index {bad} is outside the {h}x{w} input plane")
+    if runtime.using_reference_kernels():
+        return reference.max_pool2d_backward(gy, indices, x_shape)
     flat = indices.reshape(n * c, -1) + (np.arange(n * c, dtype=np.int64) * plane)[:, None]
     # np.add.at sums repeated indices (overlapping windows); since NumPy 1.25 it is a fast loop,
     # three times faster here than np.bincount, and it accumulates in gy's own dtype like PyTorch.
@@ -241,6 +252,9 @@ def avg_pool2d(x, kernel_size, stride, padding=(0, 0), ceil_mode=False, count_in
     n, c, h, w = x.shape
     divisor = _divisor(out_hw, (h, w), kernel, stride, padding, count_include_pad,
                        divisor_override, x.dtype)
+    if runtime.using_reference_kernels():
+        return reference.avg_pool2d(x, kernel, stride, padding, ceil_mode, count_include_pad,
+                                    divisor_override)
     y = np.empty((n, c) + out_hw, x.dtype)
 
     def task(_, chunk):  # separable window sum: kw shifted column views, then kh row views
@@ -255,9 +269,7 @@ def avg_pool2d(x, kernel_size, stride, padding=(0, 0), ceil_mode=False, count_in
             out += cols[:, :, i:i + sh * (oh - 1) + 1:sh]
         out /= divisor
 
-    work = 50 * x.size * (kh + kw)
-    run_chunks(task, split(n, (1 << 20) // max(1, c * h * w * x.itemsize), work),
-               lambda ws: None, work=work)
+    _run(task, n, c * h * w * x.itemsize, x.size * (kh + kw))
     return y
 
 
@@ -282,6 +294,9 @@ def avg_pool2d_backward(gy, x_shape, kernel_size, stride, padding=(0, 0), ceil_m
     need = [_covered(o, k, s, p, 1) for o, k, s, p in zip(out_hw, kernel, stride, padding)]
     divisor = _divisor(out_hw, (h, w), kernel, stride, padding, count_include_pad,
                        divisor_override, gy.dtype)
+    if runtime.using_reference_kernels():
+        return reference.avg_pool2d_backward(gy, x_shape, kernel, stride, padding, ceil_mode,
+                                             count_include_pad, divisor_override)
     gx = np.empty(x_shape, gy.dtype)
 
     def task(_, chunk):  # transpose of the separable sum: spread over rows, then over columns
@@ -295,7 +310,5 @@ def avg_pool2d_backward(gy, x_shape, kernel_size, stride, padding=(0, 0), ceil_m
             gxp[:, :, :need[0], j:j + sw * (ow - 1) + 1:sw] += rows
         gx[b0:b1] = gxp[:, :, ph:ph + h, pw:pw + w]
 
-    work = 50 * n * c * h * w * (kh + kw)
-    run_chunks(task, split(n, (1 << 20) // max(1, c * h * w * gy.itemsize), work),
-               lambda ws: None, work=work)
+    _run(task, n, c * h * w * gy.itemsize, n * c * h * w * (kh + kw))
     return gx

@@ -13,21 +13,20 @@ NumPy makes fastest:
    ``void`` dtype ``OW * itemsize`` bytes wide, so moving whole window rows into tap order is again
    a flat strided copy instead of a copy of ``OW``-long runs.
 
-Measured (float32, 2×2, best of 7): 64×32×8×8 78 vs 152 µs for the regrouping copy of the
-previous version (one 6-D transposing copy), 64×64×4×4 45 vs 157 µs. On wide maps the rows are
-long runs anyway and the single 6-D copy is as fast or faster (32×64×32×32: 1.6 vs 1.3 ms), so the
-row trick is used only for rows of at most :data:`VOID_ROW_BYTES` bytes.
+On wide maps the rows are long runs anyway and a single 6-D transposing copy is as fast, so the
+row trick is used only for rows of at most ``runtime.VOID_ROW_BYTES`` bytes.
 
 For 2×2 windows the maximum and its position come from a comparison tree (two pairs, then the
-pair winners) instead of three sequential "challenges": 27 vs ~130 µs for 64×32×8×8.
+pair winners) instead of three sequential "challenges": half the passes over the data.
 """
 from __future__ import annotations
 
 import numpy as np
 
+from . import runtime
+
 __all__ = ["challenge", "tiled_max_pool", "tiles"]
 
-VOID_ROW_BYTES = 16  # window rows at most this wide are moved as single void elements
 
 
 def tiles(shape, kernel, stride, padding, dilation, out_hw):
@@ -57,7 +56,7 @@ def _taps(x, kernel, out_hw):
     (kh, kw), (oh, ow) = kernel, out_hw
     n, c, h, w = x.shape
     row_bytes = ow * x.itemsize
-    if h == oh * kh and w == ow * kw and row_bytes <= VOID_ROW_BYTES and x.flags.c_contiguous:
+    if h == oh * kh and w == ow * kw and row_bytes <= runtime.VOID_ROW_BYTES and x.flags.c_contiguous:
         by_column = np.empty((kw, x.size // kw), x.dtype)
         np.copyto(by_column, x.reshape(-1, kw).T)  # [j, (n, c, h, ow)]
         taps = np.empty((kh, kw, x.size // (kh * kw)), x.dtype)
