@@ -192,6 +192,7 @@ def test_tsf_train_distributed_equals_one_process(one_process_run, tmp_path):
     assert abs(one["history"][0]["test_accuracy"] - three["history"][0]["test_accuracy"]) < 0.01
 
 
+@pytest.mark.filterwarnings("ignore:θ̂ is not a minimum")   # --no-refit: the layer as trained
 def test_tsf_explain_distributed_prints_the_one_process_ranking(one_process_run, tmp_path, capsys):
     from torchsorflow.cli import main
     args = ["explain", one_process_run / "checkpoint.safetensors", "--test-index", "5", "--top",
