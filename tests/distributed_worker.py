@@ -111,6 +111,20 @@ def all_reduce_of_a_strided_tensor_and_async_work():
 
 
 @check("collectives")
+def an_in_place_collective_on_a_saved_value_is_caught_in_backward():
+    w = tsf.tensor([1.0, 2.0], requires_grad=True)
+    x = tsf.tensor([3.0, 4.0])
+    y = (x * w).sum()                                     # the graph saved x for w's gradient
+    dist.all_reduce(x)
+    message = None
+    try:
+        y.backward()
+    except RuntimeError as error:
+        message = str(error)
+    assert message and "modified by an inplace operation" in message, message
+
+
+@check("collectives")
 def broadcast_and_reduce_from_every_rank():
     out = []
     for root in range(SIZE):

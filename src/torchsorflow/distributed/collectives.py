@@ -124,15 +124,20 @@ def _tensor(x, name, argument="tensor"):
 
 
 def _writable(x, name, argument="tensor"):
-    """(contiguous writable array, copy-back or None) for a collective that writes into ``x``."""
+    """(contiguous writable array, finish) for a collective that writes into ``x``: ``finish``
+    copies the result back if the array had to be made contiguous, and counts the in-place
+    change (a graph that saved ``x`` then refuses to use the new value, as for ``x.add_``)."""
     array = _tensor(x, name, argument)._array
     if not array.flags.writeable:
         raise ValueError(f"{name}: {argument} is read-only memory (a broadcast view or a "
                          "protected array); clone() it first")
-    if array.flags.c_contiguous:
-        return array, None
-    buffer = np.ascontiguousarray(array)
-    return buffer, lambda: np.copyto(array, buffer)
+    buffer = array if array.flags.c_contiguous else np.ascontiguousarray(array)
+
+    def finish():
+        if buffer is not array:
+            np.copyto(array, buffer)
+        x._version += 1
+    return buffer, finish
 
 
 def _readable(x, name, argument="tensor"):
@@ -161,7 +166,7 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     """Reduce ``tensor`` over all ranks in place: every rank ends with the same result."""
     pg = _default_group(group, "all_reduce")
     op = _reduce_op(op)
-    array, copy_back = _writable(tensor, "all_reduce")
+    array, finish = _writable(tensor, "all_reduce")
     mop = mpi_op(pg.MPI, op, array.dtype, "all_reduce")
     seq = pg.start("all_reduce")
     request = pg.comm.Iallreduce(pg.MPI.IN_PLACE, array, op=mop)
@@ -169,17 +174,17 @@ def all_reduce(tensor, op=ReduceOp.SUM, group=None, async_op=False):
     if op is ReduceOp.AVG:
         def scale():
             array[...] /= pg.size
-    return _run(pg, [request], "all_reduce", seq, async_op, _after(scale, copy_back), [tensor])
+    return _run(pg, [request], "all_reduce", seq, async_op, _after(scale, finish), [tensor])
 
 
 def broadcast(tensor, src=0, group=None, async_op=False):
     """Copy rank ``src``'s ``tensor`` into ``tensor`` on every rank."""
     pg = _default_group(group, "broadcast")
     src = _check_rank(pg, src, "broadcast", "src")
-    array, copy_back = _writable(tensor, "broadcast")
+    array, finish = _writable(tensor, "broadcast")
     seq = pg.start("broadcast")
     request = pg.comm.Ibcast(array, root=src)
-    return _run(pg, [request], "broadcast", seq, async_op, copy_back, [tensor])
+    return _run(pg, [request], "broadcast", seq, async_op, finish, [tensor])
 
 
 def reduce(tensor, dst=0, op=ReduceOp.SUM, group=None, async_op=False):
@@ -188,11 +193,11 @@ def reduce(tensor, dst=0, op=ReduceOp.SUM, group=None, async_op=False):
     dst = _check_rank(pg, dst, "reduce", "dst")
     op = _reduce_op(op)
     if pg.rank == dst:
-        array, copy_back = _writable(tensor, "reduce")
+        array, finish = _writable(tensor, "reduce")
         send = pg.MPI.IN_PLACE
     else:
         array = send = _readable(tensor, "reduce")
-        copy_back = None
+        finish = None   # the other ranks' tensors are only read
     mop = mpi_op(pg.MPI, op, array.dtype, "reduce")
     seq = pg.start("reduce")
     request = pg.comm.Ireduce(send, array if pg.rank == dst else None, op=mop, root=dst)
@@ -200,7 +205,7 @@ def reduce(tensor, dst=0, op=ReduceOp.SUM, group=None, async_op=False):
     if op is ReduceOp.AVG and pg.rank == dst:
         def scale():
             array[...] /= pg.size
-    return _run(pg, [request], "reduce", seq, async_op, _after(scale, copy_back), [tensor])
+    return _run(pg, [request], "reduce", seq, async_op, _after(scale, finish), [tensor])
 
 
 def _same_kind(name, tensors, like, what):
@@ -226,7 +231,9 @@ def all_gather(tensor_list, tensor, group=None, async_op=False):
 
     def finish():
         for i, t in enumerate(tensor_list):
-            np.copyto(_writable(t, "all_gather", f"tensor_list[{i}]")[0], gathered[i])
+            target, done = _writable(t, "all_gather", f"tensor_list[{i}]")
+            np.copyto(target, gathered[i])
+            done()
     return _run(pg, [request], "all_gather", seq, async_op, finish, tensor_list)
 
 
@@ -256,10 +263,10 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op=Fal
                              _tensor(input_tensor, "all_gather_into_tensor", "input_tensor"),
                              pg.size, "output_tensor", "input_tensor")
     source = _readable(input_tensor, "all_gather_into_tensor", "input_tensor")
-    array, copy_back = _writable(output_tensor, "all_gather_into_tensor", "output_tensor")
+    array, finish = _writable(output_tensor, "all_gather_into_tensor", "output_tensor")
     seq = pg.start("all_gather_into_tensor")
     request = pg.comm.Iallgather(source, array.reshape(pg.size, -1) if source.size else array)
-    return _run(pg, [request], "all_gather_into_tensor", seq, async_op, copy_back,
+    return _run(pg, [request], "all_gather_into_tensor", seq, async_op, finish,
                 [output_tensor])
 
 
@@ -273,7 +280,7 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
                              _tensor(output, "reduce_scatter_tensor", "output"), pg.size,
                              "input", "output")
     source = _readable(input, "reduce_scatter_tensor", "input")
-    array, copy_back = _writable(output, "reduce_scatter_tensor", "output")
+    array, finish = _writable(output, "reduce_scatter_tensor", "output")
     mop = mpi_op(pg.MPI, op, array.dtype, "reduce_scatter_tensor")
     seq = pg.start("reduce_scatter_tensor")
     request = pg.comm.Ireduce_scatter_block(source, array, op=mop)
@@ -281,7 +288,7 @@ def reduce_scatter_tensor(output, input, op=ReduceOp.SUM, group=None, async_op=F
     if op is ReduceOp.AVG:
         def scale():
             array[...] /= pg.size
-    return _run(pg, [request], "reduce_scatter_tensor", seq, async_op, _after(scale, copy_back),
+    return _run(pg, [request], "reduce_scatter_tensor", seq, async_op, _after(scale, finish),
                 [output])
 
 
@@ -307,7 +314,9 @@ def gather(tensor, gather_list=None, dst=0, group=None, async_op=False):
     def finish():
         if gathered is not None:
             for i, t in enumerate(gather_list):
-                np.copyto(_writable(t, "gather", f"gather_list[{i}]")[0], gathered[i])
+                target, done = _writable(t, "gather", f"gather_list[{i}]")
+                np.copyto(target, gathered[i])
+                done()
     return _run(pg, [request], "gather", seq, async_op, finish, gather_list or [])
 
 
@@ -315,7 +324,7 @@ def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False):
     """Rank ``src``'s ``scatter_list[r]`` into ``tensor`` on rank r."""
     pg = _default_group(group, "scatter")
     src = _check_rank(pg, src, "scatter", "src")
-    array, copy_back = _writable(tensor, "scatter")
+    array, finish = _writable(tensor, "scatter")
     if pg.rank == src:
         if not isinstance(scatter_list, list) or len(scatter_list) != pg.size:
             raise ValueError(f"scatter: scatter_list on the source rank {src} must be a list of "
@@ -329,7 +338,7 @@ def scatter(tensor, scatter_list=None, src=0, group=None, async_op=False):
         source = None
     seq = pg.start("scatter")
     request = pg.comm.Iscatter(source, array, root=src)
-    return _run(pg, [request], "scatter", seq, async_op, copy_back, [tensor])
+    return _run(pg, [request], "scatter", seq, async_op, finish, [tensor])
 
 
 def barrier(group=None, async_op=False, device_ids=None):
@@ -362,10 +371,10 @@ def irecv(tensor, src=None, group=None, tag=0):
         src = _check_rank(pg, src, "irecv", "src")
     pg.poll()
     pg.check("irecv", peer=src)
-    array, copy_back = _writable(tensor, "irecv")
+    array, finish = _writable(tensor, "irecv")
     request = pg.comm.Irecv(array, source=MPI.ANY_SOURCE if src is None else src, tag=tag)
     return Work(pg, [request], "recv" + ("" if src is None else f" from rank {src}"),
-                finish=copy_back, result=[tensor], peer=src)
+                finish=finish, result=[tensor], peer=src)
 
 
 def send(tensor, dst, group=None, tag=0):
@@ -381,13 +390,12 @@ def recv(tensor, src=None, group=None, tag=0) -> int:
         src = _check_rank(pg, src, "recv", "src")
     pg.poll()
     pg.check("recv", peer=src)
-    array, copy_back = _writable(tensor, "recv")
+    array, finish = _writable(tensor, "recv")
     request = pg.comm.Irecv(array, source=MPI.ANY_SOURCE if src is None else src, tag=tag)
     status = MPI.Status()
     pg.wait([request], "recv" + ("" if src is None else f" from rank {src}"), peer=src,
             statuses=[status])
-    if copy_back is not None:
-        copy_back()
+    finish()
     return status.Get_source() if src is None else src
 
 

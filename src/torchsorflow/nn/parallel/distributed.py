@@ -143,6 +143,7 @@ def _broadcast_arrays(pg, tensors, what="DDP broadcast of rank 0's parameters an
         offset = 0
         for t in group:
             t._array[...] = flat[offset:offset + t._array.size].reshape(t.shape)
+            t._version += 1
             offset += t._array.size
 
 
