@@ -4,6 +4,9 @@
 a plain ``python`` run is a world of one. Every collective goes through :meth:`ProcessGroup.wait`,
 which never blocks inside MPI: it tests the request, then looks at a second communicator, the
 *control channel*, where ranks tell each other about failures, and gives up after the timeout.
+It spins on the request for up to 1 ms, then sleeps between tests (10 µs, doubling up to 1 ms);
+when the machine runs more ranks than it has cores it sleeps after 50 µs already, so that a
+waiting rank does not take the core the rank it waits for needs.
 
 How a failure reaches every rank:
 
@@ -36,7 +39,8 @@ import numpy as np
 
 DEFAULT_TIMEOUT = timedelta(minutes=30)   # torch's default for CPU process groups
 _FAULT, _EXIT, _PING, _PONG = 9101, 9102, 9103, 9104
-_SPIN_SECONDS = 5e-5      # test a request this long before yielding the core
+_SPIN_SECONDS = 1e-3      # test a request this long before sleeping, with a core per rank ...
+_SHARED_SPIN_SECONDS = 5e-5   # ... and this long when this machine has more ranks than cores
 _MAX_SLEEP = 1e-3         # the longest pause between two tests of a request
 
 
@@ -62,6 +66,13 @@ def _mpi():
     return MPI
 
 
+def _cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
 def is_available() -> bool:
     """Whether distributed training can run here: mpi4py (and so MPI) can be imported."""
     return is_mpi_available()
@@ -85,6 +96,10 @@ class ProcessGroup:
         self.control = comm.Dup()
         self.rank, self.size = comm.Get_rank(), comm.Get_size()
         self.timeout = float(timeout)
+        local = comm.Split_type(self.MPI.COMM_TYPE_SHARED)   # the ranks on this machine
+        crowded = local.Get_size() > _cores()
+        local.Free()
+        self.spin = _SHARED_SPIN_SECONDS if crowded else _SPIN_SECONDS
         self.seq = 0                # collectives this rank has started
         self.doing = "idle"         # what this rank waits in, told to ranks that ask
         self.failure = None         # (ranks to blame, message) once a failure is known
@@ -172,7 +187,7 @@ class ProcessGroup:
         try:
             while not MPI.Request.Testall(requests, statuses):
                 elapsed = time.monotonic() - started
-                if elapsed > _SPIN_SECONDS:
+                if elapsed > self.spin:
                     self.poll()
                     self.check(self.doing, seq, peer)
                     if elapsed > timeout:
