@@ -189,6 +189,8 @@ class ProcessGroup:
                 elapsed = time.monotonic() - started
                 if elapsed > self.spin:
                     self.poll()
+                    if MPI.Request.Testall(requests, statuses):
+                        break   # done meanwhile (data sent before a peer's EXIT, say)
                     self.check(self.doing, seq, peer)
                     if elapsed > timeout:
                         if self._diagnose(requests, seq, elapsed, statuses):
