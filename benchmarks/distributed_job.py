@@ -9,7 +9,8 @@ come from MPI's environment). Rank 0 writes the seconds per operation to OUT.jso
 * ``allreduce``: {bytes: seconds} for one all-reduce of a float32 tensor of that size;
 * ``step``: seconds per training step of the digits CNN with BatchNorm (width 32, 64 examples per
   rank, Adam): plain (no DDP), DDP, DDP inside ``no_sync()`` (the same step without the gradient
-  all-reduce), and for tsf also DDP with SyncBatchNorm (what ``tsf train --distributed`` runs).
+  all-reduce), and for tsf also DDP with SyncBatchNorm (what ``tsf train --distributed`` runs)
+  and one all-reduce of all the gradients as a single flat tensor.
 
 Each figure is the best of several timed loops; every loop starts after a barrier.
 """
@@ -107,6 +108,8 @@ def _tsf_steps(tsf, dist, barrier, quick):
                 results[name] = best(step, barrier)
         else:
             results[name] = best(step, barrier)
+    flat = tsf.zeros(sum(p.numel() for p in model.parameters()))
+    results["gradient_allreduce"] = best(lambda: dist.all_reduce(flat), barrier)
     return results
 
 
