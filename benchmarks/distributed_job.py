@@ -9,8 +9,10 @@ come from MPI's environment). Rank 0 writes the seconds per operation to OUT.jso
 * ``allreduce``: {bytes: seconds} for one all-reduce of a float32 tensor of that size;
 * ``step``: seconds per training step of the digits CNN with BatchNorm (width 32, 64 examples per
   rank, Adam): plain (no DDP), DDP, DDP inside ``no_sync()`` (the same step without the gradient
-  all-reduce), and for tsf also DDP with SyncBatchNorm (what ``tsf train --distributed`` runs)
-  and one all-reduce of all the gradients as a single flat tensor.
+  all-reduce), and for tsf also: the no_sync step followed by a barrier (the ranks move in
+  lockstep without exchanging data: what waiting for the slower rank costs), DDP with
+  SyncBatchNorm (what ``tsf train --distributed`` runs), and one all-reduce of all the gradients
+  as a single flat tensor.
 
 Each figure is the best of several timed loops; every loop starts after a barrier.
 """
@@ -90,7 +92,7 @@ def _tsf_steps(tsf, dist, barrier, quick):
     from torchsorflow.models import digits
     x, y = (tsf.tensor(a) for a in _digits_batch(dist.get_rank()))
     results = {}
-    for name in ("plain", "ddp", "no_sync", "ddp_syncbn"):
+    for name in ("plain", "ddp", "no_sync", "lockstep", "ddp_syncbn"):
         tsf.manual_seed(0)
         model = digits.build("cnn-bn")
         if name == "ddp_syncbn":
@@ -102,8 +104,10 @@ def _tsf_steps(tsf, dist, barrier, quick):
             optimizer.zero_grad()
             nn.functional.cross_entropy(trained(x), y).backward()
             optimizer.step()
+            if name == "lockstep":   # no data exchanged, but the ranks wait for each other
+                dist.barrier()
 
-        if name == "no_sync":
+        if name in ("no_sync", "lockstep"):
             with trained.no_sync():
                 results[name] = best(step, barrier)
         else:
