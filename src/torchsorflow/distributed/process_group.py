@@ -393,9 +393,15 @@ def describe(error: BaseException) -> str:
 
 
 def _excepthook(kind, value, traceback):
+    """An exception nothing caught ends this rank's program: print it, tell the others, leave.
+    (An interactive session keeps running instead: its errors end nothing.)"""
     _previous_excepthook(kind, value, traceback)
-    if _group is not None and not _group.aborted:
+    if _group is not None and not _group.aborted and not _interactive():
         abort(value, exit_code=1)
+
+
+def _interactive():
+    return hasattr(sys, "ps1") or bool(sys.flags.interactive)
 
 
 def _at_exit():
