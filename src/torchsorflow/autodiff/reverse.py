@@ -224,8 +224,8 @@ class _TensorHooks:
     __slots__ = ("grad", "post_accumulate", "ref")
 
     def __init__(self, tensor):
-        key = id(tensor)
-        self.ref = weakref.ref(tensor, lambda _: _hooks.pop(key, None))
+        key, table = id(tensor), _hooks   # the table itself: at shutdown the global is None
+        self.ref = weakref.ref(tensor, lambda _: table.pop(key, None))
         self.grad = {}
         self.post_accumulate = {}
 
