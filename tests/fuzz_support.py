@@ -63,7 +63,7 @@ def fuzz(examples, **strategies):
     return decorate
 
 
-# --- shapes and values -----------------------------------------------------------------------------
+# --- shapes and values ----------------------------------------------------------------------------
 seeds = st.integers(0, 2**32 - 1)
 shapes = hnp.array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=4)
 shapes_with_empty = hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=3)
@@ -87,7 +87,7 @@ def _values(kind, shape, rng):
     raise ValueError(kind)
 
 
-# --- the comparison --------------------------------------------------------------------------------
+# --- the comparison -------------------------------------------------------------------------------
 F32 = dict(rtol=2e-5, atol=2e-6)
 F64 = dict(rtol=1e-7, atol=1e-10)
 
@@ -127,7 +127,8 @@ def forward_only(ours_fn, torch_fn, arrays, dtype=np.float32, check_dtype=True):
 
 
 def compare(ours_fn, torch_fn, arrays, rng, modes=("fwd", "rev"), float32=True):
-    """Forward values (float32) and derivatives (float64, both modes) of ``ours_fn`` vs ``torch_fn``.
+    """Forward values (float32) and derivatives (float64, both modes) of ``ours_fn`` against
+    ``torch_fn``.
 
     Both functions take one Tensor per entry of ``arrays`` and return one Tensor.
     """

@@ -157,7 +157,8 @@ def test_float32_stays_float32_through_gradients():
 def test_logsumexp_is_stable_for_large_inputs():
     x = tsf.tensor(np.array([1000.0, 1000.0]))
     assert tsf.logsumexp(x).item() == pytest.approx(1000.0 + np.log(2.0))
-    assert np.isfinite(tsf.log_softmax(tsf.tensor(np.array([-1e4, 0.0, 1e4])), axis=0).numpy()).all()
+    extreme = tsf.tensor(np.array([-1e4, 0.0, 1e4]))
+    assert np.isfinite(tsf.log_softmax(extreme, axis=0).numpy()).all()
 
 
 def test_check_grads_detects_a_wrong_rule():
@@ -167,3 +168,15 @@ def test_check_grads_detects_a_wrong_rule():
     with pytest.raises(AssertionError, match="reverse mode"):
         check_grads(wrong_sin, [normal((3,))], modes=("rev",), order=1)
     check_grads(wrong_sin, [normal((3,))], modes=("fwd",), order=1)
+
+
+def test_matmul_gradient_of_a_vector_right_operand_under_a_batched_left_operand():
+    """(..., n, k) @ (k,): the vector's cotangent sums aᵀg over the batch dimensions (aᵀ @ g with
+    g taken for a matrix would fail, or have the wrong shape, for a batched a)."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((3, 2, 4)), rng.standard_normal(4)
+    check_grads(tsf.matmul, [a, b], order=2)
+    check_grads(tsf.matmul, [rng.standard_normal((1, 2, 1)), rng.standard_normal(1)], order=2)
+    ta, tb = tsf.tensor(a, requires_grad=True), tsf.tensor(b, requires_grad=True)
+    (ta @ tb).sum().backward()
+    np.testing.assert_allclose(tb.grad.numpy(), a.sum(axis=(0, 1)), rtol=1e-12)

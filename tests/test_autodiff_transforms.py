@@ -127,11 +127,13 @@ def test_backward_error_messages_follow_pytorch():
     with pytest.raises(RuntimeError, match="element 0 of tensors does not require grad"):
         tsf.tensor([1.0, 2.0]).sum().backward()
     x = tsf.tensor([1.0, 2.0], requires_grad=True)
-    with pytest.raises(RuntimeError, match=r"grad can be implicitly created only for scalar outputs"):
+    with pytest.raises(RuntimeError,
+                       match=r"grad can be implicitly created only for scalar outputs"):
         (x * 2).backward()
     (x * 2).backward(tsf.tensor([1.0, 1.0]))
     np.testing.assert_allclose(x.grad.numpy(), [2.0, 2.0])
-    with pytest.raises(RuntimeError, match="only Tensors of floating point dtype can require gradients"):
+    with pytest.raises(RuntimeError,
+                       match="only Tensors of floating point dtype can require gradients"):
         tsf.tensor([1, 2], requires_grad=True)
 
 
@@ -139,7 +141,8 @@ def test_shape_mismatch_names_operation_and_both_shapes():
     a, b = tsf.ones(2, 3), tsf.ones(4)
     with pytest.raises(ValueError, match=r"add: cannot apply to shapes \(2, 3\) and \(4,\)"):
         a + b
-    with pytest.raises(ValueError, match=r"matmul: shapes \(2, 3\) and \(4,\) cannot be multiplied"):
+    with pytest.raises(ValueError,
+                       match=r"matmul: shapes \(2, 3\) and \(4,\) cannot be multiplied"):
         a @ b
 
 

@@ -1,38 +1,28 @@
-"""``tsf bench`` and the shared benchmark helpers (benchmarks/common.py).
+"""``tsf bench`` and the benchmark harness (torchsorflow/benchmarks/harness.py).
 
 Benchmarks are never timed asserts; these tests check the machinery: discovery, the table, the
-JSON, missing incumbents shown as "–", a broken script reported without hiding the others, and that
+JSON and markdown outputs, missing incumbents shown as "–", a broken script reported without
+hiding the others, that only the package's benchmarks run unless --dir names a folder, and that
 peak memory really measures an allocation.
 """
 import gc
-import importlib.util
 import json
 import pathlib
-import shutil
 import sys
 
 import numpy as np
 import pytest
 
+from torchsorflow import benchmarks
+from torchsorflow.benchmarks import harness as common
+from torchsorflow.benchmarks import step_rounds
 from torchsorflow.cli import main
-from torchsorflow.commands.bench import find_benchmarks
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-BENCHMARKS = ROOT / "benchmarks"
-
-
-def _load_common():
-    spec = importlib.util.spec_from_file_location("bench_common_under_test",
-                                                  BENCHMARKS / "common.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-common = _load_common()
+BENCHMARKS = pathlib.Path(benchmarks.__file__).resolve().parent
+SHIPPED = ["core", "embeddings", "influence", "kernels", "matmul", "models", "nn", "stats"]
 
 FAKE_SCRIPT = '''
-import common
+from torchsorflow.benchmarks import harness as common
 
 def run(quick=False):
     torch = common.import_torch()
@@ -45,24 +35,42 @@ def run(quick=False):
 
 @pytest.fixture
 def bench_folder(tmp_path):
-    """A benchmarks folder with the real runner and three scripts: good, broken, no entry point."""
-    shutil.copy(BENCHMARKS / "common.py", tmp_path / "common.py")
+    """A folder of the user's own scripts for --dir: good, broken, no entry point."""
     (tmp_path / "bench_fake.py").write_text(FAKE_SCRIPT)
     (tmp_path / "bench_broken.py").write_text("def run(quick=False):\n    raise KeyError('x')\n")
     (tmp_path / "bench_plain.py").write_text("if __name__ == '__main__':\n    print('main only')\n")
     return tmp_path
 
 
-def test_tsf_bench_finds_the_repository_benchmarks_from_an_editable_install():
-    assert find_benchmarks() == BENCHMARKS.resolve()
-    assert (BENCHMARKS / "bench_core.py") in common.discover(BENCHMARKS)
+def test_tsf_bench_lists_the_benchmarks_shipped_in_the_package(capsys):
+    assert main(["bench", "--list"]) == 0
+    listed = [line.split() for line in capsys.readouterr().out.splitlines()]
+    assert [name for name, _ in listed] == SHIPPED
+    assert all(pathlib.Path(path).parent == BENCHMARKS for _, path in listed)
 
 
-def test_missing_benchmarks_folder_is_a_clear_error(tmp_path, capsys):
-    with pytest.raises(FileNotFoundError, match="not the wheel"):
-        find_benchmarks(tmp_path)
-    assert main(["bench", "--dir", str(tmp_path)]) == 2
-    assert "pip install -e" in capsys.readouterr().err
+def test_benchmarks_in_the_current_directory_are_never_run(tmp_path, monkeypatch, capsys):
+    """Scripts where an old checkout kept them (./benchmarks/) or beside the user are ignored
+    unless --dir names their folder."""
+    planted = "import pathlib\npathlib.Path(__file__).with_suffix('.ran').touch()\n" + FAKE_SCRIPT
+    for folder in (tmp_path, tmp_path / "benchmarks"):
+        folder.mkdir(exist_ok=True)
+        (folder / "common.py").write_text(planted)
+        (folder / "bench_stats.py").write_text(planted)
+        (folder / "bench_planted.py").write_text(planted)
+    monkeypatch.chdir(tmp_path)
+    assert main(["bench", "--list"]) == 0
+    assert "planted" not in capsys.readouterr().out
+    assert main(["bench", "planted"]) == 2
+    assert "no benchmark script bench_planted" in capsys.readouterr().err
+    assert not list(tmp_path.rglob("*.ran"))
+    assert main(["bench", "--dir", "benchmarks", "planted", "--json", "r.json"]) == 0
+    assert [p.name for p in tmp_path.rglob("*.ran")] == ["bench_planted.ran"]
+
+
+def test_a_missing_benchmarks_folder_is_a_clear_error(tmp_path, capsys):
+    assert main(["bench", "--dir", str(tmp_path / "nowhere")]) == 2
+    assert "tsf bench: --dir" in capsys.readouterr().err
 
 
 def test_unknown_script_name_lists_the_available_ones(bench_folder, capsys):
@@ -98,7 +106,8 @@ def test_a_missing_incumbent_shows_a_dash_and_no_ratio(bench_folder, tmp_path, c
                                                        monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
     main(["bench", "fake", "--dir", str(bench_folder), "--json", str(tmp_path / "r.json")])
-    line = next(l for l in capsys.readouterr().out.splitlines() if l.startswith("| fake"))
+    line = next(text for text in capsys.readouterr().out.splitlines()
+                if text.startswith("| fake"))
     cells = [c.strip() for c in line.strip("|").split("|")]
     assert cells[2:5] == ["–", "–", "–"] and cells[5] == "≤ 1.5×"  # no ✓/✗ without a ratio
 
@@ -147,7 +156,7 @@ def test_formatting_helpers():
 
 
 def test_every_benchmark_script_joins_the_common_table():
-    """Each benchmarks/bench_*.py defines run(quick=False) -> rows, so `tsf bench` runs it."""
+    """Each bench_* module defines run(quick=False) -> rows, so `tsf bench` runs it."""
     import ast
     for script in common.discover(BENCHMARKS):
         tree = ast.parse(script.read_text())
@@ -187,20 +196,10 @@ def test_measure_pair_alternates_the_two_and_keeps_each_side_apart():
     assert switches >= 2 * 4  # at least one switch each way per round, 4 rounds quick
 
 
-def _step_rounds(monkeypatch):
-    """benchmarks/step_rounds.py as a module (it imports bench_nn and common from its folder)."""
-    monkeypatch.syspath_prepend(str(BENCHMARKS))
-    spec = importlib.util.spec_from_file_location("step_rounds_under_test",
-                                                  BENCHMARKS / "step_rounds.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_step_rounds_alternates_the_sides_round_by_round(monkeypatch):
-    """benchmarks/step_rounds.py: after a warm-up, every round times side 0 then side 1, each in
-    its own loop, and returns one time per round and side."""
-    module = _step_rounds(monkeypatch)
+def test_step_rounds_alternates_the_sides_round_by_round():
+    """step_rounds: after a warm-up, every round times side 0 then side 1, each in its own loop,
+    and returns one time per round and side."""
+    module = step_rounds
     log = []
     times = module.timed_rounds([lambda: log.append(0), lambda: log.append(1)], rounds=3, steps=4,
                                 settle=0)
@@ -209,13 +208,47 @@ def test_step_rounds_alternates_the_sides_round_by_round(monkeypatch):
     assert log[6:] == ([0] * 5 + [1] * 5) * 3  # per round: one untimed call, then four timed
 
 
-def test_step_rounds_conv_option_parses_and_rejects_shapes(monkeypatch, capsys):
+def test_step_rounds_conv_option_parses_and_rejects_shapes(capsys):
     """``--conv BATCH,IN,OUT,SIZE`` gives the four integers; anything else is refused by argparse
     with a message that quotes the bad value."""
-    module = _step_rounds(monkeypatch)
+    module = step_rounds
     assert module.conv_shape("32,64,64,32") == (32, 64, 64, 32)
     for bad in ("32,64,64", "32,64,x,32", "32,0,64,32"):
         with pytest.raises(SystemExit):
             module.main(["--conv", bad])
         assert f"expected four positive integers BATCH,IN,OUT,SIZE, got {bad!r}" in \
             capsys.readouterr().err
+
+
+def test_markdown_writes_the_table_between_the_markers_and_nothing_else(bench_folder, tmp_path,
+                                                                        capsys):
+    readme = tmp_path / "README.md"
+    before, after = "# Title\n\nResults:\n\n", "\n\nMore text.\n"
+    readme.write_text(before + f"{common.BEGIN_MARK}\nold table\n{common.END_MARK}" + after)
+    for _ in range(2):  # a second run replaces the first run's table
+        assert main(["bench", "fake", "--dir", str(bench_folder), "--quick", "--json",
+                     str(tmp_path / "r.json"), "--markdown", str(readme)]) == 0
+    text = readme.read_text()
+    assert text.startswith(before + common.BEGIN_MARK + "\n`tsf bench --quick`:\n")
+    assert text.endswith(common.END_MARK + after)
+    inside = text[len(before):-len(after)]
+    assert "old table" not in inside and inside.count("| fake workload |") == 1
+    assert "- Machine: " in inside and "ratio = TorchsorFlow time / incumbent time" in inside
+    assert "table written into" in capsys.readouterr().out
+
+    fresh = tmp_path / "results.md"
+    assert main(["bench", "fake", "--dir", str(bench_folder), "--json", str(tmp_path / "r.json"),
+                 "--markdown", str(fresh)]) == 0
+    assert fresh.read_text().startswith(common.BEGIN_MARK + "\n`tsf bench`:\n")
+
+
+def test_markdown_refuses_a_file_without_markers_before_running_anything(bench_folder, tmp_path,
+                                                                         capsys):
+    readme = tmp_path / "README.md"
+    readme.write_text("# A README without markers\n")
+    out_json = tmp_path / "r.json"
+    assert main(["bench", "--dir", str(bench_folder), "--json", str(out_json),
+                 "--markdown", str(readme)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith(f"tsf bench: {readme} needs exactly one pair of lines")
+    assert readme.read_text() == "# A README without markers\n" and not out_json.exists()

@@ -78,7 +78,8 @@ def test_subset_and_indexing():
 
 
 def test_bad_arguments_are_named():
-    with pytest.raises(ValueError, match=r"Size mismatch between tensors: first dimensions are \[3, 4\]"):
+    with pytest.raises(ValueError,
+                       match=r"Size mismatch between tensors: first dimensions are \[3, 4\]"):
         TensorDataset(np.zeros(3), np.zeros(4))
     with pytest.raises(ValueError, match="batch_size should be a positive integer or None, got 0"):
         DataLoader(TensorDataset(np.zeros(3)), batch_size=0)

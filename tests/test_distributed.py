@@ -209,8 +209,7 @@ def test_tsf_explain_distributed_prints_the_one_process_ranking(one_process_run,
 
 def test_bench_distributed_rows(monkeypatch):
     """The benchmark's table from canned job results (the jobs themselves run in tsf bench)."""
-    sys.path.insert(0, str(HERE.parent / "benchmarks"))
-    import bench_distributed
+    from torchsorflow.benchmarks import bench_distributed
     canned = {
         ("tsf", 1): {"allreduce": {}, "allreduce_mpi4py": {}, "step": {"plain": 0.010,
                                                                        "ddp": 0.011}},

@@ -13,9 +13,9 @@ MODULES = sorted(m.name for m in pkgutil.walk_packages(torchsorflow.__path__, "t
 
 
 def test_the_public_api_has_examples():
+    finder = doctest.DocTestFinder()
     with_examples = [name for name in MODULES
-                     if doctest.DocTestFinder().find(importlib.import_module(name))
-                     and any(t.examples for t in doctest.DocTestFinder().find(importlib.import_module(name)))]
+                     if any(t.examples for t in finder.find(importlib.import_module(name)))]
     assert len(with_examples) >= 10, with_examples
 
 

@@ -38,7 +38,7 @@ def test_similar_and_analogy(vectors_file, capsys):
 
 def test_unknown_word_and_bad_file_exit_codes(vectors_file, tmp_path, capsys):
     path, _ = vectors_file
-    assert main(["words", "similar", "kingg", "--vectors", str(path)]) == 1
+    assert main(["words", "similar", "kingg", "--vectors", str(path)]) == 2   # issue 20
     assert capsys.readouterr().err.strip() == (
         "tsf words: 'kingg' is not in the vocabulary (8 words); did you mean 'king'?")
     bad = tmp_path / "bad.txt"

@@ -127,8 +127,8 @@ def test_glove_analogies_equal_gensim_through_the_threshold_search(glove_subset,
     kv, twin, path = glove_subset
     chunks = []
     real_chunk = search._two_column_chunk
-    monkeypatch.setattr(search, "_two_column_chunk",
-                        lambda unit, ia, *rest: chunks.append(len(ia)) or real_chunk(unit, ia, *rest))
+    monkeypatch.setattr(search, "_two_column_chunk", lambda unit, ia, *rest:
+                        chunks.append(len(ia)) or real_chunk(unit, ia, *rest))
     score, sections = kv.evaluate_word_analogies(path, restrict_vocab=40000)
     ref_score, ref_sections = twin.evaluate_word_analogies(str(path), restrict_vocab=40000)
     assert sum(chunks) == sum(len(s["correct"]) + len(s["incorrect"]) for s in sections[:-1])
@@ -141,8 +141,8 @@ def test_glove_cosmul_equals_gensim_cosmul_through_the_threshold_search(glove_su
     kv, _, path = glove_subset
     chunks = []
     real_chunk = search._two_column_chunk
-    monkeypatch.setattr(search, "_two_column_chunk",
-                        lambda unit, ia, *rest: chunks.append(len(ia)) or real_chunk(unit, ia, *rest))
+    monkeypatch.setattr(search, "_two_column_chunk", lambda unit, ia, *rest:
+                        chunks.append(len(ia)) or real_chunk(unit, ia, *rest))
     _, sections = kv.evaluate_word_analogies(path, restrict_vocab=40000, method="3cosmul")
     assert sum(chunks) == len(sections[-1]["correct"]) + len(sections[-1]["incorrect"])
     small = gensim_twin(KeyedVectors(kv.c_vectors[:40000], kv.index_to_key[:40000]))

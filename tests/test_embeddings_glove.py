@@ -1,4 +1,4 @@
-"""GloVe training: co-occurrence counts, the hand-written gradient against TorchsorFlow's autodiff
+"""GloVe training: co-occurrence counts, the objective's autodiff gradient against the closed form
 and PyTorch, and training on a corpus with known analogies."""
 import collections
 
@@ -7,9 +7,9 @@ import pytest
 
 from torchsorflow.cli import main
 from torchsorflow.embeddings import load_glove
-from torchsorflow.embeddings.glove import (build_vocab, cooccurrence_matrix,
-                                           glove_loss_and_grads, train_glove,
-                                           train_glove_on_corpus, weighting)
+from torchsorflow.embeddings.glove import (build_vocab, cooccurrence_matrix, glove_loss,
+                                           train_glove, train_glove_on_corpus, weighting)
+from torchsorflow.tensor import Tensor
 
 
 def naive_cooccurrences(lines, vocab, window):
@@ -52,23 +52,41 @@ def gradient_problem(dtype=np.float64, seed=0):
     return [p.astype(dtype) for p in params], rows, cols, x
 
 
-def test_gradient_equals_torchsorflow_autodiff():
-    import torchsorflow as tsf
+def closed_form(W, C, b, c, rows, cols, x):
+    """J and its gradients written out: with the residual e = w_i.c_j + b_i + c_j - log x,
+    dJ/dw_i = sum_j 2 f e c_j, dJ/dc_j = sum_i 2 f e w_i, dJ/db_i = sum_j 2 f e (repeated words
+    add up)."""
+    f = weighting(x)
+    e = np.einsum("ij,ij->i", W[rows], C[cols]) + b[rows] + c[cols] - np.log(x)
+    g = 2 * f * e
+    grads = [np.zeros_like(p) for p in (W, C, b, c)]
+    np.add.at(grads[0], rows, g[:, None] * C[cols])
+    np.add.at(grads[1], cols, g[:, None] * W[rows])
+    np.add.at(grads[2], rows, g)
+    np.add.at(grads[3], cols, g)
+    return float(np.sum(f * e * e)), grads
+
+
+def autodiff_loss_and_grads(params, rows, cols, x):
+    tensors = [Tensor(p, requires_grad=True) for p in params]
+    loss = glove_loss(*tensors, rows, cols, x)
+    loss.backward()
+    return loss.item(), [t.grad.numpy() for t in tensors]
+
+
+def test_autodiff_gradient_equals_the_closed_form():
     params, rows, cols, x = gradient_problem()
-    loss, *grads = glove_loss_and_grads(*params, rows, cols, x)
-    W, C, b, c = [tsf.tensor(p, requires_grad=True) for p in params]
-    residual = (W[rows] * C[cols]).sum(1) + b[rows] + c[cols] - tsf.tensor(np.log(x))
-    total = (tsf.tensor(weighting(x)) * residual * residual).sum()
-    total.backward()
-    assert float(total.numpy()) == pytest.approx(loss, rel=1e-12)
-    for ours, tensor in zip(grads, (W, C, b, c)):
-        np.testing.assert_allclose(ours, tensor.grad.numpy(), rtol=1e-12, atol=1e-12)
+    loss, grads = autodiff_loss_and_grads(params, rows, cols, x)
+    expected_loss, expected = closed_form(*params, rows, cols, x)
+    assert loss == pytest.approx(expected_loss, rel=1e-12)
+    for ours, reference in zip(grads, expected):
+        np.testing.assert_allclose(ours, reference, rtol=1e-12, atol=1e-12)
 
 
-def test_gradient_equals_pytorch():
+def test_autodiff_gradient_equals_pytorch():
     torch = pytest.importorskip("torch")
     params, rows, cols, x = gradient_problem(seed=1)
-    loss, *grads = glove_loss_and_grads(*params, rows, cols, x)
+    loss, grads = autodiff_loss_and_grads(params, rows, cols, x)
     W, C, b, c = [torch.tensor(p, requires_grad=True) for p in params]
     r, k = torch.tensor(rows), torch.tensor(cols)
     residual = (W[r] * C[k]).sum(1) + b[r] + c[k] - torch.log(torch.tensor(x))
@@ -78,6 +96,37 @@ def test_gradient_equals_pytorch():
     assert total.item() == pytest.approx(loss, rel=1e-12)
     for ours, tensor in zip(grads, (W, C, b, c)):
         np.testing.assert_allclose(ours, tensor.grad.numpy(), rtol=1e-12, atol=1e-12)
+
+
+def test_row_steps_equal_dense_adagrad_on_whole_tables():
+    """Training steps only the rows a batch touches; that must be optim.Adagrad's dense step on
+    the whole tables (untouched rows have zero gradient and stay put)."""
+    import scipy.sparse
+
+    from torchsorflow.optim import Adagrad
+    params, rows, cols, x = gradient_problem(seed=2)
+    X = scipy.sparse.coo_matrix((x, (rows, cols)), shape=(7, 7))
+    X.sum_duplicates()
+    model = train_glove(X, dim=4, epochs=3, batch_size=4, seed=3, dtype=np.float64,
+                        progress=False)
+    # the same run, dense: replay train_glove's initialisation and batch order
+    X = X.tocoo()
+    entries = X.data > 0
+    r, k, v = X.row[entries].astype(np.int64), X.col[entries].astype(np.int64), X.data[entries]
+    rng = np.random.default_rng(3)
+    tables = [Tensor((rng.random((7, 4)) - 0.5) / 4, requires_grad=True),
+              Tensor((rng.random((7, 4)) - 0.5) / 4, requires_grad=True),
+              Tensor(np.zeros(7), requires_grad=True), Tensor(np.zeros(7), requires_grad=True)]
+    optimizer = Adagrad(tables, lr=0.05, initial_accumulator_value=1.0)
+    for _ in range(3):
+        order = rng.permutation(len(v))
+        for start in range(0, len(v), 4):
+            sel = order[start:start + 4]
+            optimizer.zero_grad()
+            glove_loss(*tables, r[sel], k[sel], v[sel]).backward()
+            optimizer.step()
+    for ours, dense in zip((model.W, model.W_ctx, model.b, model.b_ctx), tables):
+        np.testing.assert_allclose(ours, dense.numpy(), rtol=1e-12, atol=1e-14)
 
 
 COUNTRIES = [("france", "paris"), ("germany", "berlin"), ("italy", "rome"), ("spain", "madrid"),

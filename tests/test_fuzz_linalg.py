@@ -70,7 +70,8 @@ def programs(draw):
     lines = []
     for i in range(draw(st.integers(1, 5))):
         if draw(st.booleans()):
-            lines.append((draw(st.sampled_from(sorted(PROGRAM_UNARY))), draw(st.integers(0, i + 1))))
+            op = draw(st.sampled_from(sorted(PROGRAM_UNARY)))
+            lines.append((op, draw(st.integers(0, i + 1))))
         else:
             lines.append((draw(st.sampled_from(sorted(PROGRAM_BINARY))),
                           draw(st.integers(0, i + 1)), draw(st.integers(0, i + 1))))

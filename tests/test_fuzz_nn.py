@@ -17,8 +17,9 @@ from fuzz_support import F32, F64, assert_close, compare, fuzz, seeds, values  #
 from torchsorflow import nn  # noqa: E402
 
 # Conv2d and the pools run on the im2col kernels (torchsorflow.ops.kernels), landing separately.
-needs_kernels = pytest.mark.skipif(importlib.util.find_spec("torchsorflow.ops.kernels") is None,
-                                   reason="torchsorflow.ops.kernels (conv/pool kernels) not there yet")
+needs_kernels = pytest.mark.skipif(
+    importlib.util.find_spec("torchsorflow.ops.kernels") is None,
+    reason="torchsorflow.ops.kernels (conv/pool kernels) not there yet")
 F = nn.functional
 TF = torch.nn.functional
 pairs = st.tuples
@@ -123,9 +124,9 @@ def _pool_input(c, rng):
 
 def _a_window_is_all_padding(case):
     """Whether some (dilated) max-pooling window sees padding only."""
-    k, d = _as_pair(case["kernel_size"]), _as_pair(case["dilation"])
-    s = _as_pair(case["stride"]) if case["stride"] is not None else k
-    for n, k, d, s, p in zip(case["hw"], k, d, s, case["padding"]):
+    kernels, dilations = _as_pair(case["kernel_size"]), _as_pair(case["dilation"])
+    strides = _as_pair(case["stride"]) if case["stride"] is not None else kernels
+    for n, k, d, s, p in zip(case["hw"], kernels, dilations, strides, case["padding"]):
         span = n + 2 * p - d * (k - 1) - 1
         out = (-(-span // s) if case["ceil_mode"] else span // s) + 1
         if case["ceil_mode"] and (out - 1) * s >= n + p:
@@ -382,7 +383,7 @@ def test_sequential_mlp_with_the_same_weights(seed, depth, width, train):
     """Linear/Tanh/BatchNorm1d/Dropout(eval) stacks in Sequential: outputs and every gradient."""
     rng = np.random.default_rng(seed)
     layers, theirs = [], []
-    for i in range(depth):
+    for _ in range(depth):
         layers += [nn.Linear(width, width), nn.BatchNorm1d(width), nn.Tanh(), nn.Dropout(0.3)]
         theirs += [torch.nn.Linear(width, width), torch.nn.BatchNorm1d(width), torch.nn.Tanh(),
                    torch.nn.Dropout(0.3)]

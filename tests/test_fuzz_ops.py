@@ -194,13 +194,15 @@ def test_reductions(case, seed):
     dims = _torch_dims(axis, ndim)
     dkw = {"dim": dims}
     ours, theirs = {
-        "sum": (lambda x: tsf.sum(x, axis, keepdims), lambda x: torch.sum(x, **dkw, keepdim=keepdims)),
-        "mean": (lambda x: tsf.mean(x, axis, keepdims), lambda x: torch.mean(x, **dkw, keepdim=keepdims)),
+        "sum": (lambda x: tsf.sum(x, axis, keepdims),
+                lambda x: torch.sum(x, **dkw, keepdim=keepdims)),
+        "mean": (lambda x: tsf.mean(x, axis, keepdims),
+                 lambda x: torch.mean(x, **dkw, keepdim=keepdims)),
         "amax": (lambda x: tsf.amax(x, axis, keepdims), lambda x: torch.amax(x, dims, keepdims)),
         "amin": (lambda x: tsf.amin(x, axis, keepdims), lambda x: torch.amin(x, dims, keepdims)),
-        "var": (lambda x: tsf.var(x, axis, keepdims, correction=correction),
+        "var": (lambda x: tsf.var(x, axis, keepdim=keepdims, correction=correction),
                 lambda x: torch.var(x, **dkw, keepdim=keepdims, correction=correction)),
-        "std": (lambda x: tsf.std(x, axis, keepdims, correction=correction),
+        "std": (lambda x: tsf.std(x, axis, keepdim=keepdims, correction=correction),
                 lambda x: torch.std(x, **dkw, keepdim=keepdims, correction=correction)),
         "logsumexp": (lambda x: tsf.logsumexp(x, axis, keepdims),
                       lambda x: torch.logsumexp(x, dims, keepdims)),

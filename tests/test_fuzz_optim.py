@@ -53,6 +53,42 @@ def rmsprop(draw):
                            centered=draw(st.booleans()), maximize=draw(st.booleans()))
 
 
+@st.composite
+def adadelta(draw):
+    return "Adadelta", dict(lr=draw(st.sampled_from([0.1, 1.0])),
+                            rho=draw(st.sampled_from([0.5, 0.9])),
+                            eps=draw(st.sampled_from([1e-6, 1e-3])), weight_decay=draw(decays),
+                            maximize=draw(st.booleans()))
+
+
+@st.composite
+def adam_variants(draw):
+    name = draw(st.sampled_from(["Adamax", "NAdam", "RAdam"]))
+    options = dict(lr=draw(lrs), betas=(draw(st.sampled_from([0.0, 0.5, 0.9])),
+                                        draw(st.sampled_from([0.5, 0.9, 0.999]))),
+                   eps=draw(st.sampled_from([1e-8, 1e-3])), weight_decay=draw(decays),
+                   maximize=draw(st.booleans()))
+    if name != "Adamax":
+        options["decoupled_weight_decay"] = draw(st.booleans())
+    if name == "NAdam":
+        options["momentum_decay"] = draw(st.sampled_from([4e-3, 0.1]))
+    return name, options
+
+
+@st.composite
+def asgd(draw):
+    return "ASGD", dict(lr=draw(lrs), lambd=draw(st.sampled_from([1e-4, 0.1])),
+                        alpha=draw(st.sampled_from([0.5, 0.75])), t0=draw(st.sampled_from([0, 2, 1e6])),
+                        weight_decay=draw(decays), maximize=draw(st.booleans()))
+
+
+@st.composite
+def rprop(draw):
+    return "Rprop", dict(lr=draw(lrs), etas=draw(st.sampled_from([(0.5, 1.2), (0.3, 2.0)])),
+                         step_sizes=draw(st.sampled_from([(1e-6, 50), (0.01, 0.2)])),
+                         maximize=draw(st.booleans()))
+
+
 param_shapes = st.lists(hnp.array_shapes(min_dims=0, max_dims=3, max_side=3), min_size=1,
                         max_size=3)
 
@@ -68,7 +104,8 @@ def _state_arrays(state):
     return out
 
 
-@fuzz(300, config=st.one_of(sgd(), adam(), adagrad(), rmsprop()), shapes=param_shapes,
+@fuzz(300, config=st.one_of(sgd(), adam(), adagrad(), rmsprop(), adadelta(), adam_variants(),
+                            asgd(), rprop()), shapes=param_shapes,
       steps=st.integers(1, 5), seed=seeds, two_groups=st.booleans())
 def test_optimizer_steps_match_pytorch(config, shapes, steps, seed, two_groups):
     name, kwargs = config
@@ -98,7 +135,8 @@ def test_optimizer_steps_match_pytorch(config, shapes, steps, seed, two_groups):
             ours_state, ref_state = _state_arrays(opt.state[p]) if p in opt.state else {}, \
                 _state_arrays(ref.state[q]) if q in ref.state else {}
             for key, value in ref_state.items():
-                assert key in ours_state, f"{name}: state {key!r} missing (has {sorted(ours_state)})"
+                assert key in ours_state, (f"{name}: state {key!r} missing (has "
+                                           f"{sorted(ours_state)})")
                 assert_close(ours_state[key], value, f"{name} step {step + 1}: state {key}", **F64)
 
 
@@ -107,6 +145,12 @@ SCHEDULERS = {
     "MultiStepLR": dict(milestones=[1, 3, 4], gamma=0.3),
     "ExponentialLR": dict(gamma=0.8),
     "CosineAnnealingLR": dict(T_max=4, eta_min=0.01),
+    "ConstantLR": dict(factor=0.5, total_iters=3),
+    "LinearLR": dict(start_factor=0.2, total_iters=4),
+    "PolynomialLR": dict(total_iters=6, power=1.5),
+    "CosineAnnealingWarmRestarts": dict(T_0=2, T_mult=2, eta_min=0.01),
+    "CyclicLR": dict(base_lr=0.05, max_lr=0.5, step_size_up=2, mode="triangular2"),
+    "OneCycleLR": dict(max_lr=0.5, total_steps=10),
 }
 
 

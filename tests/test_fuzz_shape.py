@@ -61,7 +61,8 @@ def test_broadcast_to_and_expand(shape, seed, data):
     target = _broadcast_target(shape, other)
     rng = np.random.default_rng(seed)
     x = values("normal", shape, rng)
-    compare(lambda t: tsf.broadcast_to(t, target), lambda t: torch.broadcast_to(t, target), [x], rng)
+    compare(lambda t: tsf.broadcast_to(t, target), lambda t: torch.broadcast_to(t, target), [x],
+            rng)
     if target:  # torch.Tensor.expand() needs at least one size
         compare(lambda t: t.expand(*target), lambda t: t.expand(*target), [x], rng)
 
@@ -120,7 +121,8 @@ def test_advanced_indexing_scatters_repeats(shape, seed, data):
         ints = rng.integers(-n, n, data.draw(st.integers(1, 5)))  # repeats likely
         if kind == "ints_pair" and len(shape) > 1:
             ints2 = rng.integers(0, shape[1], ints.shape)
-            ours_index, torch_index = (ints, ints2), (torch.from_numpy(ints), torch.from_numpy(ints2))
+            ours_index = (ints, ints2)
+            torch_index = (torch.from_numpy(ints), torch.from_numpy(ints2))
         elif kind == "ints_then_slice" and len(shape) > 1:
             ours_index, torch_index = (ints, slice(None, None, 2)), (torch.from_numpy(ints),
                                                                      slice(None, None, 2))

@@ -55,7 +55,7 @@ def naive_per_example_grads(objective, theta, inputs, targets):
     """The reference: one gradient per example, batch size 1, in a Python loop."""
     rows = []
     for x, t in zip(inputs, targets):
-        loss = lambda th: objective._losses(th, x[None], np.array([t])).sum()  # noqa: E731
+        loss = lambda th, x=x, t=t: objective._losses(th, x[None], np.array([t])).sum()  # noqa: E731
         rows.append(grad(loss)(tsf.tensor(theta)).numpy())
     return np.array(rows)
 

@@ -51,7 +51,7 @@ def test_conv_per_example_gradients_match_a_naive_loop(cnn):
     assert not objective._linear_owner     # the convolution forces the general path
     rows = objective.per_example_grads(influence.theta, (Xt[:6], yt[:6]), chunk=4)
     for x, t, row in zip(Xt[:6], yt[:6], rows):
-        one = grad(lambda th: objective._losses(th, x[None], np.array([t])).sum())(
+        one = grad(lambda th, x=x, t=t: objective._losses(th, x[None], np.array([t])).sum())(
             tsf.tensor(influence.theta)).numpy()
         np.testing.assert_allclose(row, one, rtol=1e-10, atol=1e-13)
 

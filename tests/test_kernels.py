@@ -236,8 +236,8 @@ def test_worker_threads_give_the_same_numbers_as_one_thread(shape, weight, geome
         monkeypatch.setattr(runtime, "others_running", lambda busy=busy: busy)
         two = [conv.conv2d(x, w, *geometry), conv.conv2d_grad_input(gy, w, shape[2:], *geometry),
                conv.conv2d_grad_weight(gy, x, weight[2:], *geometry)]
-        for ours, reference in zip(two, one):
-            np.testing.assert_allclose(ours, reference, rtol=1e-12, atol=1e-12)
+        for ours, single in zip(two, one):
+            np.testing.assert_allclose(ours, single, rtol=1e-12, atol=1e-12)
         results[busy] = two
     for threaded, inline in zip(results[False], results[True]):
         np.testing.assert_array_equal(threaded, inline)  # same sums in the same order
@@ -488,7 +488,7 @@ def test_tiling_max_pool_keeps_the_first_maximum_like_pytorch(shape, kernel, dty
     the first maximum in row-major order, as a window-by-window argmax does."""
     x = np.random.default_rng(3).integers(-2, 3, shape).astype(dtype)
     y, index = pool.max_pool2d(x, kernel, kernel, (0, 0), (1, 1), False)
-    (kh, kw), (n, c, h, w) = kernel, shape
+    (kh, kw), w = kernel, shape[3]
     for b, ch, i, j in np.ndindex(*y.shape):
         window = x[b, ch, i * kh:(i + 1) * kh, j * kw:(j + 1) * kw]
         first = np.argmax(window)

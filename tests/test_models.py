@@ -12,6 +12,7 @@ from torchsorflow import nn
 from torchsorflow.models import (VGG, resnet18, resnet34, resnet50, vgg11, vgg11_bn, vgg13,
                                  vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn)
 from torchsorflow.models.resnet import BasicBlock, ResNet
+from torchsorflow.benchmarks.torch_models import torch_resnet18, torch_vgg
 from torchsorflow.models.vgg import make_layers
 from torchsorflow.nn import init
 
@@ -54,73 +55,6 @@ def single_threaded_torch():
 
 def count(module):
     return sum(p.numel() for p in module.parameters())
-
-
-# --- torch.nn references (torchvision's layout, written here: torchvision is not installed) -----
-def torch_vgg(torch, channels=VGG11_CHANNELS, batch_norm=False, num_classes=1000):
-    tnn = torch.nn
-    layers, c_in = [], 3
-    for v in channels:
-        if v == "M":
-            layers.append(tnn.MaxPool2d(kernel_size=2, stride=2))
-            continue
-        layers.append(tnn.Conv2d(c_in, v, kernel_size=3, padding=1))
-        layers += [tnn.BatchNorm2d(v), tnn.ReLU(inplace=True)] if batch_norm else [tnn.ReLU(True)]
-        c_in = v
-
-    class TorchVGG(tnn.Module):
-        def __init__(self):
-            super().__init__()
-            self.features = tnn.Sequential(*layers)
-            self.avgpool = tnn.AdaptiveAvgPool2d((7, 7))
-            self.classifier = tnn.Sequential(
-                tnn.Linear(512 * 7 * 7, 4096), tnn.ReLU(True), tnn.Dropout(),
-                tnn.Linear(4096, 4096), tnn.ReLU(True), tnn.Dropout(), tnn.Linear(4096, num_classes))
-
-        def forward(self, x):
-            return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
-
-    return TorchVGG()
-
-
-def torch_resnet18(torch, num_classes=1000):
-    tnn = torch.nn
-
-    def bn_conv(c_in, c_out, k, stride):
-        return [tnn.Conv2d(c_in, c_out, k, stride, padding=k // 2, bias=False), tnn.BatchNorm2d(c_out)]
-
-    class Block(tnn.Module):
-        def __init__(self, c_in, c_out, stride):
-            super().__init__()
-            self.conv1, self.bn1 = bn_conv(c_in, c_out, 3, stride)
-            self.relu = tnn.ReLU(inplace=True)
-            self.conv2, self.bn2 = bn_conv(c_out, c_out, 3, 1)
-            self.downsample = (tnn.Sequential(*bn_conv(c_in, c_out, 1, stride))
-                               if stride != 1 or c_in != c_out else None)
-
-        def forward(self, x):
-            shortcut = x if self.downsample is None else self.downsample(x)
-            y = self.bn2(self.conv2(self.relu(self.bn1(self.conv1(x)))))
-            return self.relu(y + shortcut)
-
-    class TorchResNet18(tnn.Module):
-        def __init__(self):
-            super().__init__()
-            self.conv1 = tnn.Conv2d(3, 64, 7, 2, 3, bias=False)
-            self.bn1, self.relu = tnn.BatchNorm2d(64), tnn.ReLU(inplace=True)
-            self.maxpool = tnn.MaxPool2d(3, 2, 1)
-            widths = [(64, 64, 1), (64, 128, 2), (128, 256, 2), (256, 512, 2)]
-            for i, (c_in, c_out, stride) in enumerate(widths, 1):
-                setattr(self, f"layer{i}", tnn.Sequential(Block(c_in, c_out, stride),
-                                                          Block(c_out, c_out, 1)))
-            self.avgpool, self.fc = tnn.AdaptiveAvgPool2d((1, 1)), tnn.Linear(512, num_classes)
-
-        def forward(self, x):
-            x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-            x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
-            return self.fc(torch.flatten(self.avgpool(x), 1))
-
-    return TorchResNet18()
 
 
 # --- parameter counts ----------------------------------------------------------------------------
@@ -198,7 +132,7 @@ def test_resnet18_forward_and_backward_equal_torch(torch):
                                theirs.layer1[0].bn1.running_var.numpy(), rtol=1e-12)
 
 
-# --- initialisation --------------------------------------------------------------------------------
+# --- initialisation -------------------------------------------------------------------------------
 def test_vgg_initialisation_follows_torchvision():
     """He-normal (fan_out) convolutions, N(0, 0.01²) linear weights, zero biases, BN γ=1 β=0:
     checked on small layers through VGG.reset_parameters (the scheme does not depend on size)."""
@@ -208,7 +142,8 @@ def test_vgg_initialisation_follows_torchvision():
     conv, bn, linear = layers
     fan_out = 128 * 3 * 3
     assert conv.weight.numpy().std() == pytest.approx(math.sqrt(2 / fan_out), rel=0.02)
-    assert abs(conv.weight.numpy().mean()) < 3 * math.sqrt(2 / fan_out) / math.sqrt(conv.weight.numel())
+    std = math.sqrt(2 / fan_out)
+    assert abs(conv.weight.numpy().mean()) < 3 * std / math.sqrt(conv.weight.numel())
     assert linear.weight.numpy().std() == pytest.approx(0.01, rel=0.01)
     assert not conv.bias.numpy().any() and not linear.bias.numpy().any()
     assert (bn.weight.numpy() == 1).all() and not bn.bias.numpy().any()

@@ -9,7 +9,8 @@ import torchsorflow as tsf
 from torchsorflow import nn
 from torchsorflow.autodiff import check_grads
 from torchsorflow.func import jvp, vjp
-from torchsorflow.ops.batch_norm import _fused_vjp, _differentiable_vjp, batch_norm_stats, batch_norm_train
+from torchsorflow.ops.batch_norm import (_differentiable_vjp, _fused_vjp, batch_norm_stats,
+                                         batch_norm_train)
 
 EPS = 1e-5
 AXES = (0, 2, 3)

@@ -150,7 +150,7 @@ def test_attribute_rules_and_errors():
     del layer.bias
     assert [n for n, _ in layer.named_parameters()] == ["weight"]
     with pytest.raises(AttributeError, match="'Linear' object has no attribute 'nope'"):
-        layer.nope
+        _ = layer.nope
     with pytest.raises(KeyError, match="contain"):
         layer.register_buffer("a.b", tsf.zeros(1))
     with pytest.raises(AttributeError, match="before Module.__init__"):

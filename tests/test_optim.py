@@ -3,6 +3,8 @@
 Both frameworks get the *same* gradients, computed in NumPy from the current parameters, so any
 difference in the trajectories comes from the update rules alone.
 """
+import inspect
+
 import numpy as np
 import pytest
 
@@ -79,6 +81,28 @@ CASES = [
     ("RMSprop", dict(lr=0.02, alpha=0.9, centered=True)),
     ("RMSprop", dict(lr=0.02, momentum=0.7)),
     ("RMSprop", dict(lr=0.02, momentum=0.7, centered=True, weight_decay=0.1, eps=1e-4)),
+    ("RMSprop", dict(lr=0.02, maximize=True, foreach=None)),
+    ("Adam", dict(lr=0.1, weight_decay=0.1, decoupled_weight_decay=True, amsgrad=True)),
+    ("AdamW", dict(lr=0.1, weight_decay=0.1, maximize=True, foreach=False)),
+    ("Adagrad", dict(lr=0.3, maximize=True)),
+    ("Adadelta", dict()),
+    ("Adadelta", dict(lr=0.5, rho=0.8, eps=1e-3, weight_decay=0.1)),
+    ("Adadelta", dict(lr=0.5, maximize=True)),
+    ("Adamax", dict(lr=0.1)),
+    ("Adamax", dict(lr=0.1, betas=(0.5, 0.9), eps=1e-3, weight_decay=0.1)),
+    ("Adamax", dict(lr=0.1, maximize=True)),
+    ("NAdam", dict(lr=0.1)),
+    ("NAdam", dict(lr=0.1, betas=(0.8, 0.9), momentum_decay=0.1, weight_decay=0.1, eps=1e-3)),
+    ("NAdam", dict(lr=0.1, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ("RAdam", dict(lr=0.1)),                           # rectified from step 6 on
+    ("RAdam", dict(lr=0.1, betas=(0.8, 0.9), eps=1e-3, weight_decay=0.1)),
+    ("RAdam", dict(lr=0.1, weight_decay=0.1, decoupled_weight_decay=True, maximize=True)),
+    ("ASGD", dict(lr=0.05)),
+    ("ASGD", dict(lr=0.05, lambd=0.1, alpha=0.5, t0=3, weight_decay=0.1)),  # averaging from step 4
+    ("ASGD", dict(lr=0.05, t0=0, maximize=True)),
+    ("Rprop", dict(lr=0.05)),
+    ("Rprop", dict(lr=0.5, etas=(0.3, 1.5), step_sizes=(0.01, 0.8))),  # sign flips and both clips
+    ("Rprop", dict(lr=0.05, maximize=True)),
 ]
 
 
@@ -102,7 +126,7 @@ def test_param_groups_with_their_own_lr_match_torch(name, options):
         np.testing.assert_allclose(p, q, rtol=1e-13, atol=1e-14)
 
 
-@pytest.mark.parametrize("name, options", CASES[::3], ids=[n for n, _ in CASES[::3]])
+@pytest.mark.parametrize("name, options", CASES, ids=[f"{n}-{o}" for n, o in CASES])
 def test_state_dict_has_torchs_structure(name, options):
     _, ours = run_ours(name, options, steps=3)
     _, theirs = run_torch(name, options, steps=3)
@@ -114,29 +138,55 @@ def test_state_dict_has_torchs_structure(name, options):
         for key, value in state.items():
             np.testing.assert_allclose(np.asarray(mine["state"][index][key]), value.numpy(),
                                        rtol=1e-13, atol=1e-14, err_msg=key)
-    torch_group_keys = set(ref["param_groups"][0]) - {"foreach", "differentiable", "fused",
-                                                       "capturable", "decoupled_weight_decay"}
-    assert torch_group_keys <= set(mine["param_groups"][0])
-    assert mine["param_groups"][0]["params"] == ref["param_groups"][0]["params"]
+    for group, ref_group in zip(mine["param_groups"], ref["param_groups"]):
+        assert group == ref_group
 
 
-@pytest.mark.parametrize("name, options", [("SGD", dict(lr=0.05, momentum=0.9, nesterov=True)),
-                                           ("Adam", dict(lr=0.1, amsgrad=True)),
-                                           ("RMSprop", dict(lr=0.02, momentum=0.5, centered=True))])
-def test_resuming_from_a_state_dict_continues_the_same_trajectory(name, options):
-    full, _ = run_ours(name, options, steps=6)
-    _, first_half = run_ours(name, options, steps=3)
-    saved = first_half.state_dict()
-    params = [tsf.tensor(p.numpy().copy(), requires_grad=True)
-              for p in first_half.param_groups[0]["params"]]
+RESUME_CASES = [("SGD", dict(lr=0.05, momentum=0.9, nesterov=True)),
+                ("Adam", dict(lr=0.1, amsgrad=True)),
+                ("AdamW", dict(lr=0.1, amsgrad=True)),
+                ("RMSprop", dict(lr=0.02, momentum=0.5, centered=True)),
+                ("Adagrad", dict(lr=0.3, lr_decay=0.1)),
+                ("Adadelta", dict(lr=0.5, weight_decay=0.1)),
+                ("Adamax", dict(lr=0.1)),
+                ("NAdam", dict(lr=0.1, momentum_decay=0.1)),
+                ("RAdam", dict(lr=0.1, betas=(0.8, 0.9))),
+                ("ASGD", dict(lr=0.05, lambd=0.1, t0=2)),
+                ("Rprop", dict(lr=0.5, step_sizes=(0.01, 0.8)))]
+
+
+def _continue(name, options, params, saved, steps=3):
+    """A fresh optimizer on ``params`` loads ``saved`` and takes ``steps`` more steps."""
     resumed = getattr(optim, name)(params, **options)
     resumed.load_state_dict(saved)
-    for _ in range(3):
+    for _ in range(steps):
         for p, g in zip(params, numpy_gradients([p.numpy() for p in params])):
             p.grad = tsf.tensor(g)
         resumed.step()
-    for p, q in zip(params, full[-1]):
-        np.testing.assert_array_equal(p.numpy(), q)
+    return [p.numpy() for p in params]
+
+
+@pytest.mark.parametrize("name, options", RESUME_CASES, ids=[n for n, _ in RESUME_CASES])
+def test_resuming_from_a_state_dict_continues_the_same_trajectory(name, options):
+    full, _ = run_ours(name, options, steps=6)
+    _, first_half = run_ours(name, options, steps=3)
+    params = [tsf.tensor(p.numpy().copy(), requires_grad=True)
+              for p in first_half.param_groups[0]["params"]]
+    for p, q in zip(_continue(name, options, params, first_half.state_dict()), full[-1]):
+        np.testing.assert_array_equal(p, q)
+
+
+@pytest.mark.parametrize("name, options", RESUME_CASES, ids=[n for n, _ in RESUME_CASES])
+def test_resuming_from_torchs_state_dict_mid_run_matches_torch(name, options):
+    """PyTorch runs 3 steps and saves; TorchsorFlow loads that state dict (tensors as arrays)
+    and runs 3 more: the parameters end where PyTorch's own 6-step run ends."""
+    full, _ = run_torch(name, options, steps=6)
+    half, first_half = run_torch(name, options, steps=3)
+    saved = first_half.state_dict()
+    saved["state"] = {i: {k: v.numpy() for k, v in s.items()} for i, s in saved["state"].items()}
+    params = [tsf.tensor(p.copy(), requires_grad=True) for p in half[-1]]
+    for p, q in zip(_continue(name, options, params, saved), full[-1]):
+        np.testing.assert_allclose(p, q, rtol=1e-13, atol=1e-14)
 
 
 def test_state_dict_is_a_snapshot():
@@ -177,6 +227,59 @@ def test_bad_arguments_are_named():
         optim.SGD([tsf.tensor([1, 2])], lr=0.1)
     with pytest.raises(ValueError, match="appears in more than one parameter group"):
         optim.SGD([{"params": [w]}, {"params": [w]}], lr=0.1)
+    with pytest.raises(ValueError, match="Invalid eta values: 1.5, 1.2"):
+        optim.Rprop([w], etas=(1.5, 1.2))
+    with pytest.raises(ValueError, match="Invalid rho value: 1.5"):
+        optim.Adadelta([w], rho=1.5)
+    with pytest.raises(ValueError, match="Invalid beta parameter at index 0: -0.1"):
+        optim.NAdam([w], betas=(-0.1, 0.9))
+    with pytest.raises(ValueError, match="Invalid momentum_decay value: -1"):
+        optim.NAdam([w], momentum_decay=-1)
+    with pytest.raises(ValueError, match=r"Tensor lr must be 1-element, got shape \(2,\)"):
+        optim.Adam([w], lr=tsf.ones(2))
+    with pytest.raises(ValueError, match=r"can't optimize a non-leaf Tensor \(params\[1\]"):
+        optim.SGD([w, w * 2], lr=0.1)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'nesterov'"):
+        optim.Adam([w], nesterov=True)
+
+
+OPTIMIZERS = ["SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "Adadelta", "Adamax", "NAdam",
+              "RAdam", "ASGD", "Rprop", "LBFGS"]
+
+
+@pytest.mark.parametrize("name", OPTIMIZERS)
+def test_constructor_takes_torchs_arguments_in_torchs_order(name):
+    """Same names, kinds (positional or keyword-only), order and defaults as torch.optim, so
+    calls written for PyTorch, positional ones included, mean the same thing."""
+    def signature(cls):
+        return [(p.name, p.kind, p.default) for p in inspect.signature(cls).parameters.values()]
+    assert signature(getattr(optim, name)) == signature(getattr(torch.optim, name))
+
+
+@pytest.mark.parametrize("name", [n for n in OPTIMIZERS if n != "LBFGS"])
+def test_implementation_switches_are_accepted_at_their_defaults_and_refused_when_set(name):
+    w = tsf.zeros(2, requires_grad=True)
+    switches = set(inspect.signature(getattr(torch.optim, name)).parameters) & {
+        "foreach", "capturable", "differentiable", "fused"}
+    assert "foreach" in switches
+    opt = getattr(optim, name)([w], foreach=None)
+    opt = getattr(optim, name)([w], foreach=True)      # torch's multi-tensor loop: same math
+    assert opt.param_groups[0]["foreach"] is True
+    for switch in switches - {"foreach"}:
+        with pytest.raises(ValueError, match=rf"{name}\({switch}=True\) is not supported: "):
+            getattr(optim, name)([w], **{switch: True})
+        with pytest.raises(ValueError, match=rf"{name}\({switch}=True\) is not supported: "):
+            opt.add_param_group({"params": [tsf.zeros(1, requires_grad=True)], switch: True})
+
+
+def test_one_element_tensor_hyper_parameters_are_taken_as_their_values():
+    w = tsf.tensor([1.0], dtype="float64", requires_grad=True)
+    opt = optim.SGD([w], lr=tsf.tensor(0.25, dtype="float64"), weight_decay=tsf.tensor(0.5))
+    w.grad = tsf.tensor([2.0], dtype="float64")
+    opt.step()
+    assert opt.param_groups[0]["lr"] == 0.25 and w.item() == 1 - 0.25 * (2 + 0.5)
+    adam = optim.Adam([w], betas=(tsf.tensor(0.5), tsf.tensor(0.75)))
+    assert adam.param_groups[0]["betas"] == (0.5, 0.75)
 
 
 def test_zero_grad_and_parameters_without_grad():
@@ -186,6 +289,12 @@ def test_zero_grad_and_parameters_without_grad():
     opt.step()
     np.testing.assert_array_equal(unused.numpy(), [1, 1])
     assert unused not in opt.state and "momentum_buffer" in opt.state[used]
+    assert opt.state[unused] == {}   # a defaultdict, as in PyTorch
+    adam = optim.Adam([unused], lr=0.1)
+    assert adam.state[unused] == {}
+    unused.grad = tsf.ones(2)
+    adam.step()
+    assert adam.state[unused]["step"] == 1
     opt.zero_grad(set_to_none=False)
     np.testing.assert_array_equal(used.grad.numpy(), [0, 0])
     opt.zero_grad()
@@ -231,7 +340,8 @@ def test_scheduler_lr_sequence_matches_torch(name, options):
         return lrs
 
     ours = sequence(tsf, [tsf.zeros(1, requires_grad=True), tsf.zeros(1, requires_grad=True)])
-    theirs = sequence(torch, [torch.zeros(1, requires_grad=True), torch.zeros(1, requires_grad=True)])
+    theirs = sequence(torch, [torch.zeros(1, requires_grad=True),
+                              torch.zeros(1, requires_grad=True)])
     assert ours == theirs
 
 
@@ -239,6 +349,7 @@ def test_scheduler_state_dict_resumes():
     opt = optim.SGD([tsf.zeros(1, requires_grad=True)], lr=1.0)
     scheduler = optim.lr_scheduler.CosineAnnealingLR(opt, T_max=10)
     for _ in range(4):
+        opt.step()
         scheduler.step()
     saved_sched, saved_opt = scheduler.state_dict(), opt.state_dict()
     expected = []
@@ -251,6 +362,24 @@ def test_scheduler_state_dict_resumes():
     resumed.load_state_dict(saved_sched)
     got = []
     for _ in range(3):
+        fresh.step()
         resumed.step()
         got.append(resumed.get_last_lr())
     assert got == expected
+
+
+def test_named_parameters_are_accepted_and_their_names_saved_like_torch():
+    def groups(lib):
+        model = lib.nn.Linear(3, 2)
+        opt = lib.optim.Adam(model.named_parameters(), lr=0.1)
+        opt.add_param_group({"params": [("extra", lib.nn.Parameter(lib.zeros(2)))], "lr": 0.5})
+        with pytest.raises(ValueError, match="all optimizer param groups should be with/without "
+                                             "names. cannot add param group without names"):
+            opt.add_param_group({"params": [lib.nn.Parameter(lib.zeros(1))]})
+        with pytest.raises(TypeError, match="ordering of tensors in sets will change"):
+            opt.add_param_group({"params": {lib.nn.Parameter(lib.zeros(1))}})
+        return [{k: v for k, v in g.items() if k != "params"}
+                for g in opt.state_dict()["param_groups"]]
+
+    assert groups(tsf) == groups(torch)
+    assert groups(tsf)[0]["param_names"] == ["weight", "bias"]

@@ -123,7 +123,8 @@ def test_seed_000_gradient_of_the_gaussian_log_likelihood_vanishes_at_the_sample
     """∇_μ Σ log N(xᵢ | μ, Σ) = Σ Σ⁻¹(xᵢ − μ) is zero at μ = x̄ for every covariance Σ."""
     x = np.random.default_rng(0).normal(size=(50, 3))
     for cov in (COV, np.eye(3), np.diag([0.1, 5.0, 2.0])):
-        score = grad(lambda m: MultivariateNormal(m, cov).log_prob(x).sum())(x.mean(axis=0))
+        score = grad(lambda m, cov=cov: MultivariateNormal(m, cov).log_prob(x).sum())(
+            x.mean(axis=0))
         np.testing.assert_allclose(score.numpy(), 0.0, atol=1e-12)
 
 

@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 import pytest
+import scipy.optimize
 import scipy.special
 import scipy.stats
 
@@ -55,7 +56,8 @@ CLOSED = [
     (Categorical(np.array([0.2, 0.3, 0.5])), Categorical(np.ones(3))),
     (Laplace(1.0, 2.0), Laplace(0.0, 1.0)),
     (LogNormal(0.5, 0.7), LogNormal(0.0, 1.0)),
-    (MultivariateNormal(np.array([1.0, 2.0, 3.0]), COV), MultivariateNormal(np.zeros(3), np.eye(3))),
+    (MultivariateNormal(np.array([1.0, 2.0, 3.0]), COV),
+     MultivariateNormal(np.zeros(3), np.eye(3))),
 ]
 
 
@@ -294,3 +296,58 @@ def test_newton_minimize_on_the_rosenbrock_valley():
     result = newton_minimize(rosenbrock, np.array([-1.2, 1.0]))
     assert result.converged
     np.testing.assert_allclose(result.x, [1.0, 1.0], atol=1e-8)
+
+
+# --- issue 20, item 5: data near the ends of float64 ---------------------------------------------
+@pytest.mark.parametrize("family, x, scale", [
+    (Normal, [1.0, 3.0, 2.0], 1e200),        # the issue's input: 'scale inf, std. error nan'
+    (Normal, [1.0, 3.0, 2.5], 1e-300),       # squares underflow to 0
+    (Exponential, [0.3, 1.7, 1.0, 2.2], 1e307),   # 'rate 0, log-likelihood nan'
+    (Gamma, [0.3, 1.7, 1.0, 2.2, 0.9], 1e250),
+    (Laplace, [1.0, 3.0, 2.0, 7.0], 1e250),
+    (StudentT, [-1.0, 0.5, 0.2, 3.0, 1.1, -0.4, 0.0, 9.0], 1e-250),
+])
+def test_huge_and_tiny_data_fit_like_data_near_one(family, x, scale):
+    """The fit of c·x equals the fit of x mapped to c's units: location and scale parameters
+    times c, rates over c, shapes unchanged, and log L shifted by −N·log c."""
+    powers = {"loc": 1, "scale": 1, "rate": -1, "concentration": 0, "df": 0}
+    x = np.array(x)
+    plain, big = fit(family, x), fit(family, x * scale)
+    for name, value in plain.params.items():
+        factor = scale ** powers[name]
+        assert big.params[name] == pytest.approx(value * factor, rel=1e-9), name
+        assert big.stderr[name] == pytest.approx(plain.stderr[name] * factor, rel=1e-6), name
+    assert big.loglik == pytest.approx(plain.loglik - len(x) * math.log(scale), rel=1e-12)
+    assert big.converged
+
+
+def test_ordinary_data_give_the_same_bits_after_rescaling():
+    """Dividing by a power of two is exact: the closed forms are unchanged to the last bit."""
+    x = np.random.default_rng(5).normal(3.0, 2.0, 1000)
+    result = fit(Normal, x)
+    assert result.params["loc"] == np.mean(x)
+    assert result.params["scale"] == math.sqrt(np.sum((x - np.mean(x)) ** 2) / len(x))
+
+
+def test_a_nearly_constant_sample_is_refused_for_a_gamma():
+    """The issue's 1, 1, 1, 1.0000000001 printed 'concentration 2.5e110, log-likelihood 3.2e97'."""
+    with pytest.raises(ValueError, match=r"Gamma: degenerate data: the 4 observations are nearly "
+                                         r"constant .* the maximum-likelihood concentration "
+                                         r"\(about 5.3\de\+20\) is beyond what float64 can fit"):
+        fit(Gamma, [1, 1, 1, 1.0000000001])
+    x = 1 + 1e-3 * np.random.default_rng(0).standard_normal(200)       # α ≈ 1e6 still fits
+    spread = math.log(np.mean(x)) - np.mean(np.log(x))
+    alpha = scipy.optimize.brentq(lambda a: math.log(a) - scipy.special.digamma(a) - spread,
+                                  1e3, 1e9)
+    result = fit(Gamma, x)
+    assert result.converged and result.params["concentration"] == pytest.approx(alpha, rel=1e-6)
+
+
+def test_an_estimate_beyond_float64_is_refused():
+    x = np.random.default_rng(0).normal(size=(50, 2)) * 1e200
+    with pytest.raises(ValueError, match="MultivariateNormal: the maximum-likelihood "
+                                         "covariance_matrix is not finite in float64"):
+        fit(MultivariateNormal, x)
+    small = fit(MultivariateNormal, x / 1e200)
+    assert fit(MultivariateNormal, x * 1e-100).params["covariance_matrix"] == \
+        pytest.approx(small.params["covariance_matrix"] * 1e200, rel=1e-9)

@@ -1,4 +1,5 @@
-"""``tsf tour`` reproduces every exercise of both sheets; one test per exercise (xdist spreads them)."""
+"""``tsf tour`` reproduces every exercise of both sheets; one test per exercise (xdist spreads
+them)."""
 import pytest
 
 from torchsorflow.cli import main
@@ -20,7 +21,7 @@ def test_exercise_is_reproduced(exercise):
 
 def test_unknown_exercise_is_named(capsys):
     assert main(["tour", "--only", "003/1"]) == 2
-    assert "no exercise matches '003/1'" in capsys.readouterr().out
+    assert capsys.readouterr().err.startswith("tsf tour: no exercise matches '003/1'")
 
 
 def test_a_failing_check_makes_the_tour_fail(monkeypatch):

@@ -64,6 +64,19 @@ def to_dtype(dtype):
                         "int64, bool ...") from None
 
 
+def set_default_dtype(dtype):
+    """The dtype Python floats become (``torch.set_default_dtype``): float32 or float64."""
+    global default_float
+    dtype = to_dtype(dtype)
+    if dtype not in (float32, float64, float16):
+        raise TypeError(f"only floating-point types are supported as the default type, got {dtype}")
+    default_float = dtype
+
+
+def get_default_dtype():
+    return default_float
+
+
 def is_floating(dtype) -> bool:
     return xp.issubdtype(dtype, xp.floating)
 

@@ -1,14 +1,24 @@
 """The eager, PyTorch-like :class:`Tensor`.
 
-A Tensor is a NumPy array plus what autodiff needs to know about it:
+A Tensor is a NumPy array plus what autodiff needs to know about it (the state is declared by
+:class:`torchsorflow.autodiff.tracer.Box`, which this class extends with PyTorch's API):
 
 * ``requires_grad``/``grad``/``_node`` for PyTorch-style eager reverse mode (level 0);
 * ``_trace``/``_inner`` and either ``_node`` (reverse) or ``_tangent`` (forward) when the Tensor is
-  *boxed* by a functional transformation such as ``grad`` or ``jvp`` (see
-  :mod:`torchsorflow.autodiff.tracer`). ``_array`` is always the concrete innermost array, so shape,
-  dtype and printing never need to unwrap anything.
+  *boxed* by a functional transformation such as ``grad`` or ``jvp``;
+* ``_version``, the count of in-place changes, which lets a graph notice that a value it saved
+  has changed since.
 
-Every operator and method forwards to a primitive or a composite in :mod:`torchsorflow.ops`.
+Methods and top-level functions are one implementation: ``x.sum(1)`` *is* ``torchsorflow.sum(x,
+1)`` (the :data:`METHODS` table binds the functions of :mod:`torchsorflow.ops` as methods). What is
+written here is what only a Tensor has: conversions, in-place updates, indexing, operators.
+
+**In-place updates** (``x.add_(y)``, ``x[i] = v``, ``x += y``) follow PyTorch. Outside autograd they
+write into the Tensor's memory, so views and NumPy arrays sharing it see the change. When the
+update takes part in autograd (``x`` is part of a graph, or ``y`` requires grad), the new value is
+computed out of place from a snapshot of the old one and the Tensor takes over the result's place
+in the graph, as PyTorch's in-place ops rebase history. Either way ``_version`` grows, so a graph
+that saved the old value refuses to use it (PyTorch's "modified by an inplace operation" error).
 
 >>> import torchsorflow as tsf
 >>> x = tsf.tensor([1.0, 2.0, 3.0], requires_grad=True)
@@ -19,47 +29,56 @@ tensor([2., 4., 6.])
 """
 from __future__ import annotations
 
+import copy as _copy
+import numbers
+import weakref
+
 import numpy as np
 
-from . import backend
+from . import backend, ops
 from .autodiff import tracer
 from .autodiff.reverse import backward
 from .autodiff.tracer import Box, is_grad_enabled
-from .ops import (
-    absolute, add, amax, amin, argmax, argmin, astype, broadcast_to, clip, cos, div, equal, exp,
-    flatten, getitem, greater, greater_equal, less, less_equal, log, log_softmax, logical_and,
-    logical_not, logical_or, logsumexp, matmul, maximum, mean, minimum, mul, neg, norm, not_equal,
-    permute, power, relu, reshape, sigmoid, sign, sin, softmax, sqrt, squeeze, std, sub, sum,
-    swapaxes, tanh, unsqueeze, var, where)
-from .ops.shape import _index_arrays
+from .backend import check_device, to_dtype
+from .ops import creation, elementwise as ew, linalg, reductions, shape
 
 _INT_FLOAT_ERROR = "only Tensors of floating point dtype can require gradients"
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
+               "int64": "LongTensor", "int32": "IntTensor", "int16": "ShortTensor",
+               "int8": "CharTensor", "uint8": "ByteTensor", "bool": "BoolTensor"}
 
 
 class Tensor(Box):
+    """A multi-dimensional array with PyTorch's API and automatic differentiation.
+
+    ``Tensor(2, 3)`` is a new float32 Tensor of that size (zeros), as PyTorch's legacy
+    constructor; ``Tensor(data)`` wraps data (prefer :func:`torchsorflow.tensor`).
+    """
+
     __slots__ = ()
     __array_priority__ = 1000
     __array_ufunc__ = None  # make NumPy defer to our reflected operators: ndarray * Tensor -> Tensor
 
-    def __init__(self, data, dtype=None, requires_grad=False):
-        if isinstance(data, Box):
-            data = data._array
-        self._array = backend.as_array(data, dtype)
-        self._trace = None
-        self._inner = None
-        self._node = None
-        self._tangent = None
-        self.grad = None
-        self._retains_grad = False
-        self._requires_grad = False
+    def __init__(self, *args, dtype=None, requires_grad=False, device=None):
+        check_device(device, "Tensor")
+        if args and all(type(a) is int for a in args):  # Tensor(2, 3): a size
+            array = np.zeros(args, to_dtype(dtype) or backend.default_float)
+        elif len(args) == 1:
+            data = args[0]._array if isinstance(args[0], Box) else args[0]
+            array = backend.as_array(data, dtype)
+        elif not args:
+            array = np.zeros((0,), to_dtype(dtype) or backend.default_float)
+        else:
+            raise TypeError(f"Tensor(): expected sizes (ints) or one data argument, got {args!r}")
+        self._array = array
+        self._trace = self._inner = self._node = self._tangent = self.grad = None
+        self._retains_grad = self._requires_grad = False
         self._version = 0
         if requires_grad:
             self.requires_grad_(True)
 
     # --- construction used by the tracer (no conversion, no checks) -------------------------
-    @staticmethod
-    def _wrap(array):
-        return tracer.wrap(array)
+    _wrap = staticmethod(tracer.wrap)
 
     @staticmethod
     def _box(inner, trace, node=None, tangent=None):
@@ -84,7 +103,9 @@ class Tensor(Box):
 
     @property
     def device(self):
-        return "cpu"
+        return backend.CPU
+
+    is_cuda = is_sparse = is_quantized = is_meta = is_mps = False
 
     @property
     def is_leaf(self):
@@ -97,39 +118,74 @@ class Tensor(Box):
     @property
     def data(self):
         """A detached Tensor sharing this one's memory (PyTorch's ``.data``)."""
-        return Tensor._wrap(self._array)
+        return tracer.wrap(self._array)
 
     @data.setter
     def data(self, value):
-        array = value._array if isinstance(value, Tensor) else np.asarray(value)
-        if array.shape != self._array.shape:
-            raise ValueError(f"data: cannot replace data of shape {self.shape} with shape {array.shape}")
+        array = value._array if isinstance(value, Box) else np.asarray(value)
         self._array = array
 
     @property
-    def T(self):
-        return permute(self, tuple(reversed(range(self.ndim))))
+    def T(self):  # noqa: N802 - PyTorch's name
+        return shape.permute(self, tuple(reversed(range(self.ndim))))
 
     @property
-    def mT(self):
-        return swapaxes(self, -1, -2)
+    def mT(self):  # noqa: N802 - PyTorch's name
+        return shape.transpose(self, -2, -1)
+
+    @property
+    def itemsize(self):
+        return self._array.itemsize
+
+    @property
+    def nbytes(self):
+        return self._array.nbytes
 
     def dim(self):
         return self._array.ndim
 
+    ndimension = dim
+
     def size(self, dim=None):
-        return self._array.shape if dim is None else self._array.shape[dim]
+        if dim is None:
+            return self._array.shape
+        return self._array.shape[shape._dim(dim, self.ndim)]
+
+    def stride(self, dim=None):
+        strides = tuple(s // self._array.itemsize for s in self._array.strides)
+        return strides if dim is None else strides[shape._dim(dim, self.ndim)]
 
     def numel(self):
         return int(self._array.size)
 
-    def numpy(self):
+    nelement = numel
+
+    def element_size(self):
+        return self._array.itemsize
+
+    def is_contiguous(self, memory_format=None):
+        return bool(self._array.flags.c_contiguous)
+
+    def is_floating_point(self):
+        return backend.is_floating(self.dtype)
+
+    def is_complex(self):
+        return self.dtype.kind == "c"
+
+    def get_device(self):
+        return -1
+
+    def data_ptr(self):
+        return self._array.ctypes.data
+
+    def numpy(self, *, force=False):
+        """The NumPy array this Tensor holds (shared memory, as in PyTorch)."""
         return self._array
 
     def item(self):
         if self._array.size != 1:
-            raise ValueError(f"item(): a Tensor with {self._array.size} elements cannot be "
-                             "converted to a Python scalar")
+            raise RuntimeError(f"a Tensor with {self._array.size} elements cannot be converted "
+                               "to Scalar")
         return self._array.item()
 
     def tolist(self):
@@ -137,6 +193,12 @@ class Tensor(Box):
 
     def __array__(self, dtype=None, copy=None):
         return self._array if dtype is None else self._array.astype(dtype)
+
+    def __dlpack__(self, *args, **kwargs):
+        return self._array.__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return self._array.__dlpack_device__()
 
     def __len__(self):
         if self.ndim == 0:
@@ -146,11 +208,15 @@ class Tensor(Box):
     def __iter__(self):
         if self.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self._array.shape[0]))
+        return iter(shape.unbind(self, 0))
+
+    def __contains__(self, element):
+        return bool((self._array == (element._array if isinstance(element, Box) else element))
+                    .any())
 
     def __bool__(self):
         if self._array.size != 1:
-            raise RuntimeError(f"Boolean value of Tensor with {self._array.size} values is ambiguous")
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous")
         return bool(self._array)
 
     def __float__(self):
@@ -160,7 +226,7 @@ class Tensor(Box):
         return int(self.item())
 
     def __index__(self):
-        if not np.issubdtype(self.dtype, np.integer):
+        if self.dtype.kind not in "iu" or self._array.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
 
@@ -172,15 +238,39 @@ class Tensor(Box):
     def __repr__(self):
         body = np.array2string(self._array, separator=", ", prefix="tensor(")
         extras = []
-        if self.dtype != backend.float32 and self.dtype.kind == "f" or self.dtype.kind not in "fb" and self.dtype != backend.int64:
-            extras.append(f"dtype={self.dtype}")
+        default = self.dtype in (backend.float32, backend.int64, backend.bool_)
+        if not default or self._array.size == 0:
+            extras.append(f"size={tuple(self.shape)}" if self._array.size == 0 and
+                          self.ndim > 1 else "")
+            if not default:
+                extras.append(f"dtype={self.dtype}")
         if self._trace is not None:
             extras.append(f"traced=level {self._trace.level}")
         elif self._node is not None:
             extras.append(f"grad_fn=<{self._node.prim.name}>")
-        elif self.requires_grad:
+        elif self._requires_grad:
             extras.append("requires_grad=True")
-        return f"tensor({body}{''.join(', ' + e for e in extras)})"
+        return f"tensor({body}{''.join(', ' + e for e in extras if e)})"
+
+    def __deepcopy__(self, memo):
+        if self._node is not None or self._trace is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) "
+                               "support the deepcopy protocol at the moment.")
+        new = object.__new__(type(self))
+        new._array = self._array.copy()
+        new._trace = new._inner = new._node = new._tangent = None
+        new._retains_grad = False
+        new._requires_grad = self._requires_grad
+        new._version = 0
+        new.grad = None if self.grad is None else _copy.deepcopy(self.grad, memo)
+        memo[id(self)] = new
+        return new
+
+    def __reduce_ex__(self, protocol):
+        if self._node is not None or self._trace is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) can "
+                               "be pickled")
+        return _rebuild, (type(self), self._array, self._requires_grad)
 
     # --- autograd -----------------------------------------------------------------------------
     @property
@@ -195,22 +285,35 @@ class Tensor(Box):
         if requires_grad and not backend.is_floating(self.dtype):
             raise RuntimeError(f"{_INT_FLOAT_ERROR} (got dtype {self.dtype})")
         if not requires_grad and self._node is not None:
-            raise RuntimeError("you can only change requires_grad flags of leaf variables; use "
-                               "detach() to get a Tensor that does not require grad")
+            raise RuntimeError("you can only change requires_grad flags of leaf variables. If "
+                               "you want to use a computed variable in a subgraph that doesn't "
+                               "require differentiation use var_no_grad = var.detach().")
         self._requires_grad = bool(requires_grad)
         return self
 
     def retain_grad(self):
-        if not self.requires_grad:
+        if not self._requires_grad:
             raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
         self._retains_grad = True
 
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
     def detach(self):
         """The value with every derivative level stripped (like ``jax.lax.stop_gradient``)."""
-        return Tensor._wrap(self._array)
+        return tracer.wrap(self._array)
+
+    def detach_(self):
+        if self._trace is not None:
+            raise RuntimeError("detach_: a Tensor traced by a transformation cannot be detached "
+                               "in place; use detach()")
+        self._node, self._requires_grad = None, False
+        return self
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
+                 inputs=inputs)
 
     def register_hook(self, hook):
         """Run ``hook(grad)`` whenever backward() computes this Tensor's gradient; a returned
@@ -230,229 +333,406 @@ class Tensor(Box):
         from .autodiff.reverse import register_hook
         return register_hook(self, hook, "post_accumulate")
 
-    # --- in-place updates (for optimizers; never recorded) -----------------------------------
-    def _check_inplace(self, name):
-        if self._trace is not None:
-            raise RuntimeError(f"{name}: in-place update of a Tensor traced by a transformation")
-        if self.requires_grad and is_grad_enabled():
-            if self._node is not None:  # recorded graph nodes keep this Tensor as an argument
-                raise RuntimeError(f"{name}: in-place update of a Tensor computed by recorded "
-                                   "operations (a non-leaf) is not supported, since the graph "
-                                   "still reads its old value; write the out-of-place form "
-                                   "(y = y + 1) or update y.detach()")
-            raise RuntimeError(f"{name}: a leaf Variable that requires grad is being used in an "
-                               "in-place operation (wrap it in torchsorflow.no_grad())")
+    # --- conversions --------------------------------------------------------------------------
+    def to(self, *args, **kwargs):
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``; only the CPU."""
+        dtype = kwargs.pop("dtype", None)
+        copy = kwargs.pop("copy", False)
+        check_device(kwargs.pop("device", None), "to")
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("memory_format", None)
+        if kwargs:
+            raise TypeError(f"to() got an unexpected keyword argument {next(iter(kwargs))!r}")
+        for arg in args:
+            if isinstance(arg, Box):
+                dtype = arg.dtype
+            elif isinstance(arg, (str, backend.device, int)) and not isinstance(arg, bool) and (
+                    not isinstance(arg, str) or arg.split(":")[0] in (
+                        "cpu", "cuda", "mps", "xla", "meta", "xpu", "hip", "vulkan", "ipu")):
+                check_device(arg, "to")
+            elif isinstance(arg, bool):
+                continue  # non_blocking given positionally
+            else:
+                dtype = arg
+        dtype = to_dtype(dtype)
+        if dtype is None or dtype == self.dtype:
+            return shape.astype(self, self.dtype, copy=True) if copy else self
+        return shape.astype(self, dtype)
 
-    def _inplace(self, name, values):
-        self._check_inplace(name)
-        np.copyto(self._array, values._array if isinstance(values, Tensor) else values,
-                  casting="same_kind")
-        self._version += 1
+    def cpu(self, memory_format=None):
         return self
 
-    def copy_(self, src):
-        return self._inplace("copy_", src)
+    def cuda(self, device=None, non_blocking=False, memory_format=None):
+        check_device("cuda" if device is None else device if isinstance(device, str)
+                     else f"cuda:{device}", "cuda")
 
-    def fill_(self, value):
-        return self._inplace("fill_", value)
-
-    def zero_(self):
-        return self._inplace("zero_", 0)
-
-    def add_(self, other, alpha=1):
-        other = other._array if isinstance(other, Tensor) else other
-        return self._inplace("add_", self._array + alpha * other)
-
-    def sub_(self, other, alpha=1):
-        return self.add_(other, alpha=-alpha)
-
-    def mul_(self, other):
-        other = other._array if isinstance(other, Tensor) else other
-        return self._inplace("mul_", self._array * other)
-
-    def clamp_(self, min=None, max=None):
-        return self._inplace("clamp_", np.clip(self._array, min, max))
-
-    def __setitem__(self, index, value):
-        self._check_inplace("__setitem__")
-        if self._node is not None:
-            raise RuntimeError("__setitem__: in-place assignment into a Tensor that is part of a graph")
-        self._array[_index_arrays(index)] = value._array if isinstance(value, Tensor) else value
-        self._version += 1
-
-    # --- arithmetic -----------------------------------------------------------------------------
-    def __add__(self, other): return add(self, other)
-    def __radd__(self, other): return add(other, self)
-    def __sub__(self, other): return sub(self, other)
-    def __rsub__(self, other): return sub(other, self)
-    def __mul__(self, other): return mul(self, other)
-    def __rmul__(self, other): return mul(other, self)
-    def __truediv__(self, other): return div(self, other)
-    def __rtruediv__(self, other): return div(other, self)
-    def __pow__(self, other): return power(self, other)
-    def __rpow__(self, other): return power(other, self)
-    def __matmul__(self, other): return matmul(self, other)
-    def __rmatmul__(self, other): return matmul(other, self)
-    def __neg__(self): return neg(self)
-    def __pos__(self): return self
-    def __abs__(self): return absolute(self)
-    def __eq__(self, other): return equal(self, other)
-    def __ne__(self, other): return not_equal(self, other)
-    def __lt__(self, other): return less(self, other)
-    def __le__(self, other): return less_equal(self, other)
-    def __gt__(self, other): return greater(self, other)
-    def __ge__(self, other): return greater_equal(self, other)
-    def __getitem__(self, index): return getitem(self, index)
-    def __invert__(self): return logical_not(self)
-    def __and__(self, other): return logical_and(self, other)
-    def __or__(self, other): return logical_or(self, other)
-
-    # --- methods mirroring torch.Tensor (thin forwards to torchsorflow.ops) ----------------------
-    def sum(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return sum(self, _axis(dim, axis), _keep(keepdim, keepdims))
-
-    def mean(self, dim=None, keepdim=False, *, axis=None, keepdims=None):
-        return mean(self, _axis(dim, axis), _keep(keepdim, keepdims))
-
-    def var(self, dim=None, keepdim=False, *, correction=1, unbiased=None, axis=None, keepdims=None):
-        return var(self, _axis(dim, axis), _keep(keepdim, keepdims), correction=correction,
-                   unbiased=unbiased)
-
-    def std(self, dim=None, keepdim=False, *, correction=1, unbiased=None, axis=None, keepdims=None):
-        return std(self, _axis(dim, axis), _keep(keepdim, keepdims), correction=correction,
-                   unbiased=unbiased)
-
-    def amax(self, dim=None, keepdim=False):
-        return amax(self, dim, keepdim)
-
-    def amin(self, dim=None, keepdim=False):
-        return amin(self, dim, keepdim)
-
-    def max(self, dim=None, keepdim=False):
-        return amax(self, dim, keepdim)
-
-    def min(self, dim=None, keepdim=False):
-        return amin(self, dim, keepdim)
-
-    def argmax(self, dim=None, keepdim=False):
-        return argmax(self, dim, keepdim)
-
-    def argmin(self, dim=None, keepdim=False):
-        return argmin(self, dim, keepdim)
-
-    def logsumexp(self, dim=None, keepdim=False):
-        return logsumexp(self, dim, keepdim)
-
-    def softmax(self, dim=-1):
-        return softmax(self, dim)
-
-    def log_softmax(self, dim=-1):
-        return log_softmax(self, dim)
-
-    def norm(self, p=2, dim=None, keepdim=False):
-        return norm(self, p, dim, keepdim)
-
-    def reshape(self, *shape):
-        return reshape(self, _shape_args(shape))
-
-    def view(self, *shape):
-        return reshape(self, _shape_args(shape))
-
-    def flatten(self, start_dim=0, end_dim=-1):
-        return flatten(self, start_dim, end_dim)
-
-    def permute(self, *dims):
-        return permute(self, _shape_args(dims))
-
-    def transpose(self, dim0, dim1):
-        return swapaxes(self, dim0, dim1)
-
-    def squeeze(self, dim=None):
-        return squeeze(self, dim)
-
-    def unsqueeze(self, dim):
-        return unsqueeze(self, dim)
-
-    def expand(self, *shape):
-        shape = _shape_args(shape)
-        shape = tuple(s if s != -1 else self.shape[i - len(shape) + self.ndim]
-                      for i, s in enumerate(shape))
-        return broadcast_to(self, shape)
-
-    def expand_as(self, other):
-        return broadcast_to(self, other.shape)
-
-    def broadcast_to(self, shape):
-        return broadcast_to(self, tuple(shape))
-
-    def astype(self, dtype):
-        return astype(self, dtype)
-
-    def to(self, dtype=None, *args, **kwargs):
-        if dtype is None or isinstance(dtype, str) and dtype.startswith(("cpu", "cuda")):
-            return self
-        return astype(self, dtype)
+    def type(self, dtype=None, non_blocking=False):
+        """Without an argument the type's name (``'torch.FloatTensor'``), else a cast."""
+        if dtype is None:
+            return f"torch.{_TYPE_NAMES.get(self.dtype.name, self.dtype.name)}"
+        if isinstance(dtype, str) and dtype.endswith("Tensor"):
+            names = {v: k for k, v in _TYPE_NAMES.items()}
+            dtype = names.get(dtype.removeprefix("torch."), dtype)
+        return self.to(dtype)
 
     def type_as(self, other):
-        return astype(self, other.dtype)
+        return self.to(other.dtype)
+
+    def astype(self, dtype):
+        return shape.astype(self, dtype)
 
     def float(self):
-        return astype(self, backend.float32)
+        return shape.astype(self, backend.float32)
 
     def double(self):
-        return astype(self, backend.float64)
+        return shape.astype(self, backend.float64)
+
+    def half(self):
+        return shape.astype(self, backend.float16)
 
     def long(self):
-        return astype(self, backend.int64)
+        return shape.astype(self, backend.int64)
 
     def int(self):
-        return astype(self, backend.int32)
+        return shape.astype(self, backend.int32)
+
+    def short(self):
+        return shape.astype(self, backend.int16)
+
+    def byte(self):
+        return shape.astype(self, backend.uint8)
+
+    def char(self):
+        return shape.astype(self, backend.int8)
 
     def bool(self):
-        return astype(self, backend.bool_)
+        return shape.astype(self, backend.bool_)
 
-    def clone(self):
-        return astype(self, self.dtype, copy=True)
+    def clone(self, *, memory_format=None):
+        return shape.astype(self, self.dtype, copy=True)
 
-    def contiguous(self):
+    def contiguous(self, memory_format=None):
         return self
 
-    def cpu(self):
+    def pin_memory(self):
         return self
 
-    def exp(self): return exp(self)
-    def log(self): return log(self)
-    def sqrt(self): return sqrt(self)
-    def abs(self): return absolute(self)
-    def tanh(self): return tanh(self)
-    def sigmoid(self): return sigmoid(self)
-    def relu(self): return relu(self)
-    def sin(self): return sin(self)
-    def cos(self): return cos(self)
-    def square(self): return mul(self, self)
-    def pow(self, exponent): return power(self, exponent)
-    def sign(self): return sign(self)
-    def clamp(self, min=None, max=None): return clip(self, min, max)
-    clip = clamp
-    def maximum(self, other): return maximum(self, other)
-    def minimum(self, other): return minimum(self, other)
-    def matmul(self, other): return matmul(self, other)
-    def dot(self, other): return matmul(self, other)
-    def masked_fill(self, mask, value): return where(mask, value, self)
+    def share_memory_(self):
+        return self
+
+    # --- shapes that only methods take ---------------------------------------------------------
+    def view(self, *shape_or_dtype):
+        """A reshaped view (``x.view(2, -1)``); ``x.view(dtype)`` reinterprets the bytes."""
+        if len(shape_or_dtype) == 1 and not isinstance(shape_or_dtype[0], (int, tuple, list,
+                                                                             Box)):
+            return tracer.wrap(self._array.view(to_dtype(shape_or_dtype[0])))
+        return shape.reshape(self, *shape_or_dtype)
+
+    def view_as(self, other):
+        return shape.reshape(self, other.shape)
+
+    def reshape_as(self, other):
+        return shape.reshape(self, other.shape)
+
+    def expand_as(self, other):
+        return shape.broadcast_to(self, other.shape)
+
+    def where(self, condition, other):
+        return ew.where(condition, self, other)
+
+    def masked_fill(self, mask, value):
+        """``value`` where ``mask`` holds, else ``self`` (in ``self``'s dtype)."""
+        if isinstance(value, Box) and value.ndim:
+            raise RuntimeError(f"masked_fill_ only supports a 0-dimensional value tensor, but got "
+                               f"tensor with {value.ndim} dimension(s).")
+        value = value.item() if isinstance(value, Box) and not value.requires_grad else value
+        if not isinstance(value, Box):
+            value = np.asarray(value, dtype=self.dtype)
+        return ew.where(mask, value, self)
+
+    # --- new Tensors like this one --------------------------------------------------------------
+    def _new(self, factory, size, dtype, device, requires_grad, *extra):
+        return factory(size, *extra, dtype=dtype or self.dtype, device=device,
+                       requires_grad=requires_grad)
+
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new(creation.zeros, ops.arguments.sizes(size), dtype, device, requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new(creation.ones, ops.arguments.sizes(size), dtype, device, requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return self._new(creation.empty, ops.arguments.sizes(size), dtype, device, requires_grad)
+
+    def new_full(self, size, fill_value, *, dtype=None, device=None, requires_grad=False):
+        return self._new(creation.full, size, dtype, device, requires_grad, fill_value)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        return creation.tensor(data, dtype=dtype or self.dtype, device=device,
+                               requires_grad=requires_grad)
+
+    # --- in-place updates -------------------------------------------------------------------
+    def _update(self, name, compute):
+        """Replace this Tensor's value by ``compute(old)`` in place (see the module docstring)."""
+        if self._requires_grad and self._node is None and self._trace is None and \
+                is_grad_enabled():
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                               f"operation ({name}).")
+        old = _snapshot(self)
+        new = compute(old)
+        new = new if isinstance(new, Box) else tracer.wrap(np.asarray(new))
+        if new.shape != self.shape:
+            raise RuntimeError(f"{name}: output with shape {list(self.shape)} doesn't match the "
+                               f"broadcast shape {list(new.shape)}")
+        if new._node is not None or new._trace is not None:  # recorded: take the result's place
+            if new.dtype != self.dtype:
+                new = shape.astype(new, self.dtype)
+            _take_over(self, old, new)
+            return self
+        try:
+            np.copyto(self._array, new._array, casting="same_kind")
+        except TypeError:
+            raise RuntimeError(f"{name}: result type {new.dtype} can't be cast to the desired "
+                               f"output type {self.dtype}") from None
+        except ValueError as error:  # a read-only array (a broadcast view, say)
+            raise RuntimeError(f"{name}: cannot write into this Tensor ({error})") from None
+        self._version += 1
+        return self
+
+    def copy_(self, src, non_blocking=False):
+        """Write ``src`` (broadcast, cast to this dtype) into this Tensor; gradients flow to
+        ``src``, none to the value overwritten."""
+        if not _differentiable(src):
+            array = src._array if isinstance(src, Box) else np.asarray(src)
+            return self._write("copy_", lambda a: np.copyto(a, array, casting="unsafe"))
+        return self._update("copy_", lambda old: _replaced(old, shape.astype(
+            shape.broadcast_to(src, self.shape), self.dtype, copy=True)))
+
+    def fill_(self, value):
+        if isinstance(value, Box) and value.ndim:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor with "
+                               f"{value.ndim} dimensions.")
+        if _differentiable(value):
+            return self._update("fill_", lambda old: _replaced(old, shape.astype(
+                shape.broadcast_to(value, self.shape), self.dtype, copy=True)))
+        return self._write("fill_", lambda a: a.fill(value.item() if isinstance(value, Box)
+                                                     else value))
+
+    def zero_(self):
+        return self._write("zero_", lambda a: a.fill(0))
+
+    def _write(self, name, write):
+        """A change that depends on nothing differentiable: ``write(array)`` into the memory, or,
+        when this Tensor is part of a graph, into a copy that takes its place."""
+        if self._trace is not None or (self._node is not None and is_grad_enabled()):
+            return self._update(name, lambda old: _replaced(old, _written(old, write)))
+        if self._requires_grad and is_grad_enabled():
+            raise RuntimeError("a leaf Variable that requires grad is being used in an in-place "
+                               f"operation ({name}).")
+        write(self._array)
+        self._version += 1
+        return self
+
+    def uniform_(self, a=0.0, b=1.0, *, generator=None):
+        return self._write("uniform_", lambda arr: arr.__setitem__(
+            ..., creation._rng(generator).uniform(a, b, arr.shape)))
+
+    def normal_(self, mean=0.0, std=1.0, *, generator=None):
+        return self._write("normal_", lambda arr: arr.__setitem__(
+            ..., creation._rng(generator).normal(mean, std, arr.shape)))
+
+    def bernoulli_(self, p=0.5, *, generator=None):
+        p = p._array if isinstance(p, Box) else p
+        return self._write("bernoulli_", lambda arr: arr.__setitem__(
+            ..., creation._rng(generator).random(arr.shape) < p))
+
+    def exponential_(self, lambd=1.0, *, generator=None):
+        return self._write("exponential_", lambda arr: arr.__setitem__(
+            ..., creation._rng(generator).exponential(1.0 / lambd, arr.shape)))
+
+    def random_(self, from_=0, to=None, *, generator=None):
+        if to is None:
+            from_, to = 0, from_ if from_ else 2 ** 24
+        return self._write("random_", lambda arr: arr.__setitem__(
+            ..., creation._rng(generator).integers(from_, to, arr.shape)))
+
+    def __setitem__(self, index, value):
+        index = shape.as_index(index)
+        if _differentiable(value) or self._trace is not None or (
+                self._node is not None and is_grad_enabled()):
+            self._update("__setitem__", lambda old: shape.index_put(old, index, value))
+            return
+        self._write("__setitem__", lambda a: a.__setitem__(
+            index, value._array if isinstance(value, Box) else value))
+
+    def __iadd__(self, other):
+        return self.add_(other)
+
+    def __isub__(self, other):
+        return self.sub_(other)
+
+    def __imul__(self, other):
+        return self.mul_(other)
+
+    def __itruediv__(self, other):
+        return self.div_(other)
+
+    # --- arithmetic ---------------------------------------------------------------------------
+    def __add__(self, other): return ew.add(self, other)
+    def __radd__(self, other): return ew.add(other, self)
+    def __sub__(self, other): return ew.sub(self, other)
+    def __rsub__(self, other): return ew.sub(other, self)
+    def __mul__(self, other): return ew.mul(self, other)
+    def __rmul__(self, other): return ew.mul(other, self)
+    def __truediv__(self, other): return ew.true_divide(self, other)
+    def __rtruediv__(self, other): return ew.true_divide(other, self)
+    def __floordiv__(self, other): return ew.floor_divide(self, other)
+    def __rfloordiv__(self, other): return ew.floor_divide(other, self)
+    def __pow__(self, other): return ew.power(self, other)
+    def __rpow__(self, other): return ew.power(other, self)
+    def __matmul__(self, other): return linalg.matmul(self, other)
+    def __rmatmul__(self, other): return linalg.matmul(other, self)
+    def __neg__(self): return ew.neg(self)
+    def __pos__(self): return self
+    def __abs__(self): return ew.absolute(self)
+    def __eq__(self, other): return ew.equal(self, other)
+    def __ne__(self, other): return ew.not_equal(self, other)
+    def __lt__(self, other): return ew.less(self, other)
+    def __le__(self, other): return ew.less_equal(self, other)
+    def __gt__(self, other): return ew.greater(self, other)
+    def __ge__(self, other): return ew.greater_equal(self, other)
+    def __getitem__(self, index): return shape.getitem(self, index)
+    def __invert__(self): return ew.logical_not(self)
+    def __and__(self, other): return ew.logical_and(self, other)
+    def __or__(self, other): return ew.logical_or(self, other)
+    def __rand__(self, other): return ew.logical_and(other, self)
+    def __ror__(self, other): return ew.logical_or(other, self)
 
 
-def _axis(dim, axis):
-    return axis if dim is None else dim
+def _rebuild(cls, array, requires_grad):
+    t = tracer.wrap(array)
+    t = t if cls is Tensor else cls(t, requires_grad=requires_grad)
+    if cls is Tensor and requires_grad:
+        t.requires_grad_(True)
+    return t
 
 
-def _keep(keepdim, keepdims):
-    return keepdim if keepdims is None else keepdims
+def _snapshot(t):
+    """A Tensor standing for ``t``'s current value and place in the graph (its old self)."""
+    old = object.__new__(Tensor)
+    old._array, old._trace, old._inner = t._array, t._trace, t._inner
+    old._node, old._tangent, old.grad = t._node, t._tangent, None
+    old._requires_grad, old._retains_grad, old._version = t._requires_grad, False, t._version
+    return old
 
 
-def _shape_args(shape):
-    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
-        return tuple(shape[0])
-    return tuple(shape)
+def _take_over(t, old, new):
+    """Make ``t`` the Tensor ``new`` is (its value and its place in the graph), handing ``t``'s
+    old place to its snapshot ``old``, which the new graph holds."""
+    if t._node is not None and t._node.ans_array is not None:
+        t._node.ans = weakref.ref(old)  # the op recorded before produced the old value
+    t._array, t._trace, t._inner = new._array, new._trace, new._inner
+    t._node, t._tangent, t._requires_grad = new._node, new._tangent, new._requires_grad
+    t._version += 1
+    if t._node is not None and t._node.ans_array is not None:
+        t._node.ans = weakref.ref(t)
+        t._node.ans_version = t._version
 
 
+def _differentiable(value):
+    """Whether autograd would record an operation on ``value``."""
+    return isinstance(value, Box) and (value._trace is not None or (
+        value._requires_grad and is_grad_enabled()))
+
+
+def _written(old, write):
+    """A constant: a copy of ``old``'s value changed by ``write``."""
+    array = old._array.copy()
+    write(array)
+    return tracer.wrap(array)
+
+
+def _replaced(old, value):
+    """``value`` in ``old``'s place in the graph: no gradient reaches the value overwritten."""
+    return ew.where(np.ones(old.shape, bool), value, old)
+
+
+def _inplace(function, name):
+    """``x.op_(...)``: ``op`` computed and written into ``x`` (see Tensor._update)."""
+    def method(self, *args, **kwargs):
+        return self._update(name, lambda old: function(old, *args, **kwargs))
+    method.__name__ = method.__qualname__ = name
+    method.__doc__ = f"In-place version of :meth:`Tensor.{name[:-1]}`."
+    return method
+
+
+def _inplace_view(function, name):
+    """``x.unsqueeze_(0)`` and friends: this Tensor becomes the reshaped view itself."""
+    def method(self, *args, **kwargs):
+        old = _snapshot(self)
+        _take_over(self, old, function(old, *args, **kwargs))
+        return self
+    method.__name__ = method.__qualname__ = name
+    return method
+
+
+# Methods that are the top-level functions themselves: ``x.f(*a)`` is ``torchsorflow.f(x, *a)``.
+METHODS = {
+    # element-wise
+    "abs": ew.absolute, "absolute": ew.absolute, "add": ew.add, "sub": ew.sub,
+    "subtract": ew.sub, "mul": ew.mul, "multiply": ew.mul, "div": ew.div, "divide": ew.div,
+    "true_divide": ew.true_divide, "floor_divide": ew.floor_divide, "pow": ew.power,
+    "neg": ew.neg, "negative": ew.neg, "exp": ew.exp, "expm1": ew.expm1, "log": ew.log,
+    "log1p": ew.log1p, "sqrt": ew.sqrt, "rsqrt": ew.rsqrt, "square": ew.square, "sin": ew.sin,
+    "cos": ew.cos, "tanh": ew.tanh, "sigmoid": ew.sigmoid, "relu": ew.relu, "sign": ew.sign,
+    "floor": ew.floor, "maximum": ew.maximum, "minimum": ew.minimum, "clamp": ew.clamp,
+    "clip": ew.clamp, "eq": ew.equal, "ne": ew.not_equal, "lt": ew.less, "le": ew.less_equal,
+    "gt": ew.greater, "ge": ew.greater_equal, "greater": ew.greater, "less": ew.less,
+    "greater_equal": ew.greater_equal, "less_equal": ew.less_equal, "not_equal": ew.not_equal,
+    "logical_and": ew.logical_and, "logical_or": ew.logical_or, "logical_not": ew.logical_not,
+    "isnan": ew.isnan, "isfinite": ew.isfinite, "reciprocal": ew.reciprocal,
+    "lgamma": ops.special.lgamma, "digamma": ops.special.digamma,
+    # reductions
+    "sum": reductions.sum, "mean": reductions.mean, "var": reductions.var,
+    "std": reductions.std, "amax": reductions.amax, "amin": reductions.amin,
+    "max": reductions.max, "min": reductions.min, "argmax": reductions.argmax,
+    "argmin": reductions.argmin, "logsumexp": reductions.logsumexp,
+    "softmax": reductions.softmax, "log_softmax": reductions.log_softmax,
+    "norm": reductions.norm, "cumsum": reductions.cumsum, "all": reductions.all,
+    "any": reductions.any,
+    # shapes
+    "reshape": shape.reshape, "permute": shape.permute, "transpose": shape.transpose,
+    "swapaxes": shape.swapaxes, "swapdims": shape.swapdims, "t": shape.t,
+    "movedim": shape.movedim, "moveaxis": shape.movedim, "expand": shape.expand,
+    "broadcast_to": shape.broadcast_to, "squeeze": shape.squeeze, "unsqueeze": shape.unsqueeze,
+    "flatten": shape.flatten, "unflatten": shape.unflatten, "flip": shape.flip,
+    "fliplr": shape.fliplr, "flipud": shape.flipud, "gather": shape.gather,
+    "scatter_add": shape.scatter_add, "repeat": shape.repeat, "tile": shape.tile,
+    "narrow": shape.narrow, "split": shape.split, "chunk": shape.chunk, "unbind": shape.unbind,
+    # linear algebra
+    "matmul": linalg.matmul, "mm": linalg.mm, "bmm": linalg.bmm, "mv": linalg.mv,
+    "dot": linalg.dot, "inverse": linalg.inv, "logdet": linalg.logdet,
+}
+
+# In-place variants: ``x.add_(y)`` writes ``x + y`` into ``x``.
+INPLACE = ["abs", "add", "sub", "mul", "div", "pow", "neg", "exp", "expm1", "log", "log1p",
+           "sqrt", "rsqrt", "square", "sin", "cos", "tanh", "sigmoid", "relu", "sign", "floor",
+           "clamp", "clip", "reciprocal", "floor_divide", "true_divide", "subtract", "multiply",
+           "divide", "negative", "absolute", "masked_fill", "scatter_add", "cumsum", "lgamma",
+           "digamma", "eq", "ne", "lt", "le", "gt", "ge", "logical_and", "logical_or",
+           "logical_not"]
+# ... and those that change only the shape: ``x.unsqueeze_(0)``.
+INPLACE_VIEWS = ["squeeze", "unsqueeze", "t", "transpose", "swapaxes", "swapdims"]
+
+
+def _install_methods():
+    for name, function in METHODS.items():
+        setattr(Tensor, name, function)
+    for name in INPLACE:
+        setattr(Tensor, name + "_", _inplace(getattr(Tensor, name), name + "_"))
+    for name in INPLACE_VIEWS:
+        setattr(Tensor, name + "_", _inplace_view(getattr(Tensor, name), name + "_"))
+
+
+_install_methods()
 tracer.register_tensor_type(Tensor)

@@ -4,7 +4,8 @@ The loop is the one every PyTorch tutorial writes by hand; having it once keeps 
 command, the demos and the tests honest about doing the same thing:
 
 1. ``model.train()`` (batch norm uses batch statistics, dropout drops);
-2. for each batch: ``optimizer.zero_grad()``, forward, loss, ``loss.backward()``, ``optimizer.step()``;
+2. for each batch: ``optimizer.zero_grad()``, forward, loss, ``loss.backward()``,
+   ``optimizer.step()``;
 3. ``model.eval()`` and ``no_grad()`` to measure loss and accuracy on held-out data;
 4. ``scheduler.step()`` once per epoch.
 
@@ -33,7 +34,9 @@ from io import BytesIO
 
 import numpy as np
 
+from ._optional import progress_bar, require
 from .autodiff.tracer import no_grad
+from .optim.lr_scheduler import ReduceLROnPlateau
 
 
 def _cross_entropy(logits, labels):
@@ -169,23 +172,27 @@ def evaluate(model, loader, loss_fn=None) -> dict:
 
 def fit(model, train_loader, optimizer, epochs: int, *, test_loader=None, scheduler=None,
         loss_fn=None, eval_loss_fn=None, progress: bool = True, log=print,
-        on_epoch_end=None) -> list[dict]:
-    """Train for ``epochs`` epochs; returns one dict of metrics per epoch.
+        on_epoch_end=None, start_epoch: int = 1, history: list | None = None) -> list[dict]:
+    """Train up to epoch ``epochs``; returns one dict of metrics per epoch.
 
     ``loss_fn(logits, labels)`` defaults to cross-entropy; ``eval_loss_fn`` (default: ``loss_fn``)
     measures the test loss -- e.g. train with label smoothing but report the plain cross-entropy.
 
     Each epoch prints one line through ``log`` (``None`` to stay silent) and, with ``progress``,
     a tqdm bar counts batches over the whole run. ``on_epoch_end(record)`` is called after each
-    epoch (for checkpoints or early stopping: return ``True`` to stop).
-    """
-    from tqdm.auto import tqdm
+    epoch (for checkpoints or early stopping: return ``True`` to stop). ``scheduler.step()`` runs
+    after each epoch; a ``ReduceLROnPlateau`` is given the epoch's test loss (the training loss
+    without a ``test_loader``).
 
-    history = []
-    bar = tqdm(total=epochs * len(train_loader), unit="batch", disable=not progress,
-               dynamic_ncols=True, leave=False)
+    To continue an interrupted run, restore the model, optimizer, scheduler and random states
+    saved after epoch k and pass ``start_epoch=k + 1`` and the ``history`` so far (it is
+    extended and returned).
+    """
+    history = list(history or [])
+    bar = progress_bar(total=max(epochs - start_epoch + 1, 0) * len(train_loader), unit="batch",
+                       enabled=progress, dynamic_ncols=True, leave=False)
     try:
-        for epoch in range(1, epochs + 1):
+        for epoch in range(start_epoch, epochs + 1):
             bar.set_description(f"epoch {epoch}/{epochs}")
             lr = optimizer.param_groups[0]["lr"]
             start = time.perf_counter()
@@ -196,7 +203,9 @@ def fit(model, train_loader, optimizer, epochs: int, *, test_loader=None, schedu
                 test = evaluate(model, test_loader, eval_loss_fn or loss_fn)
                 record.update(test_loss=test["loss"], test_accuracy=test["accuracy"])
             record["seconds"] = time.perf_counter() - start
-            if scheduler is not None:
+            if isinstance(scheduler, ReduceLROnPlateau):   # it watches the epoch's loss
+                scheduler.step(record.get("test_loss", record["train_loss"]))
+            elif scheduler is not None:
                 scheduler.step()
             history.append(record)
             if log is print and progress:
@@ -227,15 +236,14 @@ def plot_history(history: list[dict], path, title: str | None = None,
     The train curve is the running average over each epoch (the model changes during it), so it
     may lie above the test curve early on; ``loss_label`` names the loss on the y axis.
     """
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import MaxNLocator
+    Figure = require("matplotlib.figure", "plot_history").Figure  # no pyplot: no global state
+    MaxNLocator = require("matplotlib.ticker", "plot_history").MaxNLocator
 
-    from .io.safetensors import atomic_write
+    from .io.atomic import atomic_write
 
     epochs = [r["epoch"] for r in history]
-    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10, 4))
+    figure = Figure(figsize=(10, 4))
+    loss_axis, accuracy_axis = figure.subplots(1, 2)
     for split, style in (("train", "o-"), ("test", "s--")):
         if history and f"{split}_loss" in history[0]:
             loss_axis.plot(epochs, [r[f"{split}_loss"] for r in history], style, label=split)
@@ -252,5 +260,4 @@ def plot_history(history: list[dict], path, title: str | None = None,
     figure.tight_layout()
     buffer = BytesIO()
     figure.savefig(buffer, format="png", dpi=100)
-    plt.close(figure)
     atomic_write(path, [buffer.getvalue()])

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import types
 import weakref
 
 import numpy as np
@@ -239,6 +240,10 @@ class Primitive:
     def __call__(self, *args, **params):
         return bind(self, args, params)
 
+    def __get__(self, instance, owner=None):
+        """As a class attribute of Tensor, a primitive is a method: ``x.exp()`` is ``exp(x)``."""
+        return self if instance is None else types.MethodType(self, instance)
+
     def __repr__(self):
         return f"<primitive {self.name}>"
 
@@ -313,7 +318,7 @@ class Node:
     """
 
     __slots__ = ("prim", "args", "params", "parents", "ans", "ans_array", "versions",
-                 "__weakref__")
+                 "ans_version", "__weakref__")
 
     def __init__(self, prim, args, params, parents, ans, ans_array=None):
         self.prim = prim
@@ -323,6 +328,7 @@ class Node:
         self.ans = ans
         self.ans_array = ans_array
         self.versions = tuple(a._version if isinstance(a, Box) else None for a in args)
+        self.ans_version = 0
 
     def answer(self):
         if self.ans_array is None:
@@ -336,17 +342,26 @@ class Node:
         self.ans_array = None
 
 
+def _modified(node, value, what, version):
+    kind = {"f": "Float", "i": "Long", "u": "Byte", "b": "Bool"}.get(value.dtype.kind, "")
+    return RuntimeError(
+        "one of the variables needed for gradient computation has been modified by an inplace "
+        f"operation: [{kind}Tensor {list(value.shape)}], which is {what} of {node.prim.name}, "
+        f"is at version {value._version}; expected version {version} instead. Hint: the "
+        "operation that changed it ran after the graph was recorded; change a copy "
+        "(x.clone()) or record the graph after the change.")
+
+
 def check_versions(node):
-    """Raise PyTorch's error when an argument ``node`` saved was changed in place since."""
+    """Raise PyTorch's error when a value ``node`` saved (an argument, or its output) was changed
+    in place since it was recorded."""
     for i, (arg, version) in enumerate(zip(node.args, node.versions)):
         if version is not None and arg._version != version:
-            kind = {"f": "Float", "i": "Long", "u": "Byte", "b": "Bool"}.get(arg.dtype.kind, "")
-            raise RuntimeError(
-                "one of the variables needed for gradient computation has been modified by an "
-                f"inplace operation: [{kind}Tensor {list(arg.shape)}], which is argument {i} of "
-                f"{node.prim.name}, is at version {arg._version}; expected version {version} "
-                "instead. Hint: the operation that changed it ran after the graph was recorded; "
-                "change a copy (x.clone()) or record the graph after the change.")
+            raise _modified(node, arg, f"argument {i}", version)
+    if node.ans_array is not None:
+        out = node.ans()
+        if out is not None and out._version != node.ans_version:
+            raise _modified(node, out, "the output", node.ans_version)
 
 
 def _eval_eager(prim, args, params):

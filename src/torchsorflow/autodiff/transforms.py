@@ -210,7 +210,7 @@ def jacfwd(func, argnums=0):
                 out = call_with(func, diff_args)
                 jacobians.append(_zeros_like(wrap(np.zeros(out.shape + x.shape, out.dtype))))
                 continue
-            stacked = stack(columns, axis=-1)
+            stacked = stack(columns, dim=-1)
             jacobians.append(reshape(stacked, out.shape + x.shape))
         return jacobians[0] if isinstance(argnums, int) else tuple(jacobians)
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import math
 
+from . import finite_number
+
 
 def register(subparsers):
     parser = subparsers.add_parser(
@@ -11,7 +13,8 @@ def register(subparsers):
         description="Seed 000, exercise 3, with f1(x) = x², f2 = sin, f3 = exp: prints the "
                     "forward- and reverse-mode pseudocode with values, and how often each fᵢ is "
                     "evaluated by the naive left-to-right chain rule with and without caching.")
-    parser.add_argument("--x", type=float, default=1.5, help="the point x (default 1.5)")
+    parser.add_argument("--x", type=finite_number(), default=1.5,
+                        help="the point x (default 1.5)")
     parser.set_defaults(func=run)
 
 

@@ -18,6 +18,8 @@ from __future__ import annotations
 import os
 import time
 
+from . import CommandError, finite_number, positive_int
+
 
 def register(subparsers):
     parser = subparsers.add_parser(
@@ -25,12 +27,13 @@ def register(subparsers):
                      "verify by leave-one-out retraining",
         description=__doc__.split("\n\n", 1)[1])
     parser.add_argument("--out", default="tsf-demo", help="output folder (default: ./tsf-demo)")
-    parser.add_argument("--epochs", type=int, default=8, help="training epochs (default 8)")
-    parser.add_argument("--width", type=int, default=32,
+    parser.add_argument("--epochs", type=positive_int, default=8,
+                        help="training epochs (default 8)")
+    parser.add_argument("--width", type=positive_int, default=32,
                         help="channels of the first convolution (default 32, as `tsf train`)")
     parser.add_argument("--validate", type=int, default=16, metavar="K",
                         help="leave-one-out retrainings (default 16)")
-    parser.add_argument("--l2", type=float, default=1e-3,
+    parser.add_argument("--l2", type=finite_number(0), default=1e-3,
                         help="L2 coefficient of the refit last layer (default 1e-3)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
@@ -85,9 +88,14 @@ def run(args) -> int:
     from ..influence.report import explanation_png, head_surrogate
     from ..tensor import Tensor
 
-    if args.epochs < 1 or args.width < 1 or args.validate < 3:
-        print("tsf demo: --epochs and --width must be positive and --validate at least 3")
-        return 2
+    from ..models.digits import check_hparams
+
+    if args.validate < 3:
+        raise CommandError(f"--validate needs at least 3 retrainings to correlate, got "
+                           f"{args.validate}")
+    check_hparams("cnn-bn", {"width": args.width}, "--width")
+    if os.path.exists(args.out) and not os.path.isdir(args.out):
+        raise CommandError(f"--out {args.out} is a file, not a folder")
     start = time.perf_counter()
     progress = not args.no_progress
     os.makedirs(args.out, exist_ok=True)

@@ -13,7 +13,8 @@ per-example scores gathered, so rank 0 prints the same ranking as a single proce
 from __future__ import annotations
 
 import os
-import sys
+
+from . import CommandError, finite_number
 
 
 def register(subparsers):
@@ -30,13 +31,14 @@ def register(subparsers):
                         help="index of the test digit (0..359)")
     parser.add_argument("--top", type=int, default=8, help="how many helpful/harmful points")
     parser.add_argument("--method", choices=("exact", "cg", "lissa"), default=None,
-                        help="inverse-Hessian method (default: exact for the last layer, cg for all)")
+                        help="inverse-Hessian method (default: exact for the last layer, cg "
+                             "for all)")
     parser.add_argument("--validate", type=int, default=0, metavar="K",
                         help="retrain without each of the K most influential points and compare")
     parser.add_argument("--params", choices=("last", "all"), default="last",
                         help="the last Linear layer on frozen features (default) or all weights")
-    parser.add_argument("--l2", type=float, default=1e-3, help="L2 coefficient (default 1e-3)")
-    parser.add_argument("--damping", type=float, default=None,
+    parser.add_argument("--l2", type=finite_number(0), default=1e-3, help="L2 coefficient (default 1e-3)")
+    parser.add_argument("--damping", type=finite_number(0), default=None,
                         help="added to the Hessian (default 0 for last, 0.01 for all)")
     parser.add_argument("--no-refit", action="store_true",
                         help="keep the trained last layer instead of refitting it to the minimum")
@@ -56,7 +58,7 @@ def _problem(args, test_size):
                 f"(0..{test_size - 1})")
     if args.top < 1:
         return f"--top must be at least 1, got {args.top}"
-    if args.validate and args.validate < 3:
+    if args.validate and args.validate < 3 or args.validate < 0:
         return f"--validate needs at least 3 points to correlate, got {args.validate}"
     return None
 
@@ -71,23 +73,27 @@ def run(args) -> int:
 def _run(args) -> int:
     from ..data import datasets
     from ..distributed.launch import is_main
-    from ..influence import InfluenceModel, NotPositiveDefiniteError
+    from ..influence import InfluenceModel
     from ..influence.report import head_surrogate
     from ..models import digits
 
-    distributed = bool(getattr(args, "distributed", False))
-    main = is_main()
+    from ..influence.model import MAX_EXACT_PARAMS
+
     train, test = datasets.digits("train"), datasets.digits("test")
     problem = _problem(args, len(test))
     if problem:
-        if main:
-            print(f"tsf explain: {problem}", file=sys.stderr)
-        return 2
+        raise CommandError(problem)
     model, checkpoint = digits.from_checkpoint(args.checkpoint)
+    size = sum(p.numel() for p in model.parameters())
+    if args.params == "all" and args.method == "exact" and size > MAX_EXACT_PARAMS:
+        raise CommandError(f"--method exact forms the dense Hessian of all {size:,} weights, "
+                           f"which is practical up to {MAX_EXACT_PARAMS:,}; use --method cg or "
+                           "lissa with --params all, or --params last")
     images, labels = train.tensors[0].numpy(), train.tensors[1].numpy()
     test_images, test_labels = test.tensors[0].numpy(), test.tensors[1].numpy()
     i = args.test_index
-    progress = main and not args.no_progress
+    distributed = bool(getattr(args, "distributed", False))
+    progress = is_main() and not args.no_progress
     name = checkpoint["config"]["model"]
     if args.params == "last":
         method = args.method or "exact"
@@ -104,13 +110,8 @@ def _run(args) -> int:
                                    method=method, progress=progress, distributed=distributed)
         test_x = test_images[i]
         how = f"all {influence.objective.size} weights of {name}, damping {damping:g}"
-    try:
-        return _explain(args, influence, test_x, f"{how}, {method} inverse Hessian",
-                        (images, labels, test_images, test_labels))
-    except NotPositiveDefiniteError as error:
-        if main:
-            print(f"tsf explain: {error}", file=sys.stderr)
-        return 1
+    return _explain(args, influence, test_x, f"{how}, {method} inverse Hessian",
+                    (images, labels, test_images, test_labels))
 
 
 def _explain(args, influence, test_x, how, data):

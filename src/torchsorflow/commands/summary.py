@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 import sys
-import tempfile
+
+from . import CommandError, positive_int
 
 ZOO_PREFIXES = ("vgg", "resnet")
 
@@ -23,11 +24,11 @@ def register(subparsers):
                     "weights counted once), and with --input-size one no-gradient forward pass "
                     "for input/output shapes, multiply-accumulates and a memory estimate.")
     parser.add_argument("model", help="model name, e.g. vgg11, vgg16_bn, resnet18, cnn-bn")
-    parser.add_argument("--input-size", type=int, nargs="+", metavar="N",
+    parser.add_argument("--input-size", type=positive_int, nargs="+", metavar="N",
                         help="input shape including the batch dimension, e.g. 1 3 224 224")
-    parser.add_argument("--depth", type=int, default=3,
+    parser.add_argument("--depth", type=positive_int, default=3,
                         help="deepest level of nested modules shown (default 3)")
-    parser.add_argument("--num-classes", type=int, default=None,
+    parser.add_argument("--num-classes", type=positive_int, default=None,
                         help="classifier outputs for vgg*/resnet* (default 1000)")
     parser.add_argument("--format", choices=("table", "json", "markdown"), default="table")
     parser.add_argument("--output", metavar="PATH", help="write to PATH instead of printing")
@@ -55,35 +56,21 @@ def build_model(name, num_classes=None):
     return models[name](num_classes=num_classes)
 
 
-def _write_atomically(path, text):
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(dir=directory, prefix=".summary-", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as file:
-            file.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        os.unlink(temporary)
-        raise
-
-
 def run(args):
     from torchsorflow.nn.summary import summary
 
-    try:
-        model = build_model(args.model, args.num_classes)
-    except KeyError as error:
-        print(f"tsf summary: {error.args[0]}", file=sys.stderr)
-        return 2
+    if args.output and os.path.isdir(args.output):
+        raise CommandError(f"--output {args.output} is a folder, not a file")
+    model = build_model(args.model, args.num_classes)
     try:
         info = summary(model, input_size=args.input_size, depth=args.depth)
-    except (ValueError, TypeError, RuntimeError) as error:
-        print(f"tsf summary: {str(error).removeprefix('summary: ')}", file=sys.stderr)
-        return 1
+    except (ValueError, TypeError, RuntimeError) as error:   # the input does not fit the model
+        raise CommandError(str(error).removeprefix("summary: ")) from None
     text = {"table": lambda: str(info) + "\n", "json": lambda: info.to_json() + "\n",
             "markdown": info.to_markdown}[args.format]()
     if args.output:
-        _write_atomically(args.output, text)
+        from ..io.atomic import atomic_write
+        atomic_write(args.output, text)
         print(f"wrote {args.output} ({info.total_params:,} parameters)")
     else:
         sys.stdout.write(text)

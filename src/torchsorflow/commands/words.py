@@ -12,7 +12,7 @@ folder saved by ``KeyedVectors.save``.
 """
 from __future__ import annotations
 
-import sys
+from . import CommandError, finite_number, positive_int
 
 DESCRIPTION = ("Word vectors: nearest neighbours, analogies, the Google analogy and WordSim-353 "
                "evaluations (gensim's exact counts), 2-D plots, and GloVe training.")
@@ -26,12 +26,12 @@ def register(subparsers):
 
     def vectors_option(p):
         p.add_argument("--vectors", metavar="FILE", help="vectors to use instead of GloVe 6B 50d")
-        p.add_argument("--restrict-vocab", type=int, metavar="N",
+        p.add_argument("--restrict-vocab", type=positive_int, metavar="N",
                        help="search only the N most frequent words")
 
     p = sub.add_parser("similar", help="the words closest to WORD (cosine)")
     p.add_argument("word", metavar="WORD")
-    p.add_argument("--topn", type=int, default=10)
+    p.add_argument("--topn", type=positive_int, default=10)
     vectors_option(p)
     p.set_defaults(func=run_similar)
 
@@ -39,7 +39,7 @@ def register(subparsers):
     p.add_argument("a", metavar="A")
     p.add_argument("b", metavar="B")
     p.add_argument("c", metavar="C")
-    p.add_argument("--topn", type=int, default=5)
+    p.add_argument("--topn", type=positive_int, default=5)
     p.add_argument("--method", choices=("3cosadd", "3cosmul"), default="3cosadd")
     vectors_option(p)
     p.set_defaults(func=run_analogy)
@@ -71,14 +71,14 @@ def register(subparsers):
     p.add_argument("corpus", metavar="CORPUS.txt")
     p.add_argument("--out", required=True, metavar="VECTORS.txt",
                    help="where to write the vectors (Stanford GloVe text format)")
-    p.add_argument("--dim", type=int, default=50)
-    p.add_argument("--window", type=int, default=10)
-    p.add_argument("--min-count", type=int, default=5)
-    p.add_argument("--epochs", type=int, default=25)
-    p.add_argument("--lr", type=float, default=0.05, help="AdaGrad learning rate")
-    p.add_argument("--x-max", type=float, default=100.0)
-    p.add_argument("--alpha", type=float, default=0.75)
-    p.add_argument("--batch-size", type=int, default=512)
+    p.add_argument("--dim", type=positive_int, default=50)
+    p.add_argument("--window", type=positive_int, default=10)
+    p.add_argument("--min-count", type=positive_int, default=5)
+    p.add_argument("--epochs", type=positive_int, default=25)
+    p.add_argument("--lr", type=finite_number(0, low_open=True), default=0.05, help="AdaGrad learning rate")
+    p.add_argument("--x-max", type=finite_number(0, low_open=True), default=100.0)
+    p.add_argument("--alpha", type=finite_number(0, low_open=True), default=0.75)
+    p.add_argument("--batch-size", type=positive_int, default=512)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--lower", action="store_true", help="lower-case the corpus")
     p.add_argument("--quiet", action="store_true", help="no progress bars")
@@ -86,17 +86,10 @@ def register(subparsers):
 
 
 def _guard(command):
-    """Run ``command(args)``, turning the expected failures into a message and an exit code."""
+    """Run ``command(args)``; failures are reported by the ``tsf`` error policy (unknown words,
+    unreadable files and bad values print ``tsf words: message`` and exit with status 2)."""
     def run(args):
-        from torchsorflow.embeddings import UnknownWordError, VectorFileError
-        try:
-            return command(args) or 0
-        except UnknownWordError as error:
-            print(f"tsf words: {error}", file=sys.stderr)
-            return 1
-        except (VectorFileError, FileNotFoundError, ImportError, ValueError) as error:
-            print(f"tsf words: {error}", file=sys.stderr)
-            return 2
+        return command(args) or 0
     return run
 
 
@@ -138,6 +131,12 @@ def run_eval(args):
         args.analogies, restrict_vocab=args.restrict_vocab, method=args.method,
         case_insensitive=not args.case_sensitive, dummy4unknown=args.dummy4unknown)
     seconds = time.perf_counter() - start
+    answered = len(sections[-1]["correct"]) + len(sections[-1]["incorrect"])
+    if answered == 0:
+        raise CommandError(f"{args.analogies or 'questions-words.txt'}: no question could be "
+                           f"answered: every one has a word outside the first "
+                           f"{args.restrict_vocab} words of the vocabulary (an accuracy over no "
+                           "questions is no accuracy)")
     width = max(len(s["section"]) for s in sections)
     print(f"| {'section':<{width}} | correct | questions | accuracy |")
     print(f"|{'-' * (width + 2)}|--------:|----------:|---------:|")
@@ -175,8 +174,8 @@ def run_train(args):
     from torchsorflow.embeddings import save_glove
     from torchsorflow.embeddings.glove import build_vocab, cooccurrence_matrix, train_glove
 
-    with open(args.corpus, encoding="utf-8") as fh:
-        lines = fh.read().splitlines()
+    from torchsorflow.embeddings.formats import read_utf8
+    lines = read_utf8(args.corpus).splitlines()
     vocab, _ = build_vocab(lines, min_count=args.min_count, lower=args.lower)
     X = cooccurrence_matrix(lines, vocab, window=args.window, lower=args.lower,
                             progress=not args.quiet)

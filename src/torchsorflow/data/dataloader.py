@@ -1,9 +1,9 @@
 """The :class:`DataLoader`: batches, shuffling with a seed, ``drop_last``.
 
-Each pass over a loader draws a fresh permutation when ``shuffle=True``. The permutations come from a
-:class:`torchsorflow.Generator` -- the one given, a new one seeded with ``seed``, or else the global
-one (so ``tsf.manual_seed`` makes a whole run reproducible). With the same seed, two loaders produce
-the same sequence of epochs.
+Each pass over a loader draws a fresh permutation when ``shuffle=True``. The permutations come from
+a :class:`torchsorflow.Generator` -- the one given, a new one seeded with ``seed``, or else the
+global one (so ``tsf.manual_seed`` makes a whole run reproducible). With the same seed, two loaders
+produce the same sequence of epochs.
 
 Collation follows PyTorch: samples that are tuples become a tuple of batched tensors, numbers
 become a 1-d tensor, dicts are collated key by key. Datasets that implement ``__getitems__`` (such
@@ -24,11 +24,14 @@ True
 from __future__ import annotations
 
 import numbers
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
 
 import numpy as np
 
 from ..ops.creation import Generator, default_generator
 from ..tensor import Tensor
+from .dataset import Dataset
 
 
 class DataLoader:
@@ -36,10 +39,13 @@ class DataLoader:
     :class:`~torchsorflow.data.DistributedSampler`) replaces the order ``shuffle`` would draw;
     ``batch_sampler`` yields whole batches of indices instead, as in PyTorch."""
 
-    def __init__(self, dataset, batch_size: int | None = 1, shuffle: bool = False,
-                 sampler=None, batch_sampler=None, drop_last: bool = False, *,
-                 seed: int | None = None, generator: Generator | None = None, collate_fn=None):
-        if batch_size is not None and (not isinstance(batch_size, numbers.Integral) or batch_size < 1):
+    def __init__(self, dataset: Dataset, batch_size: int | None = 1, shuffle: bool = False,
+                 sampler: Iterable[int] | None = None,
+                 batch_sampler: Iterable[Iterable[int]] | None = None, drop_last: bool = False,
+                 *, seed: int | None = None, generator: Generator | None = None,
+                 collate_fn: Callable[[list], Any] | None = None):
+        if batch_size is not None and (not isinstance(batch_size, numbers.Integral)
+                                       or batch_size < 1):
             raise ValueError(f"batch_size should be a positive integer or None, got {batch_size!r}")
         if seed is not None and generator is not None:
             raise ValueError("give either seed or generator, not both")
@@ -59,7 +65,7 @@ class DataLoader:
             Generator(seed) if seed is not None else None)
         self.collate_fn = collate_fn or default_collate
 
-    def __len__(self):
+    def __len__(self) -> int:
         if self.batch_sampler is not None:
             return len(self.batch_sampler)
         n = len(self.sampler) if self.sampler is not None else len(self.dataset)
@@ -75,7 +81,7 @@ class DataLoader:
             return np.arange(n)
         return (self.generator or default_generator).rng.permutation(n)
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         if self.batch_sampler is None and self.batch_size is None:
             for i in self._order():   # no batching: samples one by one, as in PyTorch
                 yield self.dataset[int(i)]
@@ -83,7 +89,7 @@ class DataLoader:
         for indices in self.index_batches():
             yield self.fetch(indices)
 
-    def index_batches(self):
+    def index_batches(self) -> Iterator[np.ndarray]:
         """The dataset indices of each batch of one pass (a fresh order when shuffling)."""
         if self.batch_sampler is not None:
             for indices in self.batch_sampler:
@@ -93,14 +99,14 @@ class DataLoader:
         for start in range(0, len(self) * self.batch_size, self.batch_size):
             yield order[start:start + self.batch_size]
 
-    def fetch(self, indices):
+    def fetch(self, indices) -> Any:
         """The collated batch of the samples at ``indices``."""
         if hasattr(self.dataset, "__getitems__") and self.collate_fn is default_collate:
             return self.dataset.__getitems__(indices)
         return self.collate_fn([self.dataset[int(i)] for i in indices])
 
 
-def default_collate(samples):
+def default_collate(samples: list) -> Any:
     """Stack a list of samples into a batch, keeping the samples' structure (tuple, dict, ...)."""
     first = samples[0]
     if isinstance(first, Tensor):

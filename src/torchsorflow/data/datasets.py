@@ -1,5 +1,7 @@
 """Small datasets that ship with the installed packages, so nothing is ever downloaded.
 
+They come with scikit-learn, an optional dependency (``pip install "torchsorflow[datasets]"``).
+
 :func:`digits` is scikit-learn's copy of the UCI optical handwritten digits: 1797 grey-scale images
 of 8x8 pixels with values 0..16, labels 0..9 (about 180 per class). It is small enough to train a
 CNN in seconds on a laptop and still shows the difference between an MLP and a CNN.
@@ -10,6 +12,7 @@ import functools
 
 import numpy as np
 
+from .._optional import require
 from ..tensor import Tensor
 from .dataset import TensorDataset
 
@@ -19,11 +22,8 @@ DIGITS_SPLIT_SEED = 0
 
 @functools.lru_cache(maxsize=1)
 def _digits_arrays():
-    try:
-        from sklearn.datasets import load_digits
-    except ImportError as error:  # pragma: no cover - scikit-learn is a runtime dependency
-        raise ImportError("digits() needs scikit-learn (pip install scikit-learn)") from error
-    bunch = load_digits()
+    sklearn_datasets = require("sklearn.datasets", "the digits dataset")
+    bunch = sklearn_datasets.load_digits()
     images = (bunch.images / 16.0).astype(np.float32)[:, None, :, :]
     labels = bunch.target.astype(np.int64)
     rng = np.random.default_rng(DIGITS_SPLIT_SEED)

@@ -2,13 +2,13 @@
 
 :func:`run_command` joins the process group, runs the command, and turns every way a rank can
 fail into the same clean end on every rank: the failing rank prints its error, the others print
-``tsf CMD: rank R failed: ...`` naming it, and all leave within the timeout (see
-:mod:`torchsorflow.distributed.process_group`). Exit status: 1 for the rank whose command raised,
-2 for the ranks stopped by another rank's failure (a known failure, like every ``tsf`` error),
-the command's own status if it returned one.
+``tsf CMD: rank R: rank 1 failed: ...`` naming it, and all leave within the timeout (see
+:mod:`torchsorflow.distributed.process_group`). Exit status as for every ``tsf`` command (2 for a
+known failure, the ranks stopped by another rank's failure included; 1 for a bug).
 """
 from __future__ import annotations
 
+import os
 import sys
 import traceback
 from datetime import timedelta
@@ -28,34 +28,43 @@ def add_arguments(parser):
 
 def run_command(name, fn, args) -> int:
     """``fn(args)`` on this rank of the job; returns its status, or leaves the process if the
-    job failed (MPI cannot be finalized then)."""
+    job failed (MPI cannot be finalized then). Errors follow ``tsf``'s policy (see
+    :mod:`torchsorflow.cli`): a known failure prints ``tsf CMD: message`` and exits with 2,
+    anything else ``tsf CMD: internal error: ...`` and 1, an interrupt 130."""
+    from ..cli import KNOWN_FAILURES, describe
+    from ..commands import CommandError
+
+    prefix = f"tsf {name}"
     if args.timeout is not None and not args.timeout > 0:
-        print(f"tsf {name}: --timeout must be positive, got {args.timeout:g}", file=sys.stderr)
-        return 2
-    try:
-        pg.init_process_group("mpi", timeout=timedelta(seconds=args.timeout)
-                              if args.timeout else None)
-    except RuntimeError as error:   # mpi4py missing
-        print(f"tsf {name}: {error}", file=sys.stderr)
-        return 2
+        raise CommandError(f"--timeout must be positive, got {args.timeout:g}")
+    pg.init_process_group("mpi", timeout=timedelta(seconds=args.timeout)
+                          if args.timeout else None)   # a missing mpi4py: an ImportError
     if pg.get_rank() != 0:   # the ranks compute the same numbers: rank 0 speaks for them
         import warnings
         warnings.simplefilter("ignore")
     try:
         status = fn(args)
-    except pg.DistError as error:
-        print(f"tsf {name}: rank {pg.get_rank()}: {error}", file=sys.stderr)
+    except pg.DistError as error:   # another rank failed
+        print(f"{prefix}: rank {pg.get_rank()}: {error}", file=sys.stderr)
         pg.abort(error, exit_code=2)
-    except BaseException as error:  # noqa: BLE001 - this rank failed: tell the others, then leave
-        traceback.print_exc()
+    except KeyboardInterrupt as error:
+        print(f"{prefix}: interrupted", file=sys.stderr)
+        pg.abort(error, exit_code=130)
+    except KNOWN_FAILURES as error:
+        print(f"{prefix}: {describe(error, prefix)}", file=sys.stderr)
+        pg.abort(error, exit_code=2)
+    except BaseException as error:  # noqa: BLE001 - a bug on this rank: tell the others, leave
+        if os.environ.get("TSF_TRACEBACK"):
+            traceback.print_exc()
+        print(f"{prefix}: internal error: {type(error).__name__}: {error} (a bug in "
+              "TorchsorFlow; TSF_TRACEBACK=1 shows where)", file=sys.stderr)
         pg.abort(error, exit_code=1)
     if status:
-        pg.abort(f"tsf {name} exited with status {status}", exit_code=int(status))
+        pg.abort(f"{prefix} exited with status {status}", exit_code=int(status))
     try:
         pg.destroy_process_group()
     except pg.DistError as error:
-        print(f"tsf {name}: rank {pg.get_rank() if pg.is_initialized() else '?'}: {error}",
-              file=sys.stderr)
+        print(f"{prefix}: rank {pg.get_rank()}: {error}", file=sys.stderr)
         pg.abort(error, exit_code=2)
     return 0
 

@@ -58,12 +58,8 @@ class DistBackendError(DistError):
 
 
 def _mpi():
-    try:
-        from mpi4py import MPI
-    except ImportError as error:
-        raise RuntimeError("torchsorflow.distributed needs mpi4py and an MPI library: "
-                           "pip install 'torchsorflow[distributed]' (mpi4py, mpich)") from error
-    return MPI
+    from .._optional import require
+    return require("mpi4py.MPI", "torchsorflow.distributed (MPI)")
 
 
 def _cores():

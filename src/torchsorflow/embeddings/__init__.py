@@ -11,7 +11,7 @@ package makes that a first-class tool::
 * :class:`KeyedVectors` mirrors gensim's class of the same name (names, arguments and exact
   results), with evaluations that answer all questions in batches;
 * :mod:`~torchsorflow.embeddings.formats` reads and writes GloVe/word2vec files and a safe
-  ``.npy`` + word-list format;
+  ``.npy`` + word-list format (saved atomically as a whole, checked on load);
 * :func:`plot_words` draws a 2-D projection with analogy arrows;
 * :mod:`torchsorflow.embeddings.glove` counts co-occurrences and trains GloVe vectors.
 

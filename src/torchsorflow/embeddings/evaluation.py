@@ -24,12 +24,14 @@ ours applies the same rules with ``most_similar_cosmul`` over the restricted voc
 """
 from __future__ import annotations
 
+import io
 import itertools
 import logging
 import pathlib
 
 import numpy as np
 
+from .formats import read_utf8
 from .search import MARGIN, analogy_top_k
 
 logger = logging.getLogger(__name__)
@@ -49,7 +51,9 @@ def datapath(name):
 
 def _restricted_vocab(kv, restrict_vocab, case_insensitive):
     """``(spelling -> first row, row -> row of its spelling, n)`` over the first ``n`` words."""
-    n = min(restrict_vocab, len(kv)) if restrict_vocab else len(kv)
+    from .keyed_vectors import check_restrict_vocab
+    n = min(check_restrict_vocab(restrict_vocab), len(kv)) if restrict_vocab is not None \
+        else len(kv)
     keys = kv.index_to_key[:n]
     if case_insensitive:
         keys = [k.upper() for k in keys]
@@ -59,23 +63,28 @@ def _restricted_vocab(kv, restrict_vocab, case_insensitive):
     return first, np.fromiter((first[key] for key in keys), dtype=np.int64, count=n), n
 
 
+def _text_lines(path, encoding):
+    """The lines of a text file as iterating over ``open(path)`` yields them; a decoding error
+    names the file and the line."""
+    return io.StringIO(read_utf8(path, encoding), newline=None)
+
+
 def _read_analogies(path, case_insensitive):
     """Yield ``(section name or None, (a, b, c, d) or None)`` per line, as gensim parses them."""
     section = None
-    with open(path, encoding="utf-8") as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if line.startswith(": "):
-                section = line.lstrip(": ").strip()
-                yield section, None
-                continue
-            if section is None:
-                raise ValueError(f"{path}, line {line_no}: a question before the first "
-                                 "': section' header line")
-            words = line.split()
-            if len(words) != 4:
-                logger.info("Skipping invalid line #%i in %s", line_no, path)
-                continue
-            yield None, tuple(w.upper() for w in words) if case_insensitive else tuple(words)
+    for line_no, line in enumerate(_text_lines(path, "utf-8"), start=1):
+        if line.startswith(": "):
+            section = line.lstrip(": ").strip()
+            yield section, None
+            continue
+        if section is None:
+            raise ValueError(f"{path}, line {line_no}: a question before the first "
+                             "': section' header line")
+        words = line.split()
+        if len(words) != 4:
+            logger.info("Skipping invalid line #%i in %s", line_no, path)
+            continue
+        yield None, tuple(w.upper() for w in words) if case_insensitive else tuple(words)
 
 
 def evaluate_word_analogies(kv, analogies=None, restrict_vocab=300000, case_insensitive=True,
@@ -209,25 +218,24 @@ def evaluate_word_pairs(kv, pairs=None, delimiter="\t", encoding="utf8", restric
     first, _, _ = _restricted_vocab(kv, restrict_vocab, case_insensitive)
     gold, model = [], []
     oov = 0
-    with open(path, encoding=encoding) as fh:
-        for line_no, line in enumerate(fh, start=1):
-            if not line or line.startswith("#"):
-                continue
-            try:
-                parts = line.split(delimiter)
-                a, b, sim = [p.upper() for p in parts] if case_insensitive else parts
-                sim = float(sim)
-            except (ValueError, TypeError):
-                logger.info("Skipping invalid line #%d in %s", line_no, path)
-                continue
-            if a not in first or b not in first:
-                oov += 1
-                if dummy4unknown:
-                    model.append(0.0)
-                    gold.append(sim)
-                continue
-            gold.append(sim)
-            model.append(kv.similarity(first[a], first[b]))
+    for line_no, line in enumerate(_text_lines(path, encoding), start=1):
+        if not line or line.startswith("#"):
+            continue
+        try:
+            parts = line.split(delimiter)
+            a, b, sim = [p.upper() for p in parts] if case_insensitive else parts
+            sim = float(sim)
+        except (ValueError, TypeError):
+            logger.info("Skipping invalid line #%d in %s", line_no, path)
+            continue
+        if a not in first or b not in first:
+            oov += 1
+            if dummy4unknown:
+                model.append(0.0)
+                gold.append(sim)
+            continue
+        gold.append(sim)
+        model.append(kv.similarity(first[a], first[b]))
     if not gold:
         raise ValueError(f"No valid similarity judgements found in {path}: either invalid "
                          f"format or all are out-of-vocabulary in {kv}")

@@ -13,12 +13,14 @@ GloVe fits word vectors to the logarithm of how often words appear near each oth
    with x_max = 100 and α = 0.75: rare pairs, whose counts are noise, weigh less, and very common
    pairs do not dominate. Each word has two vectors, ``w`` as a center and ``w̃`` as a context
    word; the model returns their sum ``w + w̃``, which the paper found slightly better than either.
-3. **Optimise** with AdaGrad on shuffled mini-batches of non-zero entries: each parameter's step
-   is divided by the root of its summed squared gradients (started at 1, as Stanford's code),
-   so frequent words take small steps and rare ones large steps.
+3. **Optimise** with :class:`~torchsorflow.optim.Adagrad` on shuffled mini-batches of non-zero
+   entries: each parameter's step is divided by the root of its summed squared gradients
+   (started at 1, as Stanford's code), so frequent words take small steps and rare ones large
+   steps.
 
-The gradient (:func:`glove_loss_and_grads`) is written out by hand and vectorised over a batch;
-the tests check it against TorchsorFlow's reverse-mode autodiff and against PyTorch in float64.
+The objective is written once, with the framework's Tensors (:func:`glove_loss`), and its
+gradient comes from the framework's reverse mode; the tests check that gradient against the
+closed form and against PyTorch in float64.
 
 >>> lines = ["paris is the capital of france", "berlin is the capital of germany"] * 20
 >>> vocab, counts = build_vocab(lines, min_count=1)
@@ -33,6 +35,10 @@ import dataclasses
 
 import numpy as np
 
+from .._optional import progress_bar
+from ..optim import Adagrad
+from ..tensor import Tensor
+
 
 def tokenize(line, lower=False):
     """Whitespace tokens of one line (optionally lower-cased)."""
@@ -45,7 +51,8 @@ def build_vocab(lines, min_count=5, max_vocab=None, lower=False):
     counter = collections.Counter()
     for line in lines:
         counter.update(tokenize(line, lower))
-    kept = sorted(((c, w) for w, c in counter.items() if c >= min_count), key=lambda t: (-t[0], t[1]))
+    kept = sorted(((c, w) for w, c in counter.items() if c >= min_count),
+                  key=lambda t: (-t[0], t[1]))
     if max_vocab is not None:
         kept = kept[:max_vocab]
     if not kept:
@@ -60,7 +67,6 @@ def cooccurrence_matrix(lines, vocab, window=10, symmetric=True, distance_weight
     co-occurrence counts described in the module docstring. ``lines`` is any iterable of text
     lines (a file object works); windows never cross a line break."""
     import scipy.sparse
-    from tqdm.auto import tqdm
 
     if window < 1:
         raise ValueError(f"window must be at least 1, got {window}")
@@ -89,7 +95,7 @@ def cooccurrence_matrix(lines, vocab, window=10, symmetric=True, distance_weight
         line_of.clear()
 
     pending = 0
-    for line in tqdm(lines, desc="co-occurrences", unit=" lines", disable=not progress):
+    for line in progress_bar(lines, desc="co-occurrences", unit=" lines", enabled=progress):
         row = [index[t] for t in tokenize(line, lower) if t in index]
         if len(row) > 1:
             ids.append(np.array(row, dtype=np.int64))
@@ -109,44 +115,44 @@ def weighting(x, x_max=100.0, alpha=0.75):
     return np.minimum(1.0, (np.asarray(x, dtype=np.float64) / x_max) ** alpha)
 
 
-def glove_loss_and_grads(W, W_ctx, b, b_ctx, rows, cols, x, x_max=100.0, alpha=0.75):
-    """The objective J = Σ f(x)(wᵢ·w̃ⱼ + bᵢ + b̃ⱼ − log x)² over the entries ``(rows, cols, x)``
-    and its gradients, as dense arrays shaped like the parameters (a word appearing in several
-    entries sums their contributions).
-
-    ∂J/∂wᵢ = Σⱼ 2 f(xᵢⱼ) eᵢⱼ w̃ⱼ,  ∂J/∂w̃ⱼ = Σᵢ 2 f(xᵢⱼ) eᵢⱼ wᵢ,  ∂J/∂bᵢ = Σⱼ 2 f eᵢⱼ,  where
-    eᵢⱼ = wᵢ·w̃ⱼ + bᵢ + b̃ⱼ − log xᵢⱼ is the residual of the entry.
+def glove_loss(W, W_ctx, b, b_ctx, rows, cols, x, x_max=100.0, alpha=0.75) -> Tensor:
+    """The objective J = Σ f(x)(wᵢ·w̃ⱼ + bᵢ + b̃ⱼ − log x)² over the entries ``(rows, cols, x)``,
+    as a scalar Tensor: differentiate it with ``backward()`` (or any transform). ``W``, ``W_ctx``,
+    ``b``, ``b_ctx`` are the parameter Tensors, ``rows`` and ``cols`` index their rows, ``x`` holds
+    the entries' co-occurrence counts; f and log x are computed in the parameters' dtype.
 
     >>> rng = np.random.default_rng(0)
-    >>> W, C = rng.normal(size=(3, 2)), rng.normal(size=(3, 2))
-    >>> loss, gW, gC, gb, gc = glove_loss_and_grads(W, C, np.zeros(3), np.zeros(3),
-    ...                                             np.array([0, 1]), np.array([1, 2]),
-    ...                                             np.array([5.0, 200.0]))
-    >>> gW.shape, round(float(gb.sum() - gc.sum()), 12)
+    >>> W = Tensor(rng.normal(size=(3, 2)), requires_grad=True)
+    >>> C = Tensor(rng.normal(size=(3, 2)), requires_grad=True)
+    >>> b, c = (Tensor(np.zeros(3), requires_grad=True) for _ in range(2))
+    >>> loss = glove_loss(W, C, b, c, np.array([0, 1]), np.array([1, 2]), np.array([5.0, 200.0]))
+    >>> loss.backward()
+    >>> W.grad.shape, round(float(b.grad.sum() - c.grad.sum()), 12)
     ((3, 2), 0.0)
     """
-    fx = weighting(x, x_max, alpha).astype(W.dtype)
-    residual = np.einsum("ij,ij->i", W[rows], W_ctx[cols]) + b[rows] + b_ctx[cols] \
-        - np.log(x).astype(W.dtype)
-    loss = float(np.sum(fx * residual * residual))
-    g = 2 * fx * residual
-    grad_W = np.zeros_like(W)
-    grad_W_ctx = np.zeros_like(W_ctx)
-    np.add.at(grad_W, rows, g[:, None] * W_ctx[cols])
-    np.add.at(grad_W_ctx, cols, g[:, None] * W[rows])
-    grad_b = np.bincount(rows, weights=g, minlength=len(b)).astype(b.dtype)
-    grad_b_ctx = np.bincount(cols, weights=g, minlength=len(b_ctx)).astype(b_ctx.dtype)
-    return loss, grad_W, grad_W_ctx, grad_b, grad_b_ctx
+    dtype = W.dtype
+    fx = Tensor(weighting(x, x_max, alpha).astype(dtype))
+    log_x = Tensor(np.log(x).astype(dtype))
+    residual = (W[rows] * W_ctx[cols]).sum(1) + b[rows] + b_ctx[cols] - log_x
+    return (fx * residual * residual).sum()
 
 
-def _segment_sums(index, values):
-    """Distinct ``index`` values and the sums of the ``values`` rows that share each one."""
-    import scipy.sparse
-    unique, inverse = np.unique(index, return_inverse=True)
-    onehot = scipy.sparse.csr_matrix(
-        (np.ones(len(index), dtype=values.dtype), (inverse, np.arange(len(index)))),
-        shape=(len(unique), len(index)))
-    return unique, onehot @ values
+def _adagrad_step_rows(params, tables, sums, touched, lr, steps_taken):
+    """One :class:`~torchsorflow.optim.Adagrad` step of the rows ``touched[k]`` of ``tables[k]``.
+
+    ``params[k]`` holds those rows, with their gradients; their squared-gradient sums are
+    gathered from ``sums[k]`` as the optimizer's state, and both are written back after the step.
+    AdaGrad moves an entry only by its own gradient and sum, and an entry whose gradient is zero
+    not at all, so this is the dense step over whole tables at the cost of the batch instead of
+    the vocabulary (as PyTorch's Adagrad treats the sparse gradients of
+    ``nn.Embedding(sparse=True)``)."""
+    optimizer = Adagrad(params, lr=lr)
+    for param, accumulated, rows in zip(params, sums, touched):
+        optimizer.state[param] = {"step": steps_taken, "sum": Tensor(accumulated[rows])}
+    optimizer.step()
+    for param, table, accumulated, rows in zip(params, tables, sums, touched):
+        table[rows] = param.numpy()
+        accumulated[rows] = optimizer.state[param]["sum"].numpy()
 
 
 @dataclasses.dataclass
@@ -172,9 +178,9 @@ def train_glove(cooccurrences, dim=50, epochs=25, x_max=100.0, alpha=0.75, learn
     shuffled mini-batches of its non-zero entries. Returns a :class:`GloVeModel`.
 
     Initial vectors are uniform in ±0.5/dim and biases zero (Stanford's initialisation);
-    AdaGrad's squared-gradient sums start at 1."""
+    AdaGrad's squared-gradient sums start at 1. Each batch gathers the rows it touches into
+    Tensors, differentiates :func:`glove_loss` on them and steps them with ``optim.Adagrad``."""
     import scipy.sparse
-    from tqdm.auto import tqdm
 
     X = scipy.sparse.coo_matrix(cooccurrences)
     if X.shape[0] != X.shape[1]:
@@ -187,27 +193,23 @@ def train_glove(cooccurrences, dim=50, epochs=25, x_max=100.0, alpha=0.75, learn
     W = ((rng.random((n, dim)) - 0.5) / dim).astype(dtype)
     W_ctx = ((rng.random((n, dim)) - 0.5) / dim).astype(dtype)
     b, b_ctx = np.zeros(n, dtype), np.zeros(n, dtype)
-    sq = [np.ones_like(p) for p in (W, W_ctx, b, b_ctx)]
-    fx, logx = weighting(x, x_max, alpha).astype(dtype), np.log(x).astype(dtype)
-    losses = []
-    bar = tqdm(range(epochs), desc="GloVe", unit=" epoch", disable=not progress)
+    tables = (W, W_ctx, b, b_ctx)
+    sums = [np.ones_like(table) for table in tables]
+    losses, steps = [], 0
+    bar = progress_bar(range(epochs), desc="GloVe", unit=" epoch", enabled=progress)
     for _ in bar:
         order, total = rng.permutation(len(x)), 0.0
         for start in range(0, len(x), batch_size):
             sel = order[start:start + batch_size]
-            i, j = rows[sel], cols[sel]
-            residual = np.einsum("ij,ij->i", W[i], W_ctx[j]) + b[i] + b_ctx[j] - logx[sel]
-            total += float(np.dot(fx[sel] * residual, residual))
-            g = 2 * fx[sel] * residual
-            # All four gradients are taken before any parameter moves (one step of the batch).
-            for param, acc, index, grad in (
-                    (W, sq[0], i, g[:, None] * W_ctx[j]), (W_ctx, sq[1], j, g[:, None] * W[i]),
-                    (b, sq[2], i, g[:, None]), (b_ctx, sq[3], j, g[:, None])):
-                unique, summed = _segment_sums(index, grad)
-                if param.ndim == 1:
-                    summed = summed[:, 0]
-                acc[unique] += summed * summed
-                param[unique] -= learning_rate * summed / np.sqrt(acc[unique])
+            centres, i = np.unique(rows[sel], return_inverse=True)
+            contexts, j = np.unique(cols[sel], return_inverse=True)
+            touched = (centres, contexts, centres, contexts)
+            block = [Tensor(table[r], requires_grad=True) for table, r in zip(tables, touched)]
+            loss = glove_loss(*block, i, j, x[sel], x_max, alpha)
+            loss.backward()
+            total += loss.item()
+            _adagrad_step_rows(block, tables, sums, touched, learning_rate, steps)
+            steps += 1
         losses.append(total / len(x))
         bar.set_postfix(loss=f"{losses[-1]:.4f}")
     return GloVeModel(W, W_ctx, b, b_ctx, losses)

@@ -30,6 +30,24 @@ from .vocabulary import UnknownWordError, close_spellings
 logger = logging.getLogger(__name__)
 
 
+def check_restrict_vocab(restrict_vocab):
+    """``restrict_vocab`` as a positive int (``None`` stays ``None``: every word). A negative
+    value would silently act as a slice from the end and 0 would be ignored, so both are refused.
+
+    >>> check_restrict_vocab(-3)
+    Traceback (most recent call last):
+    ...
+    ValueError: restrict_vocab must be a positive integer or None, got -3
+    """
+    if restrict_vocab is None:
+        return None
+    if isinstance(restrict_vocab, bool) or not isinstance(restrict_vocab, Integral) \
+            or restrict_vocab < 1:
+        raise ValueError(f"restrict_vocab must be a positive integer or None, got "
+                         f"{restrict_vocab!r}")
+    return int(restrict_vocab)
+
+
 def unitvec(vec):
     """``vec / |vec|`` the way gensim computes it (norm and scaling in float64, then back to the
     input's dtype), so that results match gensim to the last bit; a zero vector is returned as is.
@@ -231,8 +249,10 @@ class KeyedVectors:
         return mean
 
     def _cosines(self, mean, limit):
-        """``cos(v_i, mean)`` for the first ``limit`` words, as gensim computes it."""
-        return np.dot(self.c_vectors[:limit], mean) / self.norms[:limit]
+        """``cos(v_i, mean)`` for the first ``limit`` words, as gensim computes it. A word whose
+        vector is zero has no cosine: NaN, which ranks last."""
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.dot(self.c_vectors[:limit], mean) / self.norms[:limit]
 
     @staticmethod
     def _best(scores, topn, skip):
@@ -270,8 +290,8 @@ class KeyedVectors:
             else:
                 keys.append(item)
         for key in keys:
-            if not isinstance(key, np.ndarray):
-                self.get_index(key)  # unknown words fail here, naming the word
+            self._check_nonzero(key)   # unknown words fail here too, naming the word
+        restrict_vocab = check_restrict_vocab(restrict_vocab)
         mean = self.get_mean_vector(keys, weight, pre_normalize=True, post_normalize=True,
                                     ignore_missing=False)
         limit = restrict_vocab or len(self)
@@ -280,6 +300,16 @@ class KeyedVectors:
         if not topn:
             return dists
         return [(self.index_to_key[i], float(dists[i])) for i in self._best(dists, topn, skip)]
+
+    def _check_nonzero(self, key):
+        """A query word or vector of length 0 has no direction: every cosine with it is 0/0."""
+        if isinstance(key, np.ndarray):
+            if not np.any(key):
+                raise ValueError("a query vector is all zeros, so its cosine similarity with any "
+                                 "word is undefined")
+        elif self.norms[self.get_index(key)] == 0:
+            raise ValueError(f"the vector of {key!r} is all zeros, so its cosine similarity with "
+                             "any word is undefined")
 
     def similar_by_word(self, word, topn=10, restrict_vocab=None):
         return self.most_similar(positive=[word], topn=topn, restrict_vocab=restrict_vocab)
@@ -294,7 +324,8 @@ class KeyedVectors:
         shifted to [0, 1] as (1 + cos) / 2, positives multiplied, divided by the product of the
         negatives plus 1e-6."""
         def shifted(term):
-            return (1 + np.dot(self.c_vectors[:limit], term) / self.norms[:limit]) / 2
+            with np.errstate(invalid="ignore", divide="ignore"):   # zero vectors: NaN, last
+                return (1 + np.dot(self.c_vectors[:limit], term) / self.norms[:limit]) / 2
         pos = [shifted(t) for t in positive]
         neg = [shifted(t) for t in negative]
         return np.prod(pos, axis=0) / (np.prod(neg, axis=0) + 0.000001)
@@ -310,6 +341,9 @@ class KeyedVectors:
         positive, negative = _as_list(positive), _as_list(negative)
         if not positive:
             raise ValueError("cannot compute similarity with no input")
+        for key in positive + negative:
+            self._check_nonzero(key)
+        restrict_vocab = check_restrict_vocab(restrict_vocab)
         skip = {self.get_index(w) for w in positive + negative if not isinstance(w, np.ndarray)}
 
         def term(item):
@@ -380,7 +414,8 @@ class KeyedVectors:
                                    case_insensitive, dummy4unknown)
 
     def save(self, folder):
-        """Save as ``folder/vectors.npy`` + ``folder/words.txt`` (safe: no pickle)."""
+        """Save into ``folder``: the vectors as ``.npy``, the words as text and a manifest with their
+        checksums, atomically as a whole (safe: no pickle; see :func:`.formats.save`)."""
         from .formats import save
         save(self, folder)
 

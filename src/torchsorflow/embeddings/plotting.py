@@ -18,11 +18,9 @@ prove: the evaluations are the test.
 """
 from __future__ import annotations
 
-import os
-import pathlib
-import tempfile
-
 import numpy as np
+
+from .._optional import require
 
 
 def project(vectors, method="pca", seed=0):
@@ -40,7 +38,7 @@ def project(vectors, method="pca", seed=0):
         u = u * np.where(signs == 0, 1, signs)
         return np.pad(u, ((0, 0), (0, 2 - u.shape[1])))
     if method == "tsne":
-        from sklearn.manifold import TSNE
+        TSNE = require("sklearn.manifold", "a t-SNE projection").TSNE
         perplexity = min(30.0, max(1.0, (len(vectors) - 1) / 3))
         return TSNE(2, perplexity=perplexity, init="pca", random_state=seed).fit_transform(vectors)
     raise ValueError(f"method must be 'pca' or 'tsne', got {method!r}")
@@ -52,8 +50,8 @@ def plot_words(kv, words, path, method="pca", pairs=(), title=None, figsize=(7, 
 
     Unknown words raise :class:`~torchsorflow.embeddings.UnknownWordError` before anything is
     drawn. The file is written atomically (a temporary file renamed into place)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    Figure = require("matplotlib.figure", "plot_words").Figure
+    FigureCanvasAgg = require("matplotlib.backends.backend_agg", "plot_words").FigureCanvasAgg
 
     pairs = [tuple(p) for p in pairs]
     for pair in pairs:
@@ -81,14 +79,6 @@ def plot_words(kv, words, path, method="pca", pairs=(), title=None, figsize=(7, 
     ax.grid(alpha=0.3)
     fig.tight_layout()
 
-    path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".", suffix=".png")
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png", dpi=120)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    from ..io.atomic import atomic_write
+    atomic_write(path, lambda file: fig.savefig(file, format="png", dpi=120), make_parents=True)
     return coords

@@ -64,7 +64,8 @@ def top_k_per_row(scores, k):
         return np.take_along_axis(cand, order, 1), np.take_along_axis(vals, order, 1)
     maxima = scores[:, :n_blocks * block].reshape(rows, n_blocks, block).max(axis=2)
     if n_blocks * block < n:
-        maxima = np.concatenate([maxima, scores[:, n_blocks * block:].max(axis=1, keepdims=True)], 1)
+        rest = scores[:, n_blocks * block:].max(axis=1, keepdims=True)
+        maxima = np.concatenate([maxima, rest], 1)
     threshold = -np.partition(-maxima, k - 1, axis=1)[:, k - 1]
     r, b = np.nonzero(maxima >= threshold[:, None])
     cols = b[:, None] * block + np.arange(block)
@@ -127,8 +128,8 @@ def analogy_top_k(unit, ia, ib, ic, k=6, method="3cosadd", margin=MARGIN, max_co
 
     The search makes thousands of small matrix products between NumPy passes. A multi-threaded
     BLAS (OpenBLAS) splits each product across its threads and keeps them spinning between
-    calls, which here costs more than it gains (2-5x slower on a 2-core machine, measured), so
-    BLAS is held to one thread meanwhile (via threadpoolctl, which scikit-learn brings along)."""
+    calls, which on products this small costs more than it gains, so BLAS is held to one thread
+    meanwhile (via threadpoolctl; without it the search runs on BLAS's default threads)."""
     if method not in ("3cosadd", "3cosmul"):
         raise ValueError(f"method must be '3cosadd' or '3cosmul', got {method!r}")
     ia, ib, ic = (np.asarray(x, dtype=np.int64) for x in (ia, ib, ic))
@@ -158,7 +159,7 @@ def analogy_top_k(unit, ia, ib, ic, k=6, method="3cosadd", margin=MARGIN, max_co
 def _single_threaded_blas():
     try:
         from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover - scikit-learn (a dependency) installs it
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
         import contextlib
         return contextlib.nullcontext()
     return threadpool_limits(limits=1, user_api="blas")

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .._optional import progress_bar
 from .objective import Objective, as_arrays
 from .optimize import Preconditioner, lbfgs, minimize_risk
 from .solvers import CGSolver, ExactSolver, InfluenceWarning, LissaSolver
@@ -230,18 +231,31 @@ class InfluenceModel:
     def _points(self, points, name):
         """(inputs, targets, single): an input with one axis fewer than the training inputs
         is a single unbatched point (as ``dataset[i]`` returns it)."""
+        point_shape = self.objective.inputs.shape[1:]
         if isinstance(points, (tuple, list)) and len(points) == 2:
             inputs = np.asarray(points[0].numpy() if hasattr(points[0], "numpy") else points[0])
-            if inputs.ndim == self.objective.inputs.ndim - 1:
+            if inputs.shape[max(inputs.ndim - len(point_shape), 0):] != point_shape \
+                    or inputs.ndim not in (len(point_shape), len(point_shape) + 1):
+                raise ValueError(f"{name}: an input of shape {inputs.shape} fits neither one "
+                                 f"training point, of shape {point_shape}, nor a batch of them, "
+                                 f"(N, {', '.join(map(str, point_shape))})")
+            if inputs.ndim == len(point_shape):
                 target = points[1].numpy() if hasattr(points[1], "numpy") else points[1]
                 points = (inputs[None], np.asarray(target)[None])
                 return (*as_arrays(points, name), True)
+        elif isinstance(points, np.ndarray) or hasattr(points, "numpy"):
+            raise TypeError(f"{name} must be a pair (inputs, targets) or a Dataset, got a lone "
+                            f"array of shape {tuple(points.shape)}")
         return (*as_arrays(points, name), False)
 
     def _train_subset(self, train_idx):
         if train_idx is None:
             return None, np.arange(self.num_train)
-        idx = np.atleast_1d(np.asarray(train_idx, dtype=np.int64))
+        given = np.atleast_1d(np.asarray(train_idx))
+        if given.size and (given.dtype == bool or not np.issubdtype(given.dtype, np.integer)):
+            raise IndexError(f"train indices must be integers, got {given.ravel()[0]!r} "
+                             f"(dtype {given.dtype})")   # 1.7 must not quietly become 1
+        idx = given.astype(np.int64)
         bad = (idx < -self.num_train) | (idx >= self.num_train)
         if bad.any():
             raise IndexError(f"train index {idx[bad][0]} is out of range for {self.num_train} "
@@ -287,9 +301,8 @@ class InfluenceModel:
         if self.method == "exact":
             solved = self.inverse_hvp(grads.T).T
         else:
-            from tqdm.auto import tqdm
             solved = np.array([self.inverse_hvp(g) for g in
-                               tqdm(grads, desc="self-influence", disable=not self.progress)])
+                               progress_bar(grads, desc="self-influence", enabled=self.progress)])
         values = np.einsum("ij,ij->i", grads, solved)
         return values[0] if np.ndim(train_idx) == 0 else values
 
@@ -298,6 +311,8 @@ class InfluenceModel:
         inputs, targets, _ = self._points(test_point, "test_point")
         if len(targets) != 1:
             raise ValueError(f"top_k explains one test point, got {len(targets)}")
+        if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+            raise ValueError(f"top_k: k must be a positive integer, got {k!r}")
         scores = self.predicted_loss_change((inputs, targets))[0]
         order = np.argsort(scores, kind="stable")
         k = min(int(k), len(scores))

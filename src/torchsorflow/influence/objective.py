@@ -246,7 +246,7 @@ class Objective:
         inputs, targets = self._data(data)
         theta, v = Tensor(np.asarray(theta, np.float64)), Tensor(np.asarray(v, np.float64))
         return np.concatenate([
-            jvp(lambda th: self._losses(th, inputs[s], targets[s]), (theta,), (v,))[1].numpy()
+            jvp(lambda th, s=s: self._losses(th, inputs[s], targets[s]), (theta,), (v,))[1].numpy()
             for s in self._chunks(len(targets))])
 
     def per_example_grads(self, theta, data=None, method="auto", chunk=32):
@@ -269,7 +269,7 @@ class Objective:
         rows = []
         for s in self._chunks(len(targets), chunk if method == "general" else None):
             if method == "general":
-                jac = jacrev(lambda th: self._losses(th, inputs[s], targets[s]))(theta)
+                jac = jacrev(lambda th, s=s: self._losses(th, inputs[s], targets[s]))(theta)
                 rows.append(jac.numpy())
             else:
                 rows.append(self._linear_grads(theta, inputs[s], targets[s]))

@@ -3,34 +3,26 @@ switch, so a notebook's own backend is left alone) and written atomically."""
 from __future__ import annotations
 
 import os
-import tempfile
 
 import numpy as np
 
+from .._optional import require
+
 
 def _figure(width, height):
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
+    Figure = require("matplotlib.figure", "influence plots").Figure
+    FigureCanvasAgg = require("matplotlib.backends.backend_agg", "influence plots").FigureCanvasAgg
     figure = Figure(figsize=(width, height), dpi=110)
     FigureCanvasAgg(figure)
     return figure
 
 
 def save_png(figure, path):
-    """Write ``figure`` to ``path`` through a temporary file and ``os.replace`` (atomic)."""
+    """Write ``figure`` to ``path`` atomically (:func:`torchsorflow.io.atomic.atomic_write`)."""
+    from ..io.atomic import atomic_write
     path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(suffix=".png", dir=folder)
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            figure.savefig(stream, format="png", bbox_inches="tight")
-        os.replace(temporary, path)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.remove(temporary)
-        raise
+    atomic_write(path, lambda stream: figure.savefig(stream, format="png", bbox_inches="tight"),
+                 make_parents=True)
     return path
 
 
@@ -54,7 +46,8 @@ def loo_scatter(predicted, actual, pearson, spearman, path, title="Leave-one-out
 
 
 def taylor_plot(eps, zeroth, first, path, title="θ̂(ε) against its Taylor expansion"):
-    """Log-log errors of the zeroth- and first-order expansions with slopes 1 and 2 for reference."""
+    """Log-log errors of the zeroth- and first-order expansions, with slopes 1 and 2 drawn for
+    reference."""
     figure = _figure(4.8, 4.0)
     axes = figure.add_subplot()
     eps = np.abs(np.asarray(eps))

@@ -25,7 +25,7 @@ estimate of the smallest eigenvalue and a damping that would make H + damping·I
 >>> ExactSolver(np.diag([1.0, -0.2])).solve(v)
 Traceback (most recent call last):
 ...
-torchsorflow.influence.solvers.NotPositiveDefiniteError: the Hessian (+ damping 0) is not positive definite: smallest eigenvalue -0.2 (largest 1); influence functions need a minimum. Try damping=0.5 (> 0.2), train closer to a minimum, or restrict the parameters (e.g. the last layer)
+torchsorflow.influence.solvers.NotPositiveDefiniteError: the Hessian (+ damping 0) is not ...
 """
 from __future__ import annotations
 
@@ -35,6 +35,8 @@ import warnings
 import numpy as np
 import scipy.linalg
 import scipy.sparse.linalg as sparse_linalg
+
+from .._optional import progress_bar
 
 
 class InfluenceWarning(UserWarning):
@@ -49,9 +51,9 @@ class NotPositiveDefiniteError(ValueError):
         self.suggested_damping = suggest_damping(smallest + damping, largest)
         super().__init__(
             f"the Hessian (+ damping {damping:.3g}) is not positive definite{source}: smallest "
-            f"eigenvalue {smallest:.3g} (largest {largest:.3g}); influence functions need a minimum."
-            f" Try damping={damping + self.suggested_damping:.3g} (> {-smallest:.3g}), train "
-            "closer to a minimum, or restrict the parameters (e.g. the last layer)")
+            f"eigenvalue {smallest:.3g} (largest {largest:.3g}); influence functions need a "
+            f"minimum. Try damping={damping + self.suggested_damping:.3g} (> {-smallest:.3g}), "
+            "train closer to a minimum, or restrict the parameters (e.g. the last layer)")
 
 
 class _NegativeCurvature(Exception):
@@ -193,7 +195,8 @@ class LissaSolver:
             raise ValueError(f"LiSSA needs depth >= 1 and repeats >= 1, got {depth} and {repeats}")
         self.batch_matvec, self.size, self.damping = batch_matvec, int(size), float(damping)
         self.full_matvec = full_matvec or (lambda v: batch_matvec(v, None))
-        self.depth, self.repeats, self.seed, self.progress = int(depth), int(repeats), seed, progress
+        self.depth, self.repeats = int(depth), int(repeats)
+        self.seed, self.progress = seed, progress
         self.stochastic = stochastic
         if scale is None:
             scale = 1.5 * (self.eigenvalue_range()[1] + self.damping)
@@ -246,13 +249,11 @@ class LissaSolver:
                               stacklevel=4)
 
     def solve(self, b):
-        from tqdm.auto import tqdm
-
         columns, single = _columns(b)
         rng = np.random.default_rng(self.seed)
         total = columns.shape[1] * self.repeats * self.depth
-        bar = tqdm(total=total, desc="LiSSA", unit="hvp", leave=False,
-                   disable=not self.progress or total < 2000)
+        bar = progress_bar(total=total, desc="LiSSA", unit="hvp", leave=False,
+                           enabled=self.progress and total >= 2000)
         solutions = []
         try:
             for rhs in columns.T:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._optional import progress_bar
 from .optimize import Preconditioner, minimize_risk
 from .solvers import InfluenceWarning
 
@@ -100,7 +101,6 @@ def validate_loo(influence, test_point, k=50, png=None, indices=None):
     ``png`` writes the scatter plot.
     """
     import scipy.stats
-    from tqdm.auto import tqdm
 
     inputs, targets, _ = influence._points(test_point, "test_point")
     if len(targets) != 1:
@@ -115,8 +115,8 @@ def validate_loo(influence, test_point, k=50, png=None, indices=None):
     theta, preconditioner = _baseline(influence)
     test_loss = float(objective.losses(theta, (inputs, targets))[0])
     actual = np.empty(len(indices))
-    for j, i in enumerate(tqdm(indices, desc="leave-one-out", leave=False,
-                               disable=not influence.progress)):
+    for j, i in enumerate(progress_bar(indices, desc="leave-one-out", leave=False,
+                                       enabled=influence.progress)):
         weights = np.ones(objective.n)
         weights[i] = 0.0
         retrained, _ = minimize_risk(objective, theta, weights, hessian=preconditioner,

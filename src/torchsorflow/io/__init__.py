@@ -3,7 +3,9 @@
 * :func:`save` / :func:`load` -- a nested state (model and optimizer ``state_dict()``, settings)
   in one safetensors file, written atomically;
 * :func:`save_file` / :func:`load_file` -- flat ``{name: array}`` files, compatible with the
-  ``safetensors`` package in both directions.
+  ``safetensors`` package in both directions;
+* :func:`atomic_write` -- the one way the package writes any file (checkpoints, PNGs, metrics,
+  word vectors): a temporary file, fsync, rename; the umask or the old file's mode.
 
 >>> import os, tempfile
 >>> import torchsorflow as tsf
@@ -13,7 +15,9 @@
 >>> io.load(path)["epoch"]
 4
 """
+from .atomic import atomic_write
 from .checkpoint import load, read_metadata, save
 from .safetensors import SafetensorsError, load_file, save_file
 
-__all__ = ["save", "load", "read_metadata", "save_file", "load_file", "SafetensorsError"]
+__all__ = ["save", "load", "read_metadata", "save_file", "load_file", "SafetensorsError",
+           "atomic_write"]

@@ -43,10 +43,12 @@ FORMAT_KEY = "format"
 def save(state, path, metadata: dict | None = None):
     """Write a nested state (dicts, lists, tuples, Tensors, JSON scalars) to ``path`` atomically.
 
-    ``metadata`` adds plain string entries to the safetensors header (readable by any tool).
+    ``metadata`` adds plain string entries to the safetensors header (readable by any tool). Two
+    tensors whose key paths would be stored under the same name (``{"a.b": x, "a": {"b": y}}``)
+    are refused, naming both paths, rather than one silently overwriting the other.
     """
     tensors: dict[str, np.ndarray] = {}
-    skeleton = _flatten(state, "", tensors)
+    skeleton = _flatten(state, "", tensors, {}, "state")
     header = {FORMAT_KEY: "torchsorflow", STRUCTURE_KEY: json.dumps(skeleton, allow_nan=True)}
     for key, value in (metadata or {}).items():
         if key in header:
@@ -55,21 +57,31 @@ def save(state, path, metadata: dict | None = None):
     save_file(tensors, path, metadata=header)
 
 
-def load(path):
-    """Read a file written by :func:`save` (nested state) or by any safetensors writer (flat dict)."""
-    arrays, metadata = load_file(path, with_metadata=True)
+def load(path, verify: bool = True):
+    """Read a file written by :func:`save` (nested state) or by any safetensors writer (flat dict).
+
+    ``verify=False`` skips the checksums (see :func:`~torchsorflow.io.safetensors.load_file`)."""
+    arrays, metadata = load_file(path, with_metadata=True, verify=verify)
     tensors = {name: Tensor(array) for name, array in arrays.items()}
     if STRUCTURE_KEY not in metadata:
         return tensors
+    path = os.fspath(path)
     try:
         skeleton = json.loads(metadata[STRUCTURE_KEY])
     except json.JSONDecodeError as error:
-        raise SafetensorsError(f"{os.fspath(path)}: corrupted metadata {STRUCTURE_KEY!r}: "
+        raise SafetensorsError(f"{path}: corrupted metadata {STRUCTURE_KEY!r}: "
                                f"{error}") from None
+    except RecursionError:
+        raise SafetensorsError(f"{path}: corrupted metadata {STRUCTURE_KEY!r}: nested too "
+                               "deeply") from None
     unused = set(tensors)
-    state = _unflatten(skeleton, tensors, unused, os.fspath(path))
+    try:
+        state = _unflatten(skeleton, tensors, unused, path)
+    except RecursionError:
+        raise SafetensorsError(f"{path}: corrupted metadata {STRUCTURE_KEY!r}: nested too "
+                               "deeply") from None
     if unused:
-        raise SafetensorsError(f"{os.fspath(path)}: tensors {sorted(unused)} are stored in the "
+        raise SafetensorsError(f"{path}: tensors {sorted(unused)} are stored in the "
                                "file but not referenced by its structure")
     return state
 
@@ -78,33 +90,49 @@ def read_metadata(path) -> dict:
     """The string metadata of a safetensors file, without reading the tensor data."""
     from .safetensors import read_header
     header, _, _ = read_header(path)
-    return dict(header.get("__metadata__") or {})
+    metadata = header.get("__metadata__") or {}
+    if not isinstance(metadata, dict):
+        raise SafetensorsError(f"{os.fspath(path)}: corrupted header: __metadata__ must map "
+                               "strings to strings")
+    return dict(metadata)
 
 
 # --- the skeleton --------------------------------------------------------------------------------
+RESERVED = {"__tensor__", "__tuple__", "__items__", "__float__"}
+
+
 def _join(prefix, key):
     return f"{prefix}.{key}" if prefix else str(key)
 
 
-def _flatten(value, name, tensors):
+def _flatten(value, name, tensors, origins, where):
+    """The JSON skeleton of ``value``; tensors go into ``tensors`` under their dotted ``name``.
+    ``where`` is the key path in Python syntax (``state['model'][0]``), ``origins`` maps each
+    stored name to the path that claimed it, to name both sides of a collision."""
     if isinstance(value, (Tensor, np.ndarray)):
-        if name in tensors:
-            raise ValueError(f"two tensors would both be stored under the name {name!r}")
-        tensors[name or "tensor"] = value.numpy() if isinstance(value, Tensor) else value
-        return {"__tensor__": name or "tensor"}
+        stored = name or "tensor"
+        if stored in tensors:
+            raise ValueError(f"two tensors would both be stored under the name {stored!r}: "
+                             f"{origins[stored]} and {where}; rename one of the keys")
+        tensors[stored] = value.numpy() if isinstance(value, Tensor) else value
+        origins[stored] = where
+        return {"__tensor__": stored}
     if isinstance(value, dict):
-        if all(isinstance(k, str) for k in value) and not {"__tensor__", "__tuple__",
-                                                           "__items__", "__float__"} & set(value):
-            return {k: _flatten(v, _join(name, k), tensors) for k, v in value.items()}
         for k in value:
             if not isinstance(k, (str, int)) or isinstance(k, bool):
-                raise TypeError(f"{name or 'state'}: dict key {k!r} of type {type(k).__name__} "
+                raise TypeError(f"{where}: dict key {k!r} of type {type(k).__name__} "
                                 "cannot be saved (use str or int keys)")
-        return {"__items__": [[k, _flatten(v, _join(name, k), tensors)] for k, v in value.items()]}
+        if all(isinstance(k, str) for k in value) and not RESERVED & set(value):
+            return {k: _flatten(v, _join(name, k), tensors, origins, f"{where}[{k!r}]")
+                    for k, v in value.items()}
+        return {"__items__": [[k, _flatten(v, _join(name, k), tensors, origins, f"{where}[{k!r}]")]
+                              for k, v in value.items()]}
     if isinstance(value, tuple):
-        return {"__tuple__": [_flatten(v, _join(name, i), tensors) for i, v in enumerate(value)]}
+        return {"__tuple__": [_flatten(v, _join(name, i), tensors, origins, f"{where}[{i}]")
+                              for i, v in enumerate(value)]}
     if isinstance(value, list):
-        return [_flatten(v, _join(name, i), tensors) for i, v in enumerate(value)]
+        return [_flatten(v, _join(name, i), tensors, origins, f"{where}[{i}]")
+                for i, v in enumerate(value)]
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -116,21 +144,41 @@ def _flatten(value, name, tensors):
 
 
 def _unflatten(node, tensors, unused, path):
+    """The state described by a skeleton; every node is checked, since the skeleton comes from a
+    file (a damaged or hand-made one must give an error naming the file, not a TypeError)."""
+    def bad(what):
+        return SafetensorsError(f"{path}: corrupted metadata {STRUCTURE_KEY!r}: {what}")
+
     if isinstance(node, list):
         return [_unflatten(v, tensors, unused, path) for v in node]
     if not isinstance(node, dict):
         return node
+    special = RESERVED & set(node)
+    if special and len(node) != 1:
+        raise bad(f"a node with {sorted(special)[0]!r} has other keys too: {sorted(node)}")
     if "__tensor__" in node:
         name = node["__tensor__"]
+        if not isinstance(name, str):
+            raise bad(f"a tensor reference must be a name, got {name!r}")
         if name not in tensors:
             raise SafetensorsError(f"{path}: the structure refers to tensor {name!r}, which the "
                                    "file does not contain")
         unused.discard(name)
         return tensors[name]
     if "__tuple__" in node:
+        if not isinstance(node["__tuple__"], list):
+            raise bad(f"__tuple__ must hold a list, got {node['__tuple__']!r}")
         return tuple(_unflatten(v, tensors, unused, path) for v in node["__tuple__"])
     if "__items__" in node:
-        return {k: _unflatten(v, tensors, unused, path) for k, v in node["__items__"]}
+        items = node["__items__"]
+        if not isinstance(items, list) or not all(
+                isinstance(item, list) and len(item) == 2 and isinstance(item[0], (str, int))
+                and not isinstance(item[0], bool) for item in items):
+            raise bad("__items__ must be a list of [key, value] pairs with str or int keys")
+        return {k: _unflatten(v, tensors, unused, path) for k, v in items}
     if "__float__" in node:
-        return float(node["__float__"])
+        text = node["__float__"]
+        if text not in ("inf", "-inf", "nan"):
+            raise bad(f"__float__ must be 'inf', '-inf' or 'nan', got {text!r}")
+        return float(text)
     return {k: _unflatten(v, tensors, unused, path) for k, v in node.items()}

@@ -21,6 +21,8 @@ these two things, so ``tsf eval`` can rebuild the model before loading the weigh
 """
 from __future__ import annotations
 
+import os
+
 from .. import nn
 
 IMAGE_SHAPE = (1, 8, 8)
@@ -28,7 +30,8 @@ NUM_CLASSES = 10
 
 
 class DigitsMLP(nn.Sequential):
-    """Flatten -> Linear(64, hidden) -> ReLU -> Linear(hidden, hidden // 2) -> ReLU -> Linear(.., 10)."""
+    """Flatten -> Linear(64, hidden) -> ReLU -> Linear(hidden, hidden // 2) -> ReLU ->
+    Linear(hidden // 2, 10)."""
 
     def __init__(self, hidden: int = 128):
         super().__init__(nn.Flatten(), nn.Linear(64, hidden), nn.ReLU(),
@@ -69,30 +72,77 @@ class DigitsCNNBN(nn.Sequential):
 
 
 MODELS = {"mlp": DigitsMLP, "cnn": DigitsCNN, "cnn-bn": DigitsCNNBN}
+# The hyper-parameters each model accepts, with bounds that keep a model within about 100 MB
+# (widths far beyond what 8x8 digits can use), and the stored weight whose shape each one fixes.
+HPARAMS = {"mlp": {"hidden": (2, 4096)}, "cnn": {"width": (1, 1024)},
+           "cnn-bn": {"width": (1, 1024)}}
+_DEFINING_WEIGHT = {"mlp": ("1.weight", lambda h: (h["hidden"], 64)),
+                    "cnn": ("0.weight", lambda h: (h["width"], 1, 3, 3)),
+                    "cnn-bn": ("0.weight", lambda h: (h["width"], 1, 3, 3))}
 
 
-def build(name: str, **hparams) -> nn.Module:
-    """The digits model called ``name`` ('mlp', 'cnn' or 'cnn-bn') with the given hyper-parameters."""
+def check_hparams(name, hparams, source="hparams"):
+    """Raise ``ValueError`` unless ``hparams`` are integers within :data:`HPARAMS`' bounds for
+    model ``name``: values read from a file must not make us allocate gigabytes."""
+    if not isinstance(name, str) or name not in MODELS:
+        raise ValueError(f"{source}: unknown digits model {name!r}; choose one of {sorted(MODELS)}")
+    if not isinstance(hparams, dict):
+        raise ValueError(f"{source}: hyper-parameters must be a dict, got {hparams!r}")
+    allowed = HPARAMS[name]
+    for key, value in hparams.items():
+        if key not in allowed:
+            raise ValueError(f"{source}: {name} has no hyper-parameter {key!r} (it takes "
+                             f"{', '.join(allowed)})")
+        low, high = allowed[key]
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            raise ValueError(f"{source}: {key} = {value!r} is outside the sane range for {name}: "
+                             f"an integer from {low} to {high}")
+
+
+def build(name: str, **hparams: int) -> nn.Module:
+    """The digits model called ``name`` ('mlp', 'cnn' or 'cnn-bn') with the given
+    hyper-parameters."""
     if name not in MODELS:
         raise ValueError(f"unknown digits model {name!r}; choose one of {sorted(MODELS)}")
     return MODELS[name](**hparams)
 
 
-def from_checkpoint(path):
+def from_checkpoint(path: str | os.PathLike) -> tuple[nn.Module, dict]:
     """Rebuild the model saved by ``tsf train`` at ``path``; returns ``(model, checkpoint)``.
 
-    The checkpoint's ``config`` names the model and its hyper-parameters, so nothing else is needed;
-    the weights are then loaded strictly (a missing, unexpected or mis-shaped key is an error naming
-    it). The model is returned in eval mode.
+    The checkpoint's ``config`` names the model and its hyper-parameters, so nothing else is needed.
+    Before anything is built the hyper-parameters are checked against sane bounds and against the
+    shape of the stored weight they determine (a 238 KB file announcing ``width: 20000`` asked for
+    26.8 GiB); the weights are then loaded strictly (a missing, unexpected or mis-shaped key is an
+    error naming it). The model is returned in eval mode.
     """
     from ..io import load
+    from ..tensor import Tensor
 
     checkpoint = load(path)
     config = checkpoint.get("config") if isinstance(checkpoint, dict) else None
-    if not isinstance(config, dict) or "model" not in config or "model" not in checkpoint:
+    weights = checkpoint.get("model") if isinstance(checkpoint, dict) else None
+    if not isinstance(config, dict) or not isinstance(config.get("model"), str) \
+            or not isinstance(weights, dict):
         raise ValueError(f"{path}: not a digits checkpoint (expected a 'config' naming the model "
                          "and a 'model' state dict, as written by `tsf train`)")
-    model = build(config["model"], **config.get("hparams", {}))
-    model.load_state_dict(checkpoint["model"])
+    name, hparams = config["model"], config.get("hparams", {})
+    check_hparams(name, hparams, f"{path}: config")
+    key, shape_of = _DEFINING_WEIGHT[name]
+    full = {**_defaults(name), **hparams}
+    stored = weights.get(key)
+    if not isinstance(stored, Tensor):
+        raise ValueError(f"{path}: the model state has no tensor {key!r}, which a {name} has")
+    if tuple(stored.shape) != shape_of(full):
+        raise ValueError(f"{path}: config says {name} with {full} but the stored {key} has shape "
+                         f"{tuple(stored.shape)}, not {shape_of(full)}: the file is inconsistent")
+    model = build(name, **hparams)
+    model.load_state_dict(weights)
     model.eval()
     return model, checkpoint
+
+
+def _defaults(name):
+    import inspect
+    parameters = inspect.signature(MODELS[name]).parameters
+    return {k: parameters[k].default for k in HPARAMS[name]}

@@ -22,18 +22,21 @@ so its weights load unchanged.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from .. import nn
 from ..nn import init
+from ..tensor import Tensor
 
 __all__ = ["ResNet", "BasicBlock", "Bottleneck", "resnet18", "resnet34", "resnet50"]
 
 
-def conv3x3(in_planes, out_planes, stride=1):
+def conv3x3(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
     """3x3 convolution with padding 1 and no bias (the BatchNorm after it has its own shift)."""
     return nn.Conv2d(in_planes, out_planes, kernel_size=3, stride=stride, padding=1, bias=False)
 
 
-def conv1x1(in_planes, out_planes, stride=1):
+def conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
     """1x1 convolution without bias: mixes channels, and subsamples when ``stride`` > 1."""
     return nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False)
 
@@ -43,7 +46,8 @@ class BasicBlock(nn.Module):
 
     expansion = 1
 
-    def __init__(self, inplanes, planes, stride=1, downsample=None):
+    def __init__(self, inplanes: int, planes: int, stride: int = 1,
+                 downsample: nn.Module | None = None):
         super().__init__()
         self.conv1 = conv3x3(inplanes, planes, stride)
         self.bn1 = nn.BatchNorm2d(planes)
@@ -53,7 +57,7 @@ class BasicBlock(nn.Module):
         self.downsample = downsample
         self.stride = stride
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
@@ -65,7 +69,8 @@ class Bottleneck(nn.Module):
 
     expansion = 4
 
-    def __init__(self, inplanes, planes, stride=1, downsample=None):
+    def __init__(self, inplanes: int, planes: int, stride: int = 1,
+                 downsample: nn.Module | None = None):
         super().__init__()
         self.conv1 = conv1x1(inplanes, planes)
         self.bn1 = nn.BatchNorm2d(planes)
@@ -77,7 +82,7 @@ class Bottleneck(nn.Module):
         self.downsample = downsample
         self.stride = stride
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(self.bn1(self.conv1(x)))
         out = self.relu(self.bn2(self.conv2(out)))
@@ -92,7 +97,8 @@ class ResNet(nn.Module):
     as the identity (Goyal et al., 2017); off by default, as in torchvision.
     """
 
-    def __init__(self, block, layers, num_classes=1000, zero_init_residual=False):
+    def __init__(self, block: type[BasicBlock] | type[Bottleneck], layers: list[int],
+                 num_classes: int = 1000, zero_init_residual: bool = False):
         super().__init__()
         if len(layers) != 4:
             raise ValueError(f"ResNet needs 4 stage depths, got {len(layers)}: {list(layers)}")
@@ -109,7 +115,7 @@ class ResNet(nn.Module):
         self.fc = nn.Linear(512 * block.expansion, num_classes)
         self.reset_parameters(zero_init_residual)
 
-    def reset_parameters(self, zero_init_residual=False):
+    def reset_parameters(self, zero_init_residual: bool = False) -> None:
         """torchvision's scheme: He normal (fan_out) convolutions, BatchNorm γ = 1, β = 0; ``fc``
         keeps the Linear default (uniform ±1/√fan_in)."""
         for module in self.modules():
@@ -135,23 +141,23 @@ class ResNet(nn.Module):
         stage += [block(self.inplanes, planes) for _ in range(1, blocks)]
         return nn.Sequential(*stage)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         x = self.avgpool(x).flatten(1)
         return self.fc(x)
 
 
-def resnet18(**kwargs):
+def resnet18(**kwargs: Any) -> ResNet:
     """ResNet-18: BasicBlocks [2, 2, 2, 2], 11,689,512 parameters, 1.81 G MACs at 224x224."""
     return ResNet(BasicBlock, [2, 2, 2, 2], **kwargs)
 
 
-def resnet34(**kwargs):
+def resnet34(**kwargs: Any) -> ResNet:
     """ResNet-34: BasicBlocks [3, 4, 6, 3], 21,797,672 parameters."""
     return ResNet(BasicBlock, [3, 4, 6, 3], **kwargs)
 
 
-def resnet50(**kwargs):
+def resnet50(**kwargs: Any) -> ResNet:
     """ResNet-50: Bottlenecks [3, 4, 6, 3], 25,557,032 parameters."""
     return ResNet(Bottleneck, [3, 4, 6, 3], **kwargs)

@@ -26,8 +26,11 @@ parameters; the first Linear layer alone holds 25088·4096 + 4096 = 102,764,544 
 """
 from __future__ import annotations
 
+from typing import Any
+
 from .. import nn
 from ..nn import init
+from ..tensor import Tensor
 
 __all__ = ["VGG", "make_layers", "cfgs", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16",
            "vgg16_bn", "vgg19", "vgg19_bn"]
@@ -43,7 +46,8 @@ cfgs = {
 }
 
 
-def make_layers(cfg, batch_norm=False, in_channels=3):
+def make_layers(cfg: list[int | str], batch_norm: bool = False, in_channels: int = 3
+                ) -> nn.Sequential:
     """The ``features`` stack for a configuration: conv3x3 [+ BatchNorm2d] + ReLU, or max pooling.
 
     >>> make_layers([8, "M"], batch_norm=True)
@@ -81,7 +85,8 @@ class VGG(nn.Module):
     so :func:`torchsorflow.manual_seed` makes a model reproducible.
     """
 
-    def __init__(self, features, num_classes=1000, init_weights=True, dropout=0.5):
+    def __init__(self, features: nn.Module, num_classes: int = 1000, init_weights: bool = True,
+                 dropout: float = 0.5):
         super().__init__()
         self.features = features
         self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
@@ -93,7 +98,7 @@ class VGG(nn.Module):
         if init_weights:
             self.reset_parameters()
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         for module in self.modules():
             if isinstance(module, nn.Conv2d):
                 init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
@@ -106,52 +111,52 @@ class VGG(nn.Module):
                 init.normal_(module.weight, 0.0, 0.01)
                 init.zeros_(module.bias)
 
-    def forward(self, x):
+    def forward(self, x: Tensor) -> Tensor:
         x = self.features(x)
         x = self.avgpool(x)
         x = x.flatten(1)
         return self.classifier(x)
 
 
-def _vgg(cfg, batch_norm, **kwargs):
+def _vgg(cfg: str, batch_norm: bool, **kwargs: Any) -> VGG:
     return VGG(make_layers(cfgs[cfg], batch_norm=batch_norm), **kwargs)
 
 
-def vgg11(**kwargs):
+def vgg11(**kwargs: Any) -> VGG:
     """VGG 11-layer model (configuration "A"): 132,863,336 parameters with 1000 classes."""
     return _vgg("A", False, **kwargs)
 
 
-def vgg11_bn(**kwargs):
+def vgg11_bn(**kwargs: Any) -> VGG:
     """VGG11 with batch normalisation after every convolution: 132,868,840 parameters."""
     return _vgg("A", True, **kwargs)
 
 
-def vgg13(**kwargs):
+def vgg13(**kwargs: Any) -> VGG:
     """VGG 13-layer model (configuration "B"): 133,047,848 parameters."""
     return _vgg("B", False, **kwargs)
 
 
-def vgg13_bn(**kwargs):
+def vgg13_bn(**kwargs: Any) -> VGG:
     """VGG13 with batch normalisation: 133,053,736 parameters."""
     return _vgg("B", True, **kwargs)
 
 
-def vgg16(**kwargs):
+def vgg16(**kwargs: Any) -> VGG:
     """VGG 16-layer model (configuration "D"): 138,357,544 parameters."""
     return _vgg("D", False, **kwargs)
 
 
-def vgg16_bn(**kwargs):
+def vgg16_bn(**kwargs: Any) -> VGG:
     """VGG16 with batch normalisation: 138,365,992 parameters."""
     return _vgg("D", True, **kwargs)
 
 
-def vgg19(**kwargs):
+def vgg19(**kwargs: Any) -> VGG:
     """VGG 19-layer model (configuration "E"): 143,667,240 parameters."""
     return _vgg("E", False, **kwargs)
 
 
-def vgg19_bn(**kwargs):
+def vgg19_bn(**kwargs: Any) -> VGG:
     """VGG19 with batch normalisation: 143,678,248 parameters."""
     return _vgg("E", True, **kwargs)

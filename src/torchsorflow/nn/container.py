@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import operator
 from collections import OrderedDict
+from collections.abc import Iterable, Mapping
+from typing import Any, Self
 
 from .module import Module
 
@@ -52,16 +54,16 @@ class _IndexedModules(Module):
         del modules[index if isinstance(index, slice) else self._position(index)]
         self._renumber(modules)
 
-    def append(self, module):
+    def append(self, module: Module) -> Self:
         self.add_module(str(len(self)), module)
         return self
 
-    def extend(self, modules):
+    def extend(self, modules: Iterable[Module]) -> Self:
         for module in modules:
             self.append(module)
         return self
 
-    def insert(self, index, module):
+    def insert(self, index: int, module: Module) -> Self:
         modules = list(self._modules.values())
         modules.insert(index, module)
         self._renumber(modules)
@@ -71,7 +73,7 @@ class _IndexedModules(Module):
 class Sequential(_IndexedModules):
     """Applies its modules in order, each to the previous one's output."""
 
-    def __init__(self, *args):
+    def __init__(self, *args: Module | OrderedDict[str, Module]):
         super().__init__()
         if len(args) == 1 and isinstance(args[0], OrderedDict):
             for name, module in args[0].items():
@@ -89,7 +91,7 @@ class Sequential(_IndexedModules):
     def __setitem__(self, index, module):
         self.add_module(list(self._modules)[self._position(index)], module)
 
-    def forward(self, input):
+    def forward(self, input: Any) -> Any:
         for module in self._modules.values():
             input = module(input)
         return input
@@ -98,7 +100,7 @@ class Sequential(_IndexedModules):
 class ModuleList(_IndexedModules):
     """A list of modules whose parameters are registered (a plain Python list would hide them)."""
 
-    def __init__(self, modules=None):
+    def __init__(self, modules: Iterable[Module] | None = None):
         super().__init__()
         if modules is not None:
             self.extend(modules)
@@ -118,7 +120,7 @@ class ModuleList(_IndexedModules):
 class ModuleDict(Module):
     """A dict of modules, registered under their keys."""
 
-    def __init__(self, modules=None):
+    def __init__(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]] | None = None):
         super().__init__()
         if modules is not None:
             self.update(modules)
@@ -150,12 +152,12 @@ class ModuleDict(Module):
     def items(self):
         return self._modules.items()
 
-    def pop(self, key):
+    def pop(self, key: str) -> Module:
         module = self._modules[key]
         del self._modules[key]
         return module
 
-    def update(self, modules):
+    def update(self, modules: Mapping[str, Module] | Iterable[tuple[str, Module]]) -> None:
         items = modules.items() if hasattr(modules, "items") else modules
         for key, module in items:
             self[key] = module

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 from .. import ops
 from ..ops.nn_ops import pair
+from ..tensor import Tensor
 from . import functional as F
 from . import init
+from .common_types import _dtype_t, _size_2_t
 from .module import Module
 from .parameter import Parameter
 
@@ -26,8 +28,10 @@ class Conv2d(Module):
     with PyTorch's kaiming-uniform (a=√5) and the bias uniform in ±1/√fan_in.
     """
 
-    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1,
-                 groups=1, bias=True, padding_mode="zeros", dtype=None):
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: _size_2_t,
+                 stride: _size_2_t = 1, padding: _size_2_t | str = 0, dilation: _size_2_t = 1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 dtype: _dtype_t = None):
         super().__init__()
         if groups <= 0:
             raise ValueError("groups must be a positive integer")
@@ -62,14 +66,14 @@ class Conv2d(Module):
             self.register_parameter("bias", None)
         self.reset_parameters()
 
-    def reset_parameters(self):
+    def reset_parameters(self) -> None:
         init.default_layer_init_(self.weight, self.bias)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.conv2d(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
                         self.groups)
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         text = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
                 f"stride={self.stride}")
         if self.padding != (0, 0):

@@ -38,6 +38,9 @@ def _as_tensor(x):
 # --- linear and convolution ------------------------------------------------------------------
 def linear(input, weight, bias=None):
     """``input @ weight.T + bias`` with ``weight`` shaped (out_features, in_features)."""
+    if input.ndim == 0 or weight.ndim == 0:   # a scalar has no feature axis to contract
+        raise ValueError(f"linear: both arguments to linear need to be at least 1D, but they are "
+                         f"{input.ndim}D and {weight.ndim}D")
     if input.shape[-1] != weight.shape[-1]:
         raise ValueError(f"linear: input of shape {tuple(input.shape)} has {input.shape[-1]} "
                          f"features but weight of shape {tuple(weight.shape)} expects "
@@ -93,9 +96,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         padding = nn_ops.pair(padding, "padding")
     for size, pad, k, d in zip(input.shape[2:], padding, weight.shape[2:], dilation):
         if size + 2 * pad < d * (k - 1) + 1:
-            raise ValueError(f"Calculated padded input size per channel: "
-                             f"({input.shape[2] + 2 * padding[0]} x {input.shape[3] + 2 * padding[1]}"
-                             f"). Kernel size: ({weight.shape[2]} x {weight.shape[3]}). Kernel size "
+            padded_h, padded_w = input.shape[2] + 2 * padding[0], input.shape[3] + 2 * padding[1]
+            raise ValueError(f"Calculated padded input size per channel: ({padded_h} x {padded_w})"
+                             f". Kernel size: ({weight.shape[2]} x {weight.shape[3]}). Kernel size "
                              "can't be greater than actual input size")
     if bias is not None:
         bias = _as_tensor(bias)

@@ -53,7 +53,8 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
     input = _as_tensor(input)
     labels = np.asarray(target._array if isinstance(target, Tensor) else target)
     if not np.issubdtype(labels.dtype, np.integer):
-        raise TypeError(f"nll_loss: target must hold integer class indices, got dtype {labels.dtype}")
+        raise TypeError("nll_loss: target must hold integer class indices, got dtype "
+                        f"{labels.dtype}")
     expected = input.shape[:1] + input.shape[2:] if input.ndim > 1 else ()
     if labels.shape != expected:
         raise ValueError(f"nll_loss: expected target of shape {expected} for input of shape "

@@ -27,6 +27,8 @@ unchanged.
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable, Iterator
+from typing import Any, Self
 
 import numpy as np
 
@@ -51,7 +53,7 @@ class _RemovableHandle:
         self.id = _RemovableHandle._next_id
         _RemovableHandle._next_id += 1
 
-    def remove(self):
+    def remove(self) -> None:
         self.hooks.pop(self.id, None)
 
 
@@ -60,7 +62,7 @@ class Module(StateDictMixin):
 
     training: bool
 
-    def __init__(self):
+    def __init__(self) -> None:
         set_ = object.__setattr__
         set_(self, "training", True)
         set_(self, "_parameters", OrderedDict())
@@ -70,11 +72,11 @@ class Module(StateDictMixin):
         set_(self, "_forward_hooks", OrderedDict())
         set_(self, "_forward_pre_hooks", OrderedDict())
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required '
                                   '"forward" function')
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if not (self._forward_pre_hooks or self._forward_hooks):  # the fast, common path
             return self.forward(*args, **kwargs)
         for hook in list(self._forward_pre_hooks.values()):
@@ -88,13 +90,13 @@ class Module(StateDictMixin):
                 output = result
         return output
 
-    def register_forward_pre_hook(self, hook):
+    def register_forward_pre_hook(self, hook: Callable) -> _RemovableHandle:
         """``hook(module, args)`` runs before ``forward``; it may return replacement args."""
         handle = _RemovableHandle(self._forward_pre_hooks)
         self._forward_pre_hooks[handle.id] = hook
         return handle
 
-    def register_forward_hook(self, hook):
+    def register_forward_hook(self, hook: Callable) -> _RemovableHandle:
         """``hook(module, args, output)`` runs after ``forward``; it may return a new output."""
         handle = _RemovableHandle(self._forward_hooks)
         self._forward_hooks[handle.id] = hook
@@ -130,7 +132,8 @@ class Module(StateDictMixin):
             object.__setattr__(self, name, value)
 
     def _forget(self, name, keep=None):
-        """Drop ``name`` from every registry but ``keep`` (which keeps its position, as in PyTorch)."""
+        """Drop ``name`` from every registry but ``keep`` (which keeps its position, as in
+        PyTorch)."""
         self.__dict__.pop(name, None)
         for registry in (self._parameters, self._buffers, self._modules):
             if registry is not keep:
@@ -163,7 +166,7 @@ class Module(StateDictMixin):
         if "." in name or name == "":
             raise KeyError(f'{kind} name can\'t contain "." and can\'t be empty, got {name!r}')
 
-    def register_parameter(self, name, param):
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
         self._check_name("parameter", name)
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter "
@@ -171,7 +174,7 @@ class Module(StateDictMixin):
         self._forget(name)
         self._parameters[name] = param
 
-    def register_buffer(self, name, tensor, persistent=True):
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
         """Register non-learned state; persistent buffers are saved in the ``state_dict``."""
         self._check_name("buffer", name)
         if tensor is not None and not isinstance(tensor, Tensor):
@@ -182,7 +185,7 @@ class Module(StateDictMixin):
         if not persistent:
             self._non_persistent_buffers.add(name)
 
-    def add_module(self, name, module):
+    def add_module(self, name: str, module: Module | None) -> None:
         self._check_name("module", name)
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{type(module).__name__} is not a Module subclass")
@@ -191,7 +194,7 @@ class Module(StateDictMixin):
 
     register_module = add_module
 
-    def get_submodule(self, target):
+    def get_submodule(self, target: str) -> Module:
         module = self
         for part in target.split(".") if target else ():
             if part not in module._modules:
@@ -200,14 +203,14 @@ class Module(StateDictMixin):
             module = module._modules[part]
         return module
 
-    def get_parameter(self, target):
+    def get_parameter(self, target: str) -> Parameter:
         owner, _, name = target.rpartition(".")
         module = self.get_submodule(owner)
         if name not in module._parameters:
             raise AttributeError(f"{type(module).__name__} has no parameter `{name}`")
         return module._parameters[name]
 
-    def get_buffer(self, target):
+    def get_buffer(self, target: str) -> Tensor:
         owner, _, name = target.rpartition(".")
         module = self.get_submodule(owner)
         if name not in module._buffers:
@@ -215,7 +218,8 @@ class Module(StateDictMixin):
         return module._buffers[name]
 
     # --- walking the tree ------------------------------------------------------------------------
-    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+    def named_modules(self, memo: set | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
         if memo is None:
             memo = set()
         if remove_duplicate:
@@ -228,18 +232,18 @@ class Module(StateDictMixin):
                 yield from module.named_modules(memo, prefix + ("." if prefix else "") + name,
                                                 remove_duplicate)
 
-    def modules(self):
+    def modules(self) -> Iterator[Module]:
         for _, module in self.named_modules():
             yield module
 
-    def named_children(self):
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         seen = set()
         for name, module in self._modules.items():
             if module is not None and id(module) not in seen:
                 seen.add(id(module))
                 yield name, module
 
-    def children(self):
+    def children(self) -> Iterator[Module]:
         for _, module in self.named_children():
             yield module
 
@@ -253,45 +257,47 @@ class Module(StateDictMixin):
                 seen.add(id(value))
                 yield module_prefix + ("." if module_prefix else "") + name, value
 
-    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
         """``(dotted name, Parameter)`` pairs; a shared Parameter appears once."""
         return self._named_members("_parameters", prefix, recurse, remove_duplicate)
 
-    def parameters(self, recurse=True):
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
-    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
         return self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
-    def buffers(self, recurse=True):
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         for _, buffer in self.named_buffers(recurse=recurse):
             yield buffer
 
-    def apply(self, fn):
+    def apply(self, fn: Callable[[Module], object]) -> Self:
         """Call ``fn`` on every submodule (children first) and then on ``self``."""
         for module in self.children():
             module.apply(fn)
         fn(self)
         return self
 
-    # --- modes and gradients -----------------------------------------------------------------------
-    def train(self, mode=True):
+    # --- modes and gradients -------------------------------------------------------------------
+    def train(self, mode: bool = True) -> Self:
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
         for module in self.modules():
             object.__setattr__(module, "training", mode)
         return self
 
-    def eval(self):
+    def eval(self) -> Self:
         return self.train(False)
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: bool = True) -> Self:
         for param in self.parameters():
             param.requires_grad_(requires_grad)
         return self
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         for param in self.parameters():
             if param.grad is None:
                 continue
@@ -300,7 +306,7 @@ class Module(StateDictMixin):
             else:
                 param.grad = Tensor._wrap(np.zeros_like(param._array))
 
-    # --- dtype conversion --------------------------------------------------------------------------
+    # --- dtype conversion ----------------------------------------------------------------------
     def _apply_to_arrays(self, convert):
         """Replace every parameter's, gradient's and floating buffer's array, keeping identities."""
         for module in self.modules():
@@ -314,29 +320,30 @@ class Module(StateDictMixin):
                     buffer._array = convert(buffer._array)
         return self
 
-    def to(self, dtype=None, *args, **kwargs):
+    def to(self, dtype: Any = None, *args: Any, **kwargs: Any) -> Self:
         """Cast floating parameters and buffers to ``dtype``; devices other than CPU are refused."""
         if isinstance(dtype, str) and dtype.startswith("cpu"):
             return self
         if isinstance(dtype, str) and dtype.startswith(("cuda", "mps")):
-            raise RuntimeError(f"TorchsorFlow runs on the CPU only; cannot move a module to {dtype!r}")
+            raise RuntimeError("TorchsorFlow runs on the CPU only; cannot move a module to "
+                               f"{dtype!r}")
         if dtype is None:
             return self
         dtype = np.dtype(dtype)
-        return self._apply_to_arrays(lambda a: a.astype(dtype) if np.issubdtype(a.dtype, np.floating)
-                                     else a)
+        return self._apply_to_arrays(
+            lambda a: a.astype(dtype) if np.issubdtype(a.dtype, np.floating) else a)
 
-    def float(self):
+    def float(self) -> Self:
         return self.to(np.float32)
 
-    def double(self):
+    def double(self) -> Self:
         return self.to(np.float64)
 
-    def cpu(self):
+    def cpu(self) -> Self:
         return self
 
     # --- printing --------------------------------------------------------------------------------
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         """The text between the parentheses of this module's ``repr``; layers override it."""
         return ""
 

@@ -25,7 +25,7 @@ class Parameter(Tensor):
 
     __slots__ = ()  # Tensor uses __slots__; a subclass without this would grow a __dict__
 
-    def __init__(self, data=None, requires_grad=True):
+    def __init__(self, data: Tensor | np.ndarray | None = None, requires_grad: bool = True):
         if data is None:
             data = np.empty((0,), dtype=np.float32)
         super().__init__(data, requires_grad=requires_grad)

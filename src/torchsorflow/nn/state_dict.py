@@ -17,6 +17,7 @@ IncompatibleKeys(missing_keys=[], unexpected_keys=[])
 from __future__ import annotations
 
 from collections import OrderedDict, namedtuple
+from collections.abc import Mapping
 
 import numpy as np
 
@@ -36,7 +37,7 @@ def _as_array(value):
         return value._array
     if isinstance(value, np.ndarray):
         return value
-    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch.Tensor, without importing torch
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a torch.Tensor (torch not imported)
         return value.detach().cpu().numpy()
     return np.asarray(value)
 
@@ -52,12 +53,15 @@ class StateDictMixin:
             if buffer is not None and name not in self._non_persistent_buffers:
                 destination[prefix + name] = buffer if keep_vars else buffer.detach()
 
-    def state_dict(self, destination=None, prefix="", keep_vars=False):
-        """An ordered mapping from PyTorch-style dotted names to Tensors sharing this model's memory.
+    def state_dict(self, destination: dict | None = None, prefix: str = "",
+                   keep_vars: bool = False) -> OrderedDict[str, Tensor]:
+        """An ordered mapping from PyTorch-style dotted names to Tensors sharing this model's
+        memory.
 
         >>> from torchsorflow import nn
         >>> list(nn.Sequential(nn.Linear(2, 3), nn.BatchNorm1d(3)).state_dict())
-        ['0.weight', '0.bias', '1.weight', '1.bias', '1.running_mean', '1.running_var', '1.num_batches_tracked']
+        ['0.weight', '0.bias', '1.weight', '1.bias', '1.running_mean', '1.running_var',
+         '1.num_batches_tracked']
         """
         if destination is None:
             destination = OrderedDict()
@@ -89,7 +93,8 @@ class StateDictMixin:
                 continue
             np.copyto(target._array, value, casting="unsafe")
 
-    def load_state_dict(self, state_dict, strict=True):
+    def load_state_dict(self, state_dict: Mapping[str, object], strict: bool = True
+                        ) -> IncompatibleKeys:
         """Copy values (Tensors, NumPy arrays or PyTorch tensors) into this model's own arrays.
 
         With ``strict`` the key sets must match exactly; shapes must always match. All problems

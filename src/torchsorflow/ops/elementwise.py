@@ -10,8 +10,9 @@ out full-size (broadcast); the tracer sums cotangents back to each argument's sh
 """
 from __future__ import annotations
 
-from ..autodiff.tracer import Primitive
-from ..backend import default_float, xp
+from ..autodiff.tracer import Box, Primitive
+from .. import backend
+from ..backend import xp
 from .kernels import runtime
 
 
@@ -60,37 +61,71 @@ def _promote(x, y):
 
 
 def _int_to_float(a):
-    return a.astype(default_float) if a.dtype.kind in "biu" else a
+    return a.astype(backend.default_float) if a.dtype.kind in "biu" else a
+
+
+def _promoted(x, y):
+    """The two operands of a binary NumPy operation, promoted as PyTorch would."""
+    tx, ty = type(x), type(y)
+    if tx is xp.ndarray and ty is xp.ndarray:
+        if x.dtype != y.dtype:
+            x, y = _promote(x, y)
+    elif tx is float and ty is xp.ndarray:  # int Tensor · 1.5 → float32 in PyTorch
+        y = _int_to_float(y)
+    elif ty is float and tx is xp.ndarray:
+        x = _int_to_float(x)
+    return x, y
 
 
 def _binary_impl(ufunc):
     def impl(x, y):
-        tx, ty = type(x), type(y)
-        if tx is xp.ndarray and ty is xp.ndarray:
-            if x.dtype != y.dtype:
-                x, y = _promote(x, y)
-        elif tx is float and ty is xp.ndarray:  # int Tensor · 1.5 → float32 in PyTorch
-            y = _int_to_float(y)
-        elif ty is float and tx is xp.ndarray:
-            x = _int_to_float(x)
-        return ufunc(x, y)
+        return ufunc(*_promoted(x, y))
 
     impl.__name__ = ufunc.__name__
     return impl
 
 
+def _scaled(y, alpha):
+    return y if alpha == 1 else y * alpha
+
+
+def _true_divide(x, y):
+    """x / y; integers divide into the default float dtype (PyTorch), not float64 (NumPy)."""
+    x, y = _promoted(x, y)
+    out = xp.true_divide(x, y)
+    if out.dtype != backend.default_float and out.dtype.kind == "f" and not any(
+            type(a) is xp.ndarray and a.dtype.kind == "f" for a in (x, y)):
+        out = out.astype(backend.default_float)
+    return out
+
+
 # --- arithmetic ------------------------------------------------------------------------------
-add = elementwise("add", _binary_impl(xp.add), lambda ans, x, y: 1, lambda ans, x, y: 1)
-sub = elementwise("sub", _binary_impl(xp.subtract), lambda ans, x, y: 1, lambda ans, x, y: -1)
+add = elementwise("add", lambda x, y, alpha=1: xp.add(*_promoted(x, _scaled(y, alpha))),
+                  lambda ans, x, y, alpha=1: 1, lambda ans, x, y, alpha=1: alpha)
+sub = elementwise("sub", lambda x, y, alpha=1: xp.subtract(*_promoted(x, _scaled(y, alpha))),
+                  lambda ans, x, y, alpha=1: 1, lambda ans, x, y, alpha=1: -alpha)
 mul = elementwise("mul", _binary_impl(xp.multiply), lambda ans, x, y: y, lambda ans, x, y: x)
-div = elementwise("div", _binary_impl(xp.true_divide),
-                  lambda ans, x, y: reciprocal(y), lambda ans, x, y: neg(div(ans, y)))
+true_divide = elementwise("div", _true_divide, lambda ans, x, y: reciprocal(y),
+                          lambda ans, x, y: neg(true_divide(ans, y)))
 neg = elementwise("neg", xp.negative, lambda ans, x: -1)
+
+
+def div(input, other, *, rounding_mode=None):
+    """``input / other``; ``rounding_mode`` ``'trunc'`` or ``'floor'`` rounds the quotient
+    (no gradient flows through rounding)."""
+    if rounding_mode is None:
+        return true_divide(input, other)
+    if rounding_mode == "floor":
+        return floor_divide(input, other)
+    if rounding_mode == "trunc":
+        return _trunc_divide(input, other)
+    raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' but "
+                     f"found {rounding_mode!r}")
 
 
 def reciprocal(y):
     """1/y, for Tensors and Python numbers alike."""
-    return 1 / y if isinstance(y, (int, float)) else div(1.0, y)
+    return 1 / y if isinstance(y, (int, float)) else true_divide(1.0, y)
 
 
 def _safe_log_base(x):
@@ -113,7 +148,7 @@ exp = elementwise("exp", xp.exp, lambda ans, x: ans)
 log = elementwise("log", xp.log, lambda ans, x: reciprocal(x))
 log1p = elementwise("log1p", xp.log1p, lambda ans, x: reciprocal(add(x, 1)))
 expm1 = elementwise("expm1", xp.expm1, lambda ans, x: add(ans, 1))
-sqrt = elementwise("sqrt", xp.sqrt, lambda ans, x: div(0.5, ans))
+sqrt = elementwise("sqrt", xp.sqrt, lambda ans, x: true_divide(0.5, ans))
 sin = elementwise("sin", xp.sin, lambda ans, x: cos(x))
 cos = elementwise("cos", xp.cos, lambda ans, x: neg(sin(x)))
 tanh = elementwise("tanh", xp.tanh, lambda ans, x: sub(1, mul(ans, ans)))
@@ -177,6 +212,24 @@ def _clip_pass(ans, x, low, high):
 
 clip = elementwise("clip", lambda x, low, high: xp.clip(x, low, high), _clip_pass, None, None)
 
+
+def clamp(input, min=None, max=None):
+    """Limit ``input`` to [min, max]; bounds may be numbers or Tensors (``clip`` is the same)."""
+    if min is None and max is None:
+        raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
+    if isinstance(min, Box) or isinstance(max, Box):  # Tensor bounds: element-wise extremes
+        out = input if min is None else maximum(input, min)
+        return out if max is None else minimum(out, max)
+    return clip(input, min, max)
+
+
+def clamp_min(input, min):
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):
+    return clamp(input, max=max)
+
 # where(c, x, y) passes the gradient to x where c holds and to y elsewhere; written as a
 # selection rather than a product with the mask, so an infinite gradient on the other side
 # does not turn into 0·inf = nan.
@@ -204,11 +257,14 @@ sign = _constant("sign", xp.sign)
 floor = _constant("floor", xp.floor)
 isnan = _constant("isnan", xp.isnan)
 isfinite = _constant("isfinite", xp.isfinite)
+floor_divide = _constant("floor_divide", lambda x, y: xp.floor_divide(*_promoted(x, y)))
+_trunc_divide = _constant("trunc_divide", lambda x, y: xp.trunc(_true_divide(x, y)).astype(
+    xp.result_type(*_promoted(x, y)), copy=False))
 
 
-def square(x):
-    return mul(x, x)
+def square(input):
+    return mul(input, input)
 
 
-def rsqrt(x):
-    return div(1.0, sqrt(x))
+def rsqrt(input):
+    return true_divide(1.0, sqrt(input))

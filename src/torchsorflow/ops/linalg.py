@@ -45,10 +45,49 @@ _matmul = Primitive("matmul", runtime.matmul, vjp=(_matmul_vjp_left, _matmul_vjp
                     linear=(0, 1))
 
 
-def matmul(a, b):
-    a, b = to_box(a), to_box(b)
-    _check_matmul(a._array, b._array)
-    return _matmul(a, b)
+def matmul(input, other):
+    input, other = to_box(input), to_box(other)
+    _check_matmul(input._array, other._array)
+    return _matmul(input, other)
+
+
+def _check_ndim(op, what, x, ndim):
+    if x.ndim != ndim:
+        raise RuntimeError(f"{op}: {what} must be a {ndim}D tensor, got a {x.ndim}D tensor of "
+                           f"shape {tuple(x.shape)}")
+
+
+def mm(input, mat2):
+    """Matrix times matrix (both 2-D; ``matmul`` broadcasts, this does not)."""
+    input, mat2 = to_box(input), to_box(mat2)
+    _check_ndim("mm", "self", input, 2)
+    _check_ndim("mm", "mat2", mat2, 2)
+    return matmul(input, mat2)
+
+
+def bmm(input, mat2):
+    """Batches of matrix products: (b, n, m) @ (b, m, p)."""
+    input, mat2 = to_box(input), to_box(mat2)
+    _check_ndim("bmm", "batch1", input, 3)
+    _check_ndim("bmm", "batch2", mat2, 3)
+    if input.shape[0] != mat2.shape[0]:
+        raise RuntimeError(f"bmm: batch1 and batch2 must have the same batch size, got "
+                           f"{input.shape[0]} and {mat2.shape[0]}")
+    return matmul(input, mat2)
+
+
+def mv(input, vec):
+    input, vec = to_box(input), to_box(vec)
+    _check_ndim("mv", "matrix", input, 2)
+    _check_ndim("mv", "vector", vec, 1)
+    return matmul(input, vec)
+
+
+def dot(input, other):
+    input, other = to_box(input), to_box(other)
+    _check_ndim("dot", "self", input, 1)
+    _check_ndim("dot", "tensor", other, 1)
+    return matmul(input, other)
 
 
 # solve(A, B) = A⁻¹B. With X = A⁻¹B: dX = A⁻¹(dB − dA·X), so the cotangent of B is A⁻ᵀG and the

@@ -1,13 +1,19 @@
-"""Reductions: sum, max/min, log-sum-exp and softmax, with mean/var/std/norm composed from them."""
+"""Reductions: sum, max/min, log-sum-exp, softmax and cumulative sums, with mean/var/std/norm
+composed from them. The public functions take PyTorch's arguments (``dim``, ``keepdim``,
+``dtype``); ``max``/``min`` with a ``dim`` return ``(values, indices)`` as torch does."""
 from __future__ import annotations
 
 import builtins
 
-from ..autodiff.tracer import Primitive, to_box
-from ..backend import xp
-from .elementwise import absolute, div, elementwise, equal, exp, greater, mul, power, sqrt, sub, where
+import warnings
+
+from ..autodiff.tracer import Box, Primitive, to_box
+from ..backend import is_floating, to_dtype, xp
+from .arguments import ValuesIndices, numpy_aliases
+from .elementwise import (absolute, div, elementwise, equal, exp, greater, maximum, minimum, mul,
+                          power, sqrt, sub, where)
 from .kernels.reduce import sum_axes
-from .shape import broadcast_to, reshape
+from .shape import astype, broadcast_to, flip, gather, reshape, squeeze
 
 
 def normalize_axis(axis, ndim):
@@ -15,12 +21,13 @@ def normalize_axis(axis, ndim):
     if axis is None:
         return None
     axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    rank = builtins.max(ndim, 1)
     out = []
     for a in axes:
-        if not -max(ndim, 1) <= a < max(ndim, 1):
+        if not -rank <= a < rank:
             raise IndexError(f"Dimension out of range (expected to be in range of "
-                             f"[{-max(ndim, 1)}, {max(ndim, 1) - 1}], but got {a})")
-        out.append(a % max(ndim, 1) if ndim else 0)
+                             f"[{-rank}, {rank - 1}], but got {a})")
+        out.append(a % rank if ndim else 0)
     return tuple(sorted(set(out))) if ndim else None
 
 
@@ -108,51 +115,135 @@ _argmax = Primitive("argmax", lambda x, axis, keepdims: xp.argmax(x, axis=axis, 
                     differentiable=False)
 _argmin = Primitive("argmin", lambda x, axis, keepdims: xp.argmin(x, axis=axis, keepdims=keepdims),
                     differentiable=False)
+_all = Primitive("all", lambda x, axis, keepdims: xp.all(x, axis=axis, keepdims=keepdims),
+                 differentiable=False)
+_any = Primitive("any", lambda x, axis, keepdims: xp.any(x, axis=axis, keepdims=keepdims),
+                 differentiable=False)
+
+# cumsum is linear; its adjoint sums from the other end: flip, cumsum, flip.
+_cumsum = Primitive("cumsum", lambda x, axis: xp.cumsum(x, axis=axis),
+                    vjp=(lambda g, ans, x, axis: flip(_cumsum(flip(g, axis), axis=axis), axis),),
+                    linear=(0,))
 
 
 # --- public functions ------------------------------------------------------------------------
-def sum(x, axis=None, keepdims=False):
-    x = to_box(x)
-    return _sum(x, axis=None if axis is None else normalize_axis(axis, x.ndim), keepdims=keepdims)
+def _cast(input, dtype):
+    dtype = to_dtype(dtype)
+    return input if dtype is None or dtype == input.dtype else astype(input, dtype)
 
 
-def amax(x, axis=None, keepdims=False):
-    x = to_box(x)
-    return _amax(x, axis=normalize_axis(axis, x.ndim), keepdims=keepdims)
+@numpy_aliases
+def sum(input, dim=None, keepdim=False, *, dtype=None):
+    input = _cast(to_box(input), dtype)
+    return _sum(input, axis=normalize_axis(dim, input.ndim), keepdims=keepdim)
 
 
-def amin(x, axis=None, keepdims=False):
-    x = to_box(x)
-    return _amin(x, axis=normalize_axis(axis, x.ndim), keepdims=keepdims)
+@numpy_aliases
+def amax(input, dim=None, keepdim=False):
+    """Largest values over ``dim`` (all dims by default); ties share the gradient evenly."""
+    input = to_box(input)
+    return _amax(input, axis=normalize_axis(dim, input.ndim), keepdims=keepdim)
 
 
-def logsumexp(x, axis=None, keepdims=False):
-    x = to_box(x)
-    return _logsumexp(x, axis=normalize_axis(axis, x.ndim), keepdims=keepdims)
+@numpy_aliases
+def amin(input, dim=None, keepdim=False):
+    input = to_box(input)
+    return _amin(input, axis=normalize_axis(dim, input.ndim), keepdims=keepdim)
 
 
-def _single_axis(axis, ndim):
-    if not isinstance(axis, int):
-        raise TypeError(f"softmax: dim must be an int, got {axis!r}")
-    return normalize_axis(axis, ndim)[0] if ndim else 0
+def _extreme(input, dim, keepdim, other, pick, reduce, elementwise_op):
+    """``max``/``min``: the overall extreme, ``(values, indices)`` along ``dim``, or with a
+    Tensor second argument the element-wise extreme (PyTorch's three forms of one name)."""
+    if isinstance(dim, Box) or other is not None:
+        return elementwise_op(input, other if other is not None else dim)
+    input = to_box(input)
+    if dim is None:
+        return reduce(input, axis=None, keepdims=False)
+    axis = normalize_axis(dim, input.ndim)
+    axis = axis[0] if axis else 0
+    indices = pick(input, axis=axis, keepdims=True)
+    values = gather(input, axis, indices)  # the gradient goes to the index picked, as in torch
+    if not keepdim:
+        values, indices = squeeze(values, axis), squeeze(indices, axis)
+    return ValuesIndices(values, indices)
 
 
-def log_softmax(x, axis=-1):
-    x = to_box(x)
-    return _log_softmax(x, axis=_single_axis(axis, x.ndim))
+@numpy_aliases
+def max(input, dim=None, keepdim=False, *, other=None):
+    """``max(x)``, ``max(x, dim, keepdim=False) -> (values, indices)`` or ``max(x, y)``."""
+    return _extreme(input, dim, keepdim, other, _argmax, _amax, maximum)
 
 
-def softmax(x, axis=-1):
-    x = to_box(x)
-    return _softmax(x, axis=_single_axis(axis, x.ndim))
+@numpy_aliases
+def min(input, dim=None, keepdim=False, *, other=None):
+    return _extreme(input, dim, keepdim, other, _argmin, _amin, minimum)
 
 
-def argmax(x, axis=None, keepdims=False):
-    return _argmax(to_box(x), axis=axis, keepdims=keepdims)
+@numpy_aliases
+def logsumexp(input, dim=None, keepdim=False):
+    input = to_box(input)
+    return _logsumexp(input, axis=normalize_axis(dim, input.ndim), keepdims=keepdim)
 
 
-def argmin(x, axis=None, keepdims=False):
-    return _argmin(to_box(x), axis=axis, keepdims=keepdims)
+def _softmax_dim(op, dim, ndim):
+    if dim is None:  # PyTorch's legacy choice, with its warning
+        warnings.warn(f"Implicit dimension choice for {op} has been deprecated. Change the call "
+                      "to include dim=X as an argument.", stacklevel=3)
+        dim = 0 if ndim in (0, 1, 3) else 1
+    if isinstance(dim, bool) or not isinstance(dim, int):
+        raise TypeError(f"{op}(): argument 'dim' must be int, not {type(dim).__name__}")
+    return normalize_axis(dim, ndim)[0] if ndim else 0
+
+
+@numpy_aliases
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    input = _cast(to_box(input), dtype)
+    return _log_softmax(input, axis=_softmax_dim("log_softmax", dim, input.ndim))
+
+
+@numpy_aliases
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    input = _cast(to_box(input), dtype)
+    return _softmax(input, axis=_softmax_dim("softmax", dim, input.ndim))
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    return softmax(-_cast(to_box(input), dtype), dim)
+
+
+@numpy_aliases
+def argmax(input, dim=None, keepdim=False):
+    """Index of the largest value (over the flattened input when ``dim`` is None)."""
+    input = to_box(input)
+    axis = None if dim is None else normalize_axis(dim, input.ndim)[0]
+    return _argmax(input, axis=axis, keepdims=keepdim and dim is not None)
+
+
+@numpy_aliases
+def argmin(input, dim=None, keepdim=False):
+    input = to_box(input)
+    axis = None if dim is None else normalize_axis(dim, input.ndim)[0]
+    return _argmin(input, axis=axis, keepdims=keepdim and dim is not None)
+
+
+@numpy_aliases
+def all(input, dim=None, keepdim=False):
+    input = to_box(input)
+    return _all(input, axis=normalize_axis(dim, input.ndim), keepdims=keepdim)
+
+
+@numpy_aliases
+def any(input, dim=None, keepdim=False):
+    input = to_box(input)
+    return _any(input, axis=normalize_axis(dim, input.ndim), keepdims=keepdim)
+
+
+@numpy_aliases
+def cumsum(input, dim, *, dtype=None):
+    input = _cast(to_box(input), dtype)
+    if input.dtype.kind in "bi" and dtype is None:  # torch accumulates integers in int64
+        input = astype(input, xp.int64)
+    return _cumsum(input, axis=normalize_axis(dim, input.ndim)[0] if input.ndim else 0)
 
 
 def _count(x, axis):
@@ -163,21 +254,40 @@ def _count(x, axis):
     return n
 
 
-def mean(x, axis=None, keepdims=False):
-    x = to_box(x)
-    axis = normalize_axis(axis, x.ndim)
-    return div(_sum(x, axis=axis, keepdims=keepdims), _count(x, axis))
+def _floating_input(op, input, dtype):
+    input = _cast(to_box(input), dtype)
+    if not is_floating(input.dtype):
+        kind = {"i": "Long", "u": "Byte", "b": "Bool"}.get(input.dtype.kind, str(input.dtype))
+        raise RuntimeError(f"{op}(): could not infer output dtype. Input dtype must be either a "
+                           f"floating point or complex dtype. Got: {kind}")
+    return input
 
 
-def var(x, axis=None, keepdims=False, correction=1, unbiased=None):
+@numpy_aliases
+def mean(input, dim=None, keepdim=False, *, dtype=None):
+    input = _floating_input("mean", input, dtype)
+    axis = normalize_axis(dim, input.ndim)
+    return div(_sum(input, axis=axis, keepdims=keepdim), _count(input, axis))
+
+
+def _correction(dim, unbiased, correction):
+    """PyTorch's var/std forms: ``var(x, unbiased)``, ``var(x, dim, unbiased)``, ``correction=``."""
+    if isinstance(dim, bool):  # var(x, False): the second positional argument was ``unbiased``
+        dim, unbiased = None, dim
+    if correction is None:
+        correction = 1 if unbiased is None or unbiased else 0
+    return dim, correction
+
+
+@numpy_aliases
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance with Bessel's ``correction`` (1 = unbiased, PyTorch's default; 0 = biased)."""
-    x = to_box(x)
-    if unbiased is not None:
-        correction = 1 if unbiased else 0
-    axis = normalize_axis(axis, x.ndim)
-    centered = sub(x, div(_sum(x, axis=axis, keepdims=True), _count(x, axis)))
-    squares = _sum(mul(centered, centered), axis=axis, keepdims=keepdims)
-    return div(squares, builtins.max(_count(x, axis) - correction, 0))
+    dim, correction = _correction(dim, unbiased, correction)
+    input = _floating_input("var", input, None)
+    axis = normalize_axis(dim, input.ndim)
+    centered = sub(input, div(_sum(input, axis=axis, keepdims=True), _count(input, axis)))
+    squares = _sum(mul(centered, centered), axis=axis, keepdims=keepdim)
+    return div(squares, builtins.max(_count(input, axis) - correction, 0))
 
 
 def _std_slope(ans):
@@ -189,16 +299,23 @@ def _std_slope(ans):
 _std_from_var = elementwise("std", xp.sqrt, lambda ans, v: _std_slope(ans))
 
 
-def std(x, axis=None, keepdims=False, correction=1, unbiased=None):
-    return _std_from_var(var(x, axis, keepdims, correction, unbiased))
+@numpy_aliases
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    return _std_from_var(var(input, dim, unbiased, keepdim, correction=correction))
 
 
-def norm(x, p=2, axis=None, keepdims=False):
-    x = to_box(x)
-    if p == 2 or p == "fro":
-        return sqrt(sum(mul(x, x), axis, keepdims))
+@numpy_aliases
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """The ``p``-norm over ``dim`` (all elements by default): 2/'fro', 1, inf, -inf or any p."""
+    input = _cast(to_box(input), dtype)
+    if p is None or p == 2 or p == "fro":
+        return sqrt(sum(mul(input, input), dim, keepdim))
     if p == 1:
-        return sum(absolute(x), axis, keepdims)
+        return sum(absolute(input), dim, keepdim)
     if p in (float("inf"), "inf"):
-        return amax(absolute(x), axis, keepdims)
-    return power(sum(power(absolute(x), p), axis, keepdims), 1.0 / p)
+        return amax(absolute(input), dim, keepdim)
+    if p in (float("-inf"), "-inf"):
+        return amin(absolute(input), dim, keepdim)
+    if p == 0:
+        return sum(astype(greater(absolute(input), 0), input.dtype), dim, keepdim)
+    return power(sum(power(absolute(input), p), dim, keepdim), 1.0 / p)

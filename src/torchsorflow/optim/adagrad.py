@@ -20,27 +20,26 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import Tensor
-from .optimizer import Optimizer
+from .optimizer import Optimizer, weight_decay_, zeros_state
 
 
 class Adagrad(Optimizer):
     def __init__(self, params, lr=1e-2, lr_decay=0.0, weight_decay=0.0,
-                 initial_accumulator_value=0.0, eps=1e-10, *, maximize=False):
+                 initial_accumulator_value=0.0, eps=1e-10, foreach=None, *, maximize=False,
+                 differentiable=False, fused=None):
         if initial_accumulator_value < 0:
             raise ValueError(f"Invalid initial_accumulator_value: {initial_accumulator_value}")
         super().__init__(params, dict(lr=lr, lr_decay=lr_decay, weight_decay=weight_decay,
                                       initial_accumulator_value=initial_accumulator_value,
-                                      eps=eps, maximize=maximize))
+                                      eps=eps, foreach=foreach, maximize=maximize,
+                                      differentiable=differentiable, fused=fused))
 
     def _init_state(self, param, group):
-        return {"step": 0, "sum": Tensor(np.full_like(param.numpy(),
-                                                      group["initial_accumulator_value"]))}
+        return {"step": 0, "sum": zeros_state(param, group["initial_accumulator_value"])}
 
     def _update(self, param, grad, state, group):
         state["step"] += 1
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * param
+        grad = weight_decay_(param, grad, group)
         current_lr = group["lr"] / (1 + (state["step"] - 1) * group["lr_decay"])
         squared_sum = state["sum"].numpy()
         squared_sum += grad * grad

@@ -14,6 +14,7 @@ where Adam and AdamW differ:
   rescale, so heavily-updated weights are barely decayed;
 * ``AdamW(weight_decay=wd)`` shrinks the weights directly, ``p = p * (1 - lr * wd)``, before the
   Adam step (Loshchilov & Hutter's *decoupled* weight decay), so decay is the same for every weight.
+  ``Adam(decoupled_weight_decay=True)`` is the same optimizer, as in PyTorch.
 
 >>> import torchsorflow as tsf
 >>> from torchsorflow.optim import Adam
@@ -28,49 +29,37 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import Tensor
-from .optimizer import Optimizer, lerp_
+from .optimizer import (
+    Optimizer,
+    lerp_,
+    square_average_,
+    state_buffer,
+    weight_decay_,
+    zeros_state,
+)
 
 
 class Adam(Optimizer):
-    decoupled_weight_decay = False
-
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0.0,
-                 amsgrad=False, *, maximize=False):
+                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False, fused=None, decoupled_weight_decay=False):
         super().__init__(params, dict(lr=lr, betas=tuple(betas), eps=eps,
                                       weight_decay=weight_decay, amsgrad=amsgrad,
-                                      maximize=maximize))
-
-    def _check_group(self, group):
-        super()._check_group(group)
-        for i, beta in enumerate(group["betas"]):
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(f"Invalid beta parameter at index {i}: {beta} (must be in [0, 1))")
+                                      maximize=maximize, foreach=foreach, capturable=capturable,
+                                      differentiable=differentiable, fused=fused,
+                                      decoupled_weight_decay=decoupled_weight_decay))
 
     def _init_state(self, param, group):
-        state = {"step": 0, "exp_avg": Tensor(np.zeros_like(param.numpy())),
-                 "exp_avg_sq": Tensor(np.zeros_like(param.numpy()))}
+        state = {"step": 0, "exp_avg": zeros_state(param), "exp_avg_sq": zeros_state(param)}
         if group["amsgrad"]:
-            state["max_exp_avg_sq"] = Tensor(np.zeros_like(param.numpy()))
+            state["max_exp_avg_sq"] = zeros_state(param)
         return state
 
     def _update(self, param, grad, state, group):
-        lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
-        state["step"] += 1
-        step = state["step"]
-        if weight_decay != 0:
-            if self.decoupled_weight_decay:
-                param *= 1 - lr * weight_decay
-            else:
-                grad = grad + weight_decay * param
-        exp_avg, exp_avg_sq = state["exp_avg"].numpy(), state["exp_avg_sq"].numpy()
-        lerp_(exp_avg, grad, 1 - beta1)
-        exp_avg_sq *= beta2
-        exp_avg_sq += (1 - beta2) * grad * grad
+        lr, (beta1, beta2) = group["lr"], group["betas"]
+        step, _, exp_avg, exp_avg_sq = adam_moments_(param, grad, state, group)
         if group["amsgrad"]:
-            if "max_exp_avg_sq" not in state:  # amsgrad switched on after some steps
-                state["max_exp_avg_sq"] = Tensor(np.zeros_like(exp_avg_sq))
-            second_moment = state["max_exp_avg_sq"].numpy()
+            second_moment = state_buffer(state, "max_exp_avg_sq", exp_avg_sq)
             np.maximum(second_moment, exp_avg_sq, out=second_moment)
         else:
             second_moment = exp_avg_sq
@@ -79,12 +68,26 @@ class Adam(Optimizer):
         param += -step_size * (exp_avg / denominator)
 
 
+def adam_moments_(param: np.ndarray, grad: np.ndarray, state: dict, group: dict) -> tuple:
+    """What Adam, NAdam and RAdam share: count the step, apply the weight decay and advance the
+    moment estimates in place, ``exp_avg`` (running mean of the gradient) and ``exp_avg_sq``
+    (that of its square). Returns ``(step, decayed gradient, exp_avg, exp_avg_sq)``."""
+    state["step"] += 1
+    grad = weight_decay_(param, grad, group)
+    beta1, beta2 = group["betas"]
+    exp_avg, exp_avg_sq = state["exp_avg"].numpy(), state["exp_avg_sq"].numpy()
+    lerp_(exp_avg, grad, 1 - beta1)
+    square_average_(exp_avg_sq, grad, beta2)
+    return state["step"], grad, exp_avg, exp_avg_sq
+
+
 class AdamW(Adam):
     """Adam with decoupled weight decay (default ``weight_decay=1e-2``, as in PyTorch)."""
 
-    decoupled_weight_decay = True
-
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-                 amsgrad=False, *, maximize=False):
+                 amsgrad=False, *, maximize=False, foreach=None, capturable=False,
+                 differentiable=False, fused=None):
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
-                         amsgrad=amsgrad, maximize=maximize)
+                         amsgrad=amsgrad, foreach=foreach, maximize=maximize,
+                         capturable=capturable, differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)

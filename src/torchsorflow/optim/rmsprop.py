@@ -25,53 +25,52 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tensor import Tensor
-from .optimizer import Optimizer, lerp_
+from .optimizer import (
+    Optimizer,
+    lerp_,
+    square_average_,
+    state_buffer,
+    weight_decay_,
+    zeros_state,
+)
 
 
 class RMSprop(Optimizer):
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0.0, momentum=0.0,
-                 centered=False, *, maximize=False):
+                 centered=False, capturable=False, foreach=None, maximize=False,
+                 differentiable=False):
         if not 0.0 <= alpha:
             raise ValueError(f"Invalid alpha value: {alpha} (must be >= 0)")
         super().__init__(params, dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                                      momentum=momentum, centered=centered, maximize=maximize))
+                                      momentum=momentum, centered=centered, capturable=capturable,
+                                      foreach=foreach, maximize=maximize,
+                                      differentiable=differentiable))
 
     def _init_state(self, param, group):
-        state = {"step": 0, "square_avg": Tensor(np.zeros_like(param.numpy()))}
+        state = {"step": 0, "square_avg": zeros_state(param)}
         if group["momentum"] > 0:
-            _zero_buffer(state, "momentum_buffer", param.numpy())
+            state["momentum_buffer"] = zeros_state(param)
         if group["centered"]:
-            _zero_buffer(state, "grad_avg", param.numpy())
+            state["grad_avg"] = zeros_state(param)
         return state
 
     def _update(self, param, grad, state, group):
         alpha = group["alpha"]
         state["step"] += 1
-        if group["weight_decay"] != 0:
-            grad = grad + group["weight_decay"] * param
+        grad = weight_decay_(param, grad, group)
         square_avg = state["square_avg"].numpy()
-        square_avg *= alpha
-        square_avg += (1 - alpha) * grad * grad
+        square_average_(square_avg, grad, alpha)
         if group["centered"]:
-            grad_avg = _zero_buffer(state, "grad_avg", param)
+            grad_avg = state_buffer(state, "grad_avg", param)
             lerp_(grad_avg, grad, 1 - alpha)
             denominator = np.sqrt(square_avg - grad_avg * grad_avg)
         else:
             denominator = np.sqrt(square_avg)
         denominator += group["eps"]
         if group["momentum"] > 0:
-            buffer = _zero_buffer(state, "momentum_buffer", param)
+            buffer = state_buffer(state, "momentum_buffer", param)
             buffer *= group["momentum"]
             buffer += grad / denominator
             param -= group["lr"] * buffer
         else:
             param += -group["lr"] * (grad / denominator)
-
-
-def _zero_buffer(state, name, like):
-    """The array of ``state[name]``, created as zeros the first time (also when an option such as
-    ``centered`` is switched on between steps)."""
-    if name not in state:
-        state[name] = Tensor(np.zeros_like(like))
-    return state[name].numpy()

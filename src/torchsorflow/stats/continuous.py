@@ -207,10 +207,30 @@ class Gamma(Distribution):
     def variance(self):
         return self.concentration / self.rate ** 2
 
+    # Beyond this concentration the log-likelihood, a difference of terms of size α·log β, is
+    # lost to float64 rounding and Newton's steps are noise.
+    MAX_CONCENTRATION = 1e12
+
     @classmethod
     def _statistics(cls, x):
-        return {"n": x.shape[0], "mean": float(np.mean(x)), "mean_log": float(np.mean(np.log(x))),
-                "constant": constant_value(x)}
+        mean = float(np.mean(x))
+        # log mean(x) − mean(log x) ≥ 0, the spread the MLE of α rests on (α ≈ 1/(2·spread) when it
+        # is small); taken as −mean(log(x / mean)) with log1p, which keeps its digits for nearly
+        # constant data where the plain difference of two logs would be rounding noise.
+        spread = float(-np.mean(np.log1p((x - mean) / mean)))
+        return {"n": x.shape[0], "mean": mean, "mean_log": float(np.mean(np.log(x))),
+                "spread": spread, "constant": constant_value(x)}
+
+    @classmethod
+    def _check_degenerate(cls, stats):
+        super()._check_degenerate(stats)
+        if stats["spread"] < 0.5 / cls.MAX_CONCENTRATION:
+            estimate = 0.5 / stats["spread"] if stats["spread"] > 0 else float("inf")
+            raise degenerate(cls.__name__, f"the {stats['n']} observations are nearly constant "
+                             f"(log mean(x) − mean(log x) = {stats['spread']:.3g}), so the "
+                             f"maximum-likelihood concentration (about {estimate:.3g}) is beyond "
+                             f"what float64 can fit (up to about {cls.MAX_CONCENTRATION:.0e}); "
+                             "such data are a point mass for any practical purpose")
 
     @classmethod
     def _loglik(cls, params, stats):

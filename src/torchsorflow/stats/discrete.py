@@ -180,8 +180,8 @@ class Categorical(Distribution):
             k = template.num_categories
             where = np.flatnonzero(x >= k)
             if where.size:
-                raise ValueError(f"Categorical: data[{where[0]}] = {x[where[0]].item()!r} is outside the "
-                                 f"support (values must be an integer in [0, {k}))")
+                raise ValueError(f"Categorical: data[{where[0]}] = {x[where[0]].item()!r} is "
+                                 f"outside the support (values must be an integer in [0, {k}))")
         return x
 
     @classmethod
@@ -204,9 +204,9 @@ class Categorical(Distribution):
                              "and there is nothing to estimate")
         empty = np.flatnonzero(counts == 0)
         if empty.size:
-            raise degenerate(cls.__name__, f"category {empty[0]} never occurs among the {stats['n']} "
-                             "observations, so its maximum-likelihood probability is 0, on the "
-                             "boundary where no standard error exists")
+            raise degenerate(cls.__name__, f"category {empty[0]} never occurs among the "
+                             f"{stats['n']} observations, so its maximum-likelihood probability "
+                             "is 0, on the boundary where no standard error exists")
 
     @classmethod
     def _loglik(cls, params, stats):

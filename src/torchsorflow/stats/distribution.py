@@ -69,7 +69,8 @@ def _format_index(name, index):
 
 
 def first_violation(array, ok, name="data"):
-    """``(\"data[i]\", value)`` for the first entry (in C order) where ``ok`` is False, else None."""
+    """``(\"data[i]\", value)`` for the first entry (in C order) where ``ok`` is False, else
+    None."""
     ok = np.asarray(ok, dtype=bool)
     if ok.all():  # the common case, without building an index array of N entries
         return None
@@ -96,7 +97,8 @@ def as_float_array(data, owner):
     try:
         array = np.asarray(data, dtype=np.float64)
     except (TypeError, ValueError) as error:
-        raise ValueError(f"{owner}: data must be numbers, could not convert them ({error})") from None
+        raise ValueError(f"{owner}: data must be numbers, could not convert them ({error})"
+                         ) from None
     return array
 
 
@@ -199,7 +201,8 @@ class Distribution:
         ``seed`` is anything ``numpy.random.default_rng`` accepts (an int makes draws repeatable).
         """
         if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 0:
-            raise ValueError(f"{type(self).__name__}.sample: n must be a non-negative int, got {n!r}")
+            raise ValueError(f"{type(self).__name__}.sample: n must be a non-negative int, got "
+                             f"{n!r}")
         rng = np.random.default_rng(seed)
         arrays = {k: v._array for k, v in self.params.items()}
         batch = np.broadcast_shapes(*(a.shape[:a.ndim - self._event_dims(k)]
@@ -278,7 +281,8 @@ class Distribution:
 
     @classmethod
     def _params_to_free(cls, params, stats):
-        return np.array([float(np.asarray(params[k], dtype=np.float64)) for k in cls.arg_constraints])
+        return np.array([float(np.asarray(params[k], dtype=np.float64))
+                         for k in cls.arg_constraints])
 
     @classmethod
     def _free_to_params(cls, theta, stats):

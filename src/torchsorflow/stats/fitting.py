@@ -12,6 +12,14 @@ The recipe, for every family:
    the square roots of its diagonal — no delta method needed, because the Hessian is taken in the
    natural coordinates, not the optimizer's.
 
+Families with a scale (Normal, Exponential, Gamma, Laplace, Student's t, the multivariate
+normal) whose data lie beyond 2**±100 in magnitude are fitted to the data divided by a power of
+two near their largest magnitude, and the estimates, standard errors and log-likelihood are
+mapped back: dividing by a power of two is exact, and data near 1e300 (whose squares or sums
+overflow) or near 1e-300 (whose squares underflow) fit as well as data near 1. An estimate that
+is still not finite in float64, or a numerical fit that does not converge, is an error saying
+why, never a table of inf and nan.
+
 >>> import numpy as np
 >>> from torchsorflow.stats import Exponential, fit
 >>> x = np.random.default_rng(0).exponential(scale=0.5, size=400)   # true rate 2
@@ -36,7 +44,7 @@ from ..tensor import Tensor
 from .continuous import Beta, Exponential, Gamma, LogNormal, Normal
 from .heavy_tailed import Laplace, StudentT
 from .discrete import Bernoulli, Categorical, Poisson
-from .distribution import Distribution
+from .distribution import Distribution, constant_value
 from .multivariate import MultivariateNormal
 
 FAMILIES = (Normal, MultivariateNormal, Exponential, Bernoulli, Categorical, Poisson, Gamma, Beta,
@@ -63,10 +71,10 @@ def get_family(name):
 
 @dataclass
 class FitResult:
-    """What :func:`fit` found. ``params``/``stderr`` map parameter names to floats (arrays for vector
-    and matrix parameters); ``covariance`` is the estimated covariance of the free coordinates
-    named in ``free_names``; ``information`` says whether it came from the ``"observed"`` or the
-    ``"expected"`` Fisher information."""
+    """What :func:`fit` found. ``params``/``stderr`` map parameter names to floats (arrays for
+    vector and matrix parameters); ``covariance`` is the estimated covariance of the free
+    coordinates named in ``free_names``; ``information`` says whether it came from the
+    ``"observed"`` or the ``"expected"`` Fisher information."""
 
     family: str
     params: dict
@@ -123,12 +131,68 @@ class FitResult:
     __str__ = summary
 
 
-def _start_theta(cls, start, stats):
+# --- rescaling ---------------------------------------------------------------------------------
+# For each family fitted to x / s: the power of s by which each parameter scales back (a location
+# or scale parameter is multiplied by s, a rate divided by it, a covariance multiplied by s²) and
+# the number of coordinates per observation (the log-density shifts by −d·log s).
+_SCALE_POWERS = {Normal: {"loc": 1, "scale": 1}, Exponential: {"rate": -1},
+                 Gamma: {"concentration": 0, "rate": -1}, Laplace: {"loc": 1, "scale": 1},
+                 StudentT: {"df": 0, "loc": 1, "scale": 1},
+                 MultivariateNormal: {"loc": 1, "covariance_matrix": 2}}
+
+
+# Data whose largest magnitude lies within 2**±100 are fitted as they are: their squares and sums
+# of millions of them stay far inside float64's range, and no copy of a large array is made.
+_SAFE_EXPONENT = 100
+
+
+def _scale_exponent(x):
+    """e such that max|x| / 2**e lies in [0.5, 1) when max|x| is beyond 2**±100, else 0:
+    dividing by a power of two is exact."""
+    largest = max(float(np.max(x)), -float(np.min(x)))   # max|x| without an |x| copy
+    e = 0 if largest == 0 else math.frexp(largest)[1]
+    return e if abs(e) > _SAFE_EXPONENT else 0
+
+
+def _prepare(cls, data, template):
+    """Validated sufficient statistics of the data divided by 2**e, and the exponent e."""
+    if cls not in _SCALE_POWERS:
+        return cls._prepare(data, template), 0
+    x = cls._check_data(data, template)
+    e = _scale_exponent(x)
+    stats = cls._statistics(np.ldexp(x, -e) if e else x)
+    if stats.get("constant") is not None:   # messages name the value in the data's own units
+        stats["constant"] = constant_value(x)
+    cls._check_degenerate(stats)
+    return stats, e
+
+
+def _rescaled(cls, params, e, inverse=False):
+    """Parameters fitted to x / 2**e mapped to the units of x (``inverse``: the other way).
+    Beyond float64's range a value becomes ±inf (and is then refused by :func:`_check_finite`)."""
+    powers = _SCALE_POWERS.get(cls, {})
+    sign = -1 if inverse else 1
+    with np.errstate(over="ignore", under="ignore"):
+        scaled = {k: np.ldexp(v, sign * e * powers[k]) if powers.get(k) else v
+                  for k, v in params.items()}
+    return {k: float(v) if np.ndim(v) == 0 and not isinstance(params[k], np.ndarray) else v
+            for k, v in scaled.items()}
+
+
+def _free_factors(cls, theta, stats, e):
+    """θ_x = f ⊙ θ_(x/2**e): the factor of each free coordinate, through the parameters."""
+    params = cls._free_to_params(Tensor(np.ones_like(theta)), stats)
+    ones = {k: np.ones(np.shape(getattr(v, "_array", v))) for k, v in params.items()}
+    return cls._params_to_free(_rescaled(cls, ones, e), stats)
+
+
+def _start_theta(cls, start, stats, e=0):
     if start is None:
         return np.asarray(cls._initial(stats), dtype=np.float64)
     params = start.params if isinstance(start, Distribution) else start
     arrays = {k: np.asarray(v._array if isinstance(v, Tensor) else v, dtype=np.float64)
               for k, v in params.items()}
+    arrays = _rescaled(cls, arrays, e, inverse=True)
     missing = set(cls.arg_constraints) - set(arrays)
     if missing:
         raise ValueError(f"fit: start is missing {sorted(missing)} for {cls.__name__}")
@@ -161,7 +225,8 @@ def _standard_errors(cls, theta, stats):
         warnings.warn(f"{cls.__name__}: {message}", RuntimeWarning, stacklevel=3)
 
     def flat_params(t):
-        return ops.concatenate([ops.reshape(p, (-1,)) for p in cls._free_to_params(t, stats).values()])
+        params = cls._free_to_params(t, stats).values()
+        return ops.concatenate([ops.reshape(p, (-1,)) for p in params])
 
     if cls.scalar_parameters:  # θ lists the parameters themselves: J is the identity
         jacobian = np.eye(len(theta))
@@ -188,8 +253,9 @@ def fit(dist, data, method="auto", start=None):
     ``start`` (a dict of parameters or an instance) overrides the numerical starting point.
 
     Raises ``ValueError`` for empty data, NaN/inf, the wrong number of dimensions, values outside
-    the support (naming the first offending index and value) and degenerate data whose MLE lies on
-    the boundary of the parameter space (a constant sample for a Normal, say).
+    the support (naming the first offending index and value), degenerate data whose MLE lies on
+    the boundary of the parameter space (a constant sample for a Normal, say), and estimates that
+    are not finite in float64 (a covariance of data near 1e200, whose square overflows).
 
     >>> from torchsorflow.stats import fit
     >>> r = fit("normal", [1.0, 2.0, 3.0, 6.0])
@@ -206,7 +272,7 @@ def fit(dist, data, method="auto", start=None):
         raise TypeError(f"fit: dist must be a distribution class, instance or name, got {dist!r}")
     if method not in ("auto", "closed_form", "numeric"):
         raise ValueError(f"fit: method must be 'auto', 'closed_form' or 'numeric', got {method!r}")
-    stats = cls._prepare(data, template)
+    stats, e = _prepare(cls, data, template)
     if method == "auto":
         method = "closed_form" if cls.has_closed_form else "numeric"
     if start is None and template is not None:
@@ -217,7 +283,7 @@ def fit(dist, data, method="auto", start=None):
         params = {k: _plain(v) for k, v in cls._closed_form(stats).items()}
         theta = cls._params_to_free(params, stats)
     else:
-        theta, result = cls._numeric_fit(stats, _start_theta(cls, start, stats))
+        theta, result = cls._numeric_fit(stats, _start_theta(cls, start, stats, e))
         iterations, converged = result.iterations, result.converged
         if not converged:
             message = f"the optimizer stopped without converging: {result.message}"
@@ -227,9 +293,29 @@ def fit(dist, data, method="auto", start=None):
     loglik = float(cls._loglik(cls._free_to_params(Tensor(theta), stats), stats).item())
     stderr, covariance, kind, problem = _standard_errors(cls, theta, stats)
     k, n = len(theta), stats["n"]
+    if e:   # back to the data's units: the density of x is that of x / 2**e over 2**(e·d)
+        factors = _free_factors(cls, theta, stats, e)
+        params = _rescaled(cls, params, e)
+        stderr = _rescaled(cls, stderr, e)
+        with np.errstate(over="ignore", invalid="ignore"):   # beyond 1.8e308: inf, honestly
+            covariance = covariance * np.outer(factors, factors)
+        loglik -= n * stats.get("d", 1) * e * math.log(2)
+    _check_finite(cls, params, loglik, e)
     return FitResult(family=cls.__name__, params=params, stderr=stderr, loglik=loglik,
                      aic=2 * k - 2 * loglik, bic=k * math.log(n) - 2 * loglik, n=n,
                      converged=converged, method=method, iterations=iterations,
                      covariance=covariance, free_names=cls._free_names(stats), information=kind,
                      message="; ".join(m for m in (message, problem) if m),
                      distribution=cls(**params, validate_args=False))
+
+
+def _check_finite(cls, params, loglik, e):
+    """Refuse estimates that float64 cannot hold: a table of inf and nan is no answer."""
+    for name, value in params.items():
+        if not np.all(np.isfinite(value)):
+            raise ValueError(f"{cls.__name__}: the maximum-likelihood {name} is not finite in "
+                             f"float64: for data as large as 2^{e} it exceeds the largest float, "
+                             "1.8e308; divide the data by a constant and scale the estimate back")
+    if not math.isfinite(loglik):
+        raise ValueError(f"{cls.__name__}: the log-likelihood at the estimate is {loglik}, so "
+                         "the fit has no finite maximum for these data")

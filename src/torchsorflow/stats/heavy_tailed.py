@@ -111,7 +111,8 @@ class StudentT(Distribution):
 
     def _log_prob(self, x):
         df, z = self.df, (x - self.loc) / self.scale
-        norm = lgamma((df + 1) / 2) - lgamma(df / 2) - 0.5 * ops.log(df * np.pi) - ops.log(self.scale)
+        norm = (lgamma((df + 1) / 2) - lgamma(df / 2) - 0.5 * ops.log(df * np.pi)
+                - ops.log(self.scale))
         return norm - (df + 1) / 2 * ops.log1p(z * z / df)
 
     def _sample(self, rng, shape, df, loc, scale):

@@ -6,11 +6,9 @@ temporary file, then ``os.replace``), so an interrupted run never leaves half a 
 """
 from __future__ import annotations
 
-import os
-import tempfile
-
 import numpy as np
 
+from .._optional import require
 from ..tensor import Tensor
 
 
@@ -38,7 +36,7 @@ def _draw_continuous(axes, dist, x, label="x"):
 
 def plot_fit(result, data, path):
     """Draw ``data`` with the density of ``result.distribution``; save a PNG at ``path``."""
-    from matplotlib.figure import Figure  # no pyplot: no global backend state, no GUI
+    Figure = require("matplotlib.figure", "plot_fit").Figure  # no pyplot: no global backend state
 
     from .continuous import Normal
     from .discrete import Bernoulli, Categorical, Poisson
@@ -69,13 +67,6 @@ def plot_fit(result, data, path):
                       if np.ndim(v) == 0)
     figure.suptitle(f"{result.family} fit, N = {result.n}" + (f": {shown}" if shown else ""))
     figure.tight_layout()
-    directory = os.path.dirname(os.path.abspath(path))
-    handle, temporary = tempfile.mkstemp(suffix=".png", dir=directory)
-    os.close(handle)
-    try:
-        figure.savefig(temporary, format="png", dpi=100)
-        os.replace(temporary, path)
-    finally:
-        if os.path.exists(temporary):
-            os.remove(temporary)
+    from ..io.atomic import atomic_write
+    atomic_write(path, lambda file: figure.savefig(file, format="png", dpi=100))
     return path

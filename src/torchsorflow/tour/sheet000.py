@@ -23,14 +23,15 @@ def gaussian_mean_mle(report):
                        ("a wrong Σ", np.diag([5.0, 0.1, 2.0]))):
         sigma = tsf.tensor(cov)
 
-        def negative_loglik(mu):
+        def negative_loglik(mu, sigma=sigma):
             centered = x - mu
             quad = (centered * tsf.solve(sigma, centered.T).T).sum()
             return 0.5 * quad + 0.5 * n * (tsf.logdet(sigma) + dims * math.log(2 * math.pi))
 
         mu = tsf.tensor(np.zeros(dims))
         for _ in range(3):  # Newton's method with the framework's gradient and Hessian
-            step = np.linalg.solve(hessian(negative_loglik)(mu).numpy(), grad(negative_loglik)(mu).numpy())
+            step = np.linalg.solve(hessian(negative_loglik)(mu).numpy(),
+                                   grad(negative_loglik)(mu).numpy())
             mu = tsf.tensor(mu.numpy() - step)
         gap = np.abs(mu.numpy() - sample_mean).max()
         report.check(f"argmax of the log-likelihood with {label} = sample mean", gap < 1e-9,
@@ -45,7 +46,7 @@ def gaussian_mean_mle(report):
                  np.allclose(mean, sample_mean, rtol=1e-6, atol=1e-8))
 
 
-def _seed_batchnorm_backward(a, gamma, dl_dy, eps):
+def _batchnorm_backward_by_hand(a, gamma, dl_dy, eps):
     """The seed's hand-derived formulas, transcribed literally (per column j of a batch M × N)."""
     m = a.shape[0]
     mu = a.mean(axis=0)
@@ -53,13 +54,15 @@ def _seed_batchnorm_backward(a, gamma, dl_dy, eps):
     a_hat = (a - mu) / np.sqrt(var + eps)
     dl_dahat = dl_dy * gamma
     dl_dvar = np.sum(dl_dahat * (a - mu) * -0.5 * (var + eps) ** -1.5, axis=0)
-    dl_dmu = np.sum(dl_dahat * -1 / np.sqrt(var + eps), axis=0) + dl_dvar * np.sum(-2 * (a - mu), axis=0) / m
+    dl_dmu = (np.sum(dl_dahat * -1 / np.sqrt(var + eps), axis=0)
+              + dl_dvar * np.sum(-2 * (a - mu), axis=0) / m)
     dl_da = dl_dahat / np.sqrt(var + eps) + dl_dvar * 2 * (a - mu) / m + dl_dmu / m
     return dl_da, np.sum(dl_dy * a_hat, axis=0), np.sum(dl_dy, axis=0)
 
 
 def batch_normalization(report):
-    """000/2: the layer, its learnable parameters, the seed's gradients, and test-time statistics."""
+    """000/2: the layer, its learnable parameters, the seed's gradients, and test-time
+    statistics."""
     import torchsorflow as tsf
     from torchsorflow import nn
 
@@ -78,8 +81,9 @@ def batch_normalization(report):
         layer.bias.copy_(beta)
     x = tsf.tensor(a, requires_grad=True)
     (layer(x) * tsf.tensor(upstream)).sum().backward()
-    seed_da, seed_dgamma, seed_dbeta = _seed_batchnorm_backward(a, gamma, upstream, eps)
-    report.check("fused backward = seed's ∂L/∂a_i", np.allclose(x.grad.numpy(), seed_da, atol=1e-10))
+    seed_da, seed_dgamma, seed_dbeta = _batchnorm_backward_by_hand(a, gamma, upstream, eps)
+    report.check("fused backward = seed's ∂L/∂a_i",
+                 np.allclose(x.grad.numpy(), seed_da, atol=1e-10))
     report.check("∂L/∂γ = Σ ∂L/∂y_i · â_i and ∂L/∂β = Σ ∂L/∂y_i",
                  np.allclose(layer.weight.grad.numpy(), seed_dgamma, atol=1e-10)
                  and np.allclose(layer.bias.grad.numpy(), seed_dbeta, atol=1e-10))
@@ -87,23 +91,26 @@ def batch_normalization(report):
     def composed(v):
         mu = v.mean(axis=0)
         var = ((v - mu) ** 2).mean(axis=0)
-        return (((v - mu) / tsf.sqrt(var + eps)) * tsf.tensor(gamma) + tsf.tensor(beta)) * tsf.tensor(upstream)
+        y = ((v - mu) / tsf.sqrt(var + eps)) * tsf.tensor(gamma) + tsf.tensor(beta)
+        return y * tsf.tensor(upstream)
 
     autodiff = tsf.func.grad(lambda v: composed(v).sum())(tsf.tensor(a)).numpy()
-    report.check("seed's ∂L/∂a_i = autodiff through mean, var, sqrt", np.allclose(autodiff, seed_da, atol=1e-10))
+    report.check("seed's ∂L/∂a_i = autodiff through mean, var, sqrt",
+                 np.allclose(autodiff, seed_da, atol=1e-10))
 
     layer.train()
     try:
         layer(tsf.tensor(a[:1]))
         report.check("training on a batch of 1 is refused", False)
     except ValueError as error:
-        report.check("training on a batch of 1 is refused", "Expected more than 1 value" in str(error),
-                     str(error))
+        report.check("training on a batch of 1 is refused",
+                     "Expected more than 1 value" in str(error), str(error))
     for _ in range(20):
         layer(tsf.tensor(rng.standard_normal((m, n)) * 3 + 1))
     layer.eval()
     single = rng.standard_normal((1, n))
-    expected = (single - layer.running_mean.numpy()) / np.sqrt(layer.running_var.numpy() + eps) * gamma + beta
+    mean, var = layer.running_mean.numpy(), layer.running_var.numpy()
+    expected = (single - mean) / np.sqrt(var + eps) * gamma + beta
     report.check("test time (batch size 1) uses running statistics",
                  np.allclose(layer(tsf.tensor(single)).numpy(), expected, atol=1e-10),
                  f"running_mean ≈ {np.round(layer.running_mean.numpy(), 2)}")
@@ -116,7 +123,8 @@ def autodiff_modes(report):
 
     chain, x = [lambda v: v * v, tsf.sin, tsf.exp], 1.5
     exact = 2 * x * math.cos(x * x) * math.exp(math.sin(x * x))
-    report.say("F(x) = f3(f2(f1(x))), f1 = x², f2 = sin, f3 = exp;  F'(x) = f1'(x)·f2'(f1(x))·f3'(f2(f1(x)))")
+    report.say("F(x) = f3(f2(f1(x))), f1 = x², f2 = sin, f3 = exp;  "
+               "F'(x) = f1'(x)·f2'(f1(x))·f3'(f2(f1(x)))")
     for mode in ("forward", "reverse", "naive"):
         result = explain(chain, x, mode=mode)
         for line in result.lines:
@@ -125,7 +133,8 @@ def autodiff_modes(report):
                      math.isclose(result.derivative, exact, rel_tol=1e-9))
         if mode == "naive":
             report.check("naive evaluation computes f1 twice, once with caching",
-                         result.counts["uncached"]["f1"] == 2 and result.counts["cached"]["f1"] == 1)
+                         result.counts["uncached"]["f1"] == 2
+                         and result.counts["cached"]["f1"] == 1)
 
 
 def glove_embeddings(report):

@@ -43,7 +43,8 @@ def convolution_outputs(report):
     k = tsf.tensor(np.array(SEED_K, dtype=np.float32)[None, None])
     for label, (stride, padding, expected) in SEED_OUTPUTS.items():
         y = F.conv2d(x, k, stride=stride, padding=padding).numpy()[0, 0]
-        report.check(f"{label}: Y = {y.astype(int).tolist()}", np.array_equal(y, np.array(expected)))
+        report.check(f"{label}: Y = {y.astype(int).tolist()}",
+                     np.array_equal(y, np.array(expected)))
 
 
 def vgg11_parameters(report):
@@ -101,7 +102,8 @@ def influence_functions(report):
                  1.85 < taylor.order_first < 2.15, f"fitted order {taylor.order_first:.2f}")
     loo = influence.validate_loo(test_point, k=10)
     report.check("predicted leave-one-out loss changes = actual retraining (10 most influential)",
-                 loo.pearson > 0.99, f"Pearson R = {loo.pearson:.4f}, Spearman ρ = {loo.spearman:.3f}")
+                 loo.pearson > 0.99,
+                 f"Pearson R = {loo.pearson:.4f}, Spearman ρ = {loo.spearman:.3f}")
 
 
 EXERCISES = {

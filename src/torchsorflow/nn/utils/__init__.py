@@ -1,5 +1,11 @@
-"""Utilities for modules: :func:`stateless.functional_call` and gradient clipping helpers."""
-from . import stateless  # noqa: F401
-from .clip_grad import clip_grad_norm_, clip_grad_value_  # noqa: F401
-from .convert import parameters_to_vector, vector_to_parameters  # noqa: F401
-from .stateless import functional_call  # noqa: F401
+"""Utilities for modules, as in ``torch.nn.utils``: gradient clipping
+(:func:`clip_grad_norm_`, :func:`clip_grad_value_`), flattening parameters into one vector and back
+(:func:`parameters_to_vector`, :func:`vector_to_parameters`), and calling a module with other
+parameters (:func:`stateless.functional_call`)."""
+from . import stateless
+from .clip_grad import clip_grad_norm_, clip_grad_value_
+from .convert import parameters_to_vector, vector_to_parameters
+from .stateless import functional_call
+
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters",
+           "functional_call", "stateless"]

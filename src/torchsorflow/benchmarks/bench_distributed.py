@@ -1,9 +1,9 @@
 """The cost of gradient synchronisation: all-reduce over message sizes, and a data-parallel
 training step with and without its communication, beside PyTorch's gloo backend.
 
-Run: ``python benchmarks/bench_distributed.py [--quick]`` (or ``tsf bench --only distributed``).
+Run: ``tsf bench distributed [--quick]`` (or ``python -m torchsorflow.benchmarks.bench_distributed``).
 Needs mpi4py and mpiexec (``pip install 'torchsorflow[distributed]'``); PyTorch for the
-incumbent column. Each side runs as its own MPI job (benchmarks/distributed_job.py), every rank
+incumbent column. Each side runs as its own MPI job (:mod:`.distributed_job`), every rank
 with one thread, all ranks on this machine, so the all-reduce moves data through shared memory
 (without ``--quick`` the jobs run twice, the two libraries alternating, and each figure is the
 better of its two runs):
@@ -30,9 +30,10 @@ import subprocess
 import sys
 import tempfile
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+from .harness import format_seconds, row, script_main
 
-HERE = pathlib.Path(__file__).resolve().parent
+# the folder that holds the torchsorflow package, for the jobs' PYTHONPATH (a source checkout)
+PACKAGE_ROOT = pathlib.Path(__file__).resolve().parents[2]
 
 
 def _mpiexec():
@@ -46,12 +47,13 @@ def job(library, ranks, quick):
     if mpiexec is None:
         return None
     env = dict(os.environ, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    source = str(HERE.parent / "src")
-    env["PYTHONPATH"] = os.pathsep.join([source] + [p for p in [env.get("PYTHONPATH")] if p])
+    env["PYTHONPATH"] = os.pathsep.join([str(PACKAGE_ROOT)]
+                                        + [p for p in [env.get("PYTHONPATH")] if p])
     with tempfile.TemporaryDirectory() as folder:
         out = pathlib.Path(folder) / "result.json"
-        command = [mpiexec, "-n", str(ranks), sys.executable, str(HERE / "distributed_job.py"),
-                   library, str(out)] + (["--quick"] if quick else [])
+        command = [mpiexec, "-n", str(ranks), sys.executable, "-m",
+                   "torchsorflow.benchmarks.distributed_job", library, str(out)] + \
+            (["--quick"] if quick else [])
         result = subprocess.run(command, capture_output=True, text=True, env=env, timeout=900)
         if result.returncode != 0 or not out.exists():
             print(f"distributed_job.py {library} on {ranks} ranks failed:\n{result.stderr[-2000:]}",
@@ -73,7 +75,6 @@ def _size(nbytes):
 
 
 def run(quick=False):
-    from common import format_seconds, row
     try:
         import mpi4py  # noqa: F401
     except ImportError:
@@ -130,5 +131,4 @@ def run(quick=False):
 
 
 if __name__ == "__main__":
-    from common import script_main
     sys.exit(script_main(run, __doc__.splitlines()[0]))

@@ -1,26 +1,19 @@
 """Core benchmarks: per-op eager overhead on small tensors and the cost of hvp relative to grad.
 
-Run: ``python benchmarks/bench_core.py [--json out.json]``. PyTorch (if installed) is measured in
-the same run with the same thread count. Targets: overhead ≤ 2× PyTorch's; hvp ≤ 3× grad.
+Run: ``tsf bench core`` or ``python -m torchsorflow.benchmarks.bench_core [--quick] [--json
+out.json]``. PyTorch (if installed) is measured in the same run with the same thread count.
+Targets: overhead ≤ 2× PyTorch's; hvp ≤ 3× grad.
 """
 from __future__ import annotations
 
-import argparse
-import json
 import sys
-import timeit
 
 import numpy as np
 
 import torchsorflow as tsf
 from torchsorflow.func import grad, hvp
 
-
-def best_time(fn, number=None, repeat=5):
-    timer = timeit.Timer(fn)
-    if number is None:
-        number, _ = timer.autorange()
-    return min(timer.repeat(repeat=repeat, number=number)) / number
+from .harness import best_time, import_torch, row, script_main
 
 
 def op_workloads(lib, requires_grad):
@@ -74,7 +67,7 @@ def mlp_problem(lib, hidden=64, batch=32):
     return (lambda: g(*params), lambda: tjvp(g, params, tangents))
 
 
-def measure_all(torch, timer=best_time):
+def measure_all(torch, timer):
     """``[(workload, TorchsorFlow seconds, PyTorch seconds or None)]`` and hvp/grad's ratio."""
     rows = []
     for requires_grad in (False, True):
@@ -95,22 +88,13 @@ def measure_all(torch, timer=best_time):
     return rows, th / tg
 
 
-def _import_torch():
-    try:
-        import torch
-        torch.set_num_threads(2)
-    except ImportError:
-        torch = None
-    return torch
-
-
 def run(quick=False):
-    """Rows for ``tsf bench`` (see benchmarks/common.py): op overhead (target ≤ 2× PyTorch), the
-    MLP gradient and hvp beside torch.func, and hvp against our own grad (target ≤ 3×)."""
-    from common import best_time as timed, row
-    torch = _import_torch()
+    """Rows for ``tsf bench``: op overhead (target ≤ 2× PyTorch), the MLP gradient and hvp beside
+    torch.func, and hvp against our own grad (target ≤ 3×)."""
+    torch = import_torch()
     rows, hvp_over_grad = measure_all(
-        torch, lambda fn: timed(fn, repeat=3 if quick else 5, min_seconds=0.02 if quick else 0.2))
+        torch, lambda fn: best_time(fn, repeat=3 if quick else 5,
+                                    min_seconds=0.02 if quick else 0.2))
     out = [row(name, ours, theirs, "PyTorch" if torch else None,
                target=2.0 if name.startswith("op overhead") else None)
            for name, ours, theirs in rows]
@@ -120,25 +104,5 @@ def run(quick=False):
     return out
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--json", help="also write the results to this JSON file")
-    args = parser.parse_args(argv)
-    torch = _import_torch()
-    rows, hvp_over_grad = measure_all(torch)
-    print("| workload | torchsorflow µs | PyTorch µs | ratio |\n|---|---:|---:|---:|")
-    results = []
-    for name, ours, theirs in rows:
-        ratio = f"{ours / theirs:.2f}×" if theirs else "–"
-        theirs_s = f"{theirs * 1e6:.1f}" if theirs else "–"
-        print(f"| {name} | {ours * 1e6:.1f} | {theirs_s} | {ratio} |")
-        results.append({"workload": name, "tsf_s": ours, "torch_s": theirs})
-    print(f"\nhvp / grad (TorchsorFlow): {hvp_over_grad:.2f}× (target ≤ 3×)")
-    if args.json:
-        with open(args.json, "w") as fh:
-            json.dump({"results": results, "hvp_over_grad": hvp_over_grad}, fh, indent=2)
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(script_main(run, __doc__.split("\n")[0]))

@@ -1,6 +1,6 @@
 """Influence of every training point on one test point: multiclass logistic regression on digits.
 
-Run: ``python benchmarks/bench_influence.py [--quick]`` (or ``tsf bench --only influence``).
+Run: ``tsf bench influence`` or ``python -m torchsorflow.benchmarks.bench_influence [--quick]``.
 
 The workload, end to end from a trained model: build the influence object, compute the test
 gradient, solve H s = ∇L(z_test) by CG (relative residual 1e-8) and score all 1437 training
@@ -12,8 +12,8 @@ Beside it, in the same run:
   ``CGInfluenceModule`` with the same model, data, L2 and CG tolerance;
 * otherwise **the same algorithm in plain PyTorch**: ``torch.autograd.functional.hvp`` inside
   SciPy's ``cg`` (as torch-influence's CG module does), then one gradient per training point at
-  batch size 1 (as its ``influences`` does). torch-influence is not on PyPI in every environment
-  (it was not where these figures were first taken), so the algorithm is reproduced, not imported;
+  batch size 1 (as its ``influences`` does). torch-influence is not on PyPI in every environment,
+  so the algorithm is reproduced, not imported;
 * **PyTorch, vectorised**: the same CG, then all per-example gradients with ``torch.func.vmap``
   -- the fastest way a PyTorch user would write it today.
 
@@ -30,6 +30,8 @@ import sys
 import warnings
 
 import numpy as np
+
+from .harness import import_torch, measure, row, script_main
 
 L2 = 1e-3
 RTOL = 1e-8
@@ -146,8 +148,8 @@ def torch_influence_package(torch, model, X, y, x_test, y_test):
 
 
 def tanh_cnn():
-    """The smooth CNN of tests/test_influence_cnn.py: conv 3x3 (3 channels), tanh, 2x2 average
-    pooling, linear; 310 parameters, all of them studied."""
+    """The smooth CNN of the influence tests (tests/test_influence_cnn.py): conv 3x3 (3
+    channels), tanh, 2x2 average pooling, linear; 310 parameters, all of them studied."""
     import torchsorflow as tsf
     from torchsorflow import nn
     tsf.manual_seed(0)
@@ -159,7 +161,6 @@ def loo_rows(model, X, y, Xt, yt, i, quick):
     """Koh & Liang's Figure 2 check, timed: logistic regression, then the tanh CNN (damping)."""
     import time
 
-    from common import row
     from torchsorflow.data import datasets
     from torchsorflow.influence import InfluenceModel
     from torchsorflow.influence.objective import as_arrays
@@ -202,8 +203,6 @@ def _relative_difference(a, b):
 
 def run(quick=False):
     """Rows for ``tsf bench``: TorchsorFlow CG (target < 1 s) beside the PyTorch versions."""
-    from common import import_torch, measure, row
-
     model, X, y, Xt, yt, i = problem()
     x_test, y_test = Xt[i], yt[i]
     reference = ours(model, X, y, x_test, y_test, "exact")
@@ -228,7 +227,7 @@ def run(quick=False):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             theirs = fn(torch, model, X, y, x_test, y_test)
-            ref_s, ref_mb = measure(lambda: fn(torch, model, X, y, x_test, y_test), quick)
+            ref_s, ref_mb = measure(lambda fn=fn: fn(torch, model, X, y, x_test, y_test), quick)
         rows.append(row(f"{name}, CG", cg_s, ref_s, label, tsf_mb=cg_mb, ref_mb=ref_mb,
                         target=1.0, note=f"tsf {cg_s:.2f} s (goal < 1 s); scores differ by "
                                          f"{_relative_difference(theirs, reference):.1e} relative"))
@@ -238,10 +237,5 @@ def run(quick=False):
     return rows + loo_rows(model, X, y, Xt, yt, i, quick)
 
 
-def main(argv=None):
-    from common import script_main
-    return script_main(run, __doc__.split("\n")[0], argv)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(script_main(run, __doc__.split("\n")[0]))

@@ -3,16 +3,16 @@
 ``bench_nn.py`` keeps each side's best loop out of 4 (``--quick``) or 9 rounds, which on a shared
 VM whose speed drifts by tens of percent still moves the ratio by ±0.2 from run to run. This
 script runs more rounds (``--rounds``, default 20) of ``--steps`` steps per side, pausing between
-sides like :func:`common.measure_pair`, and prints both sides' minimum and median together with
+sides like :func:`.harness.measure_pair`, and prints both sides' minimum and median together with
 two ratios: of the minima, and the median of the per-round ratios (each round's two loops ran a
-second apart, so slow phases of the machine cancel in it). Not a ``bench_*`` script: ``tsf bench``
+second apart, so slow phases of the machine cancel in it). Not a ``bench_*`` module: ``tsf bench``
 does not run it.
 
 ``--conv BATCH,IN,OUT,SIZE`` (repeatable) times the Conv2d layer step of ``bench_nn.conv_step``
 (3×3, padding 1, bias, forward and both gradients) instead of the digits step.
 
-    python benchmarks/step_rounds.py --rounds 30 --batch 64
-    python benchmarks/step_rounds.py --rounds 12 --steps 5 --conv 32,64,64,32 --conv 32,128,128,16
+    python -m torchsorflow.benchmarks.step_rounds --rounds 30 --batch 64
+    python -m torchsorflow.benchmarks.step_rounds --rounds 12 --steps 5 --conv 32,64,64,32
 """
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ import statistics
 import sys
 import time
 
-import bench_nn
-from common import import_torch
+from . import bench_nn
+from .harness import import_torch, prepare_process
 
 
 def timed_rounds(sides, rounds, steps, settle=0.3):
@@ -52,6 +52,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     import torchsorflow
 
+    prepare_process()
     torch = import_torch()
     if torch is None:
         print("PyTorch is not installed: nothing to compare with", file=sys.stderr)

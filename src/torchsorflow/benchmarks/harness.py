@@ -1,16 +1,12 @@
-"""Shared helpers for the benchmark scripts, and the runner behind ``tsf bench``.
+"""Measuring, the results table, and the runner behind ``tsf bench``.
 
-Every ``benchmarks/bench_*.py`` script measures TorchsorFlow beside the library people would use
+Every ``bench_*`` module of this package measures TorchsorFlow beside the library people would use
 instead (the *incumbent*: PyTorch CPU, NumPy, SciPy, gensim, torch-influence) in the same process,
 so that the ratio is taken on the same machine, the same thread count and the same moment.
-A script joins the common table by defining ``run(quick=False)`` that returns a list of
-:func:`row` dicts; ``tsf bench`` (or ``python benchmarks/common.py``) imports every script, calls
-``run`` and prints one markdown table with the machine and library versions above it, and writes
-the same rows as JSON.
-
-Why is this code here and not in the package? The benchmarks need the incumbents (torch, gensim),
-which are not runtime dependencies, and they are run from a source checkout (``pip install -e``);
-``tsf bench`` locates this folder from the package's path.
+A module joins the common table by defining ``run(quick=False)`` that returns a list of
+:func:`row` dicts; ``tsf bench`` imports every one, calls ``run`` and prints one markdown table
+with the machine and library versions above it, writes the same rows as JSON and, with
+``--markdown FILE``, puts the table between two markers in FILE (the README's results table).
 
 Timing takes the best of several repeats of an auto-ranged loop (:func:`best_time`), the least
 noisy estimate of what the code costs. Peak memory (:func:`peak_memory_mb`) is the rise of the
@@ -27,6 +23,7 @@ import argparse
 import contextlib
 import ctypes
 import gc
+import importlib
 import importlib.util
 import json
 import math
@@ -34,7 +31,6 @@ import os
 import pathlib
 import platform
 import sys
-import tempfile
 import time
 import timeit
 import traceback
@@ -85,11 +81,11 @@ def _status_kib(field):
 def survivors_frozen():
     """Within a benchmark run, freeze what survives each collection of :func:`peak_memory_mb`
     (``gc.freeze``): mostly the imported libraries' objects (PyTorch and gensim bring over
-    200,000), which every full collection would otherwise walk again (0.12–0.2 s a call, dozens of
-    calls per run). Unfrozen on exit, so the process's collector is left as it was found.
+    200,000), which every full collection would otherwise walk again, dozens of times per run.
+    Unfrozen on exit, so the process's collector is left as it was found.
 
-    The state is the collector's own freeze count, not a flag here: the scripts ``import common``
-    by name, a different module object from the runner's when ``tsf bench`` loads this file.
+    The state is the collector's own freeze count, not a flag here, so that it holds for every
+    copy of this module (a script run with ``python -m`` imports the package's as well).
     """
     gc.collect()
     gc.freeze()
@@ -111,7 +107,7 @@ def _release_free_memory():
 
 
 def tracemalloc_mb(fn) -> float:
-    """Peak MiB that Python-visible allocations (NumPy's arrays included) reached during ``fn()``."""
+    """Peak MiB that Python-visible allocations (NumPy's arrays included) reached in ``fn()``."""
     import tracemalloc
     tracemalloc.start()
     try:
@@ -169,11 +165,9 @@ def measure_pair(ours, theirs, quick=False, settle=None):
     library and then all of the other lets that drift land in the ratio; alternating short loops
     of each (4 rounds quick, 9 otherwise) and keeping each side's best loop gives both the same
     quiet moments. Between the two sides it pauses (``settle`` seconds) until the helper threads
-    of the side that just ran have stopped spinning: OpenBLAS's keep polling for ~0.1 s after a
-    product and would otherwise compete with the other side's threads (measured: PyTorch's digits
-    train step 3.8 ms in a process of its own and with the pause, 8–13 ms right after
-    TorchsorFlow's loop without it). The pause is 0.3 s by default, 0.15 s with ``quick``
-    (OpenBLAS's polling lasts 2²⁸ cycles, 0.1 s at 2.6 GHz). Long workloads (see
+    of the side that just ran have stopped spinning: OpenBLAS's keep polling for 2²⁸ cycles (about
+    0.1 s) after a product and would otherwise compete with the other side's threads, slowing it
+    down severalfold. The pause is 0.3 s by default, 0.15 s with ``quick``. Long workloads (see
     :func:`measure`) are timed once each, as there.
     """
     if settle is None:
@@ -218,6 +212,24 @@ def row(workload, tsf_s, ref_s=None, incumbent="PyTorch", *, tsf_mb=None, ref_mb
             "ratio": ratio, "target": target,
             "meets_target": None if ratio is None or target is None else ratio <= target,
             "tsf_mb": tsf_mb, "ref_mb": ref_mb, "note": note}
+
+
+def rows_beside_torch(workloads, quick=False, target=None) -> list[dict]:
+    """One row per ``(name, make)`` workload, where ``make(lib)`` builds the call to time for
+    ``lib`` (torchsorflow or torch): both timed in alternating rounds (:func:`measure_pair`), or
+    TorchsorFlow alone when PyTorch is not installed."""
+    import torchsorflow as tsf
+    torch = import_torch()
+    rows = []
+    for name, make in workloads:
+        if torch:
+            (ours, our_mb), (theirs, their_mb) = measure_pair(make(tsf), make(torch), quick)
+        else:
+            (ours, our_mb), (theirs, their_mb) = measure(make(tsf), quick), (None, None)
+        rows.append(row(name, ours, theirs, "PyTorch" if torch else None, tsf_mb=our_mb,
+                        ref_mb=their_mb, target=target))
+        print(f"  {name}: done", file=sys.stderr, flush=True)
+    return rows
 
 
 def format_seconds(seconds) -> str:
@@ -323,18 +335,69 @@ def header(env) -> str:
     return text
 
 
+def _write_text(path, text):
+    """Write ``text`` to ``path`` atomically, creating its folder if needed."""
+    from torchsorflow.io.safetensors import atomic_write
+
+    pathlib.Path(path).parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, [text.encode("utf-8")])
+
+
 def write_json(path, payload):
-    """Write ``payload`` as JSON atomically (temp file in the same folder + ``os.replace``)."""
+    """Write ``payload`` as JSON atomically."""
+    _write_text(path, json.dumps(payload, indent=2, ensure_ascii=False))
+
+
+BEGIN_MARK = "<!-- tsf bench: begin (written by tsf bench --markdown; do not edit by hand) -->"
+END_MARK = "<!-- tsf bench: end -->"
+
+
+def markdown_section(rows, env) -> str:
+    """The header as a list, the table, and how to read the ratio: what ``--markdown`` writes.
+
+    >>> env = {"machine": {"cpu": "CPU", "threads": 2, "platform": "Linux", "python": "3.11",
+    ...                    "blas": "openblas"}, "versions": {"numpy": "2.0"}, "date": "today",
+    ...        "quick": True}
+    >>> print(markdown_section([row("add", 2e-6, 1e-6)], env))  # doctest: +ELLIPSIS
+    `tsf bench --quick`:
+    <BLANKLINE>
+    - Machine: CPU, 2 threads (PyTorch set to the same), Linux, Python 3.11, BLAS openblas
+    - Versions: numpy 2.0
+    - Date: today
+    <BLANKLINE>
+    | workload | TorchsorFlow | ...
+    ...
+    | add | 2 µs | PyTorch | 1 µs | 2× | – | – / – |  |
+    <BLANKLINE>
+    ratio = TorchsorFlow time / incumbent time (below 1: TorchsorFlow is faster).
+    """
+    command = "tsf bench --quick" if env.get("quick") else "tsf bench"
+    listed = "\n".join(f"- {line}" for line in header(env).splitlines())
+    return (f"`{command}`:\n\n{listed}\n\n{markdown_table(rows)}\n\n"
+            "ratio = TorchsorFlow time / incumbent time (below 1: TorchsorFlow is faster).")
+
+
+def marked_region(path):
+    """``(text, begin, end)`` of the markdown file ``path``: its text and where the markers'
+    region starts and ends, or ``("", 0, 0)`` if there is no such file yet. ``ValueError`` if the
+    file lacks exactly one pair of markers (checked before a run, so that it is not lost)."""
     path = pathlib.Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as fh:
-            json.dump(payload, fh, indent=2, ensure_ascii=False)
-        os.replace(tmp, path)
-    except BaseException:
-        os.unlink(tmp)
-        raise
+    if not path.exists():
+        return "", 0, 0
+    text = path.read_text(encoding="utf-8")
+    begin, end = text.find(BEGIN_MARK), text.find(END_MARK)
+    if text.count(BEGIN_MARK) != 1 or text.count(END_MARK) != 1 or end < begin:
+        raise ValueError(f"{path} needs exactly one pair of lines {BEGIN_MARK!r} ... {END_MARK!r} "
+                         "where the results table goes")
+    return text, begin, end + len(END_MARK)
+
+
+def write_markdown(path, section):
+    """Put ``section`` between the markers of the markdown file ``path``, leaving the rest of it
+    as it was; a file that does not exist yet gets just the markers and the section."""
+    text, begin, end = marked_region(path)
+    block = f"{BEGIN_MARK}\n{section}\n{END_MARK}" + ("" if text else "\n")
+    _write_text(path, text[:begin] + block + text[end:])
 
 
 def report(rows, json_path=None, env=None):
@@ -345,8 +408,16 @@ def report(rows, json_path=None, env=None):
         write_json(json_path, {"environment": env, "results": rows})
 
 
+def prepare_process():
+    """Run as ``tsf bench`` runs: with malloc keeping freed memory for reuse (as every ``tsf``
+    command does), so a script run alone measures what the common table measures."""
+    from torchsorflow import runtime
+    runtime.keep_freed_memory()
+
+
 def script_main(run, description, argv=None) -> int:
     """The ``__main__`` of a benchmark script: ``--quick`` and ``--json``, then the table."""
+    prepare_process()
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--quick", action="store_true", help="the reduced set of workloads")
     parser.add_argument("--json", help="also write the rows to this JSON file")
@@ -360,24 +431,32 @@ def script_main(run, description, argv=None) -> int:
 # --- the runner ---------------------------------------------------------------------------------
 
 
-def discover(folder=HERE, only=None):
-    """The ``bench_*.py`` scripts in ``folder`` (sorted), limited to names in ``only`` if given
-    (``"core"`` or ``"bench_core"`` both select ``bench_core.py``)."""
-    scripts = sorted(pathlib.Path(folder).glob("bench_*.py"))
+def discover(folder=None, only=None):
+    """The ``bench_*.py`` scripts (sorted): this package's, or those in ``folder`` when given.
+    ``only`` limits them to the names in it (``"core"`` or ``"bench_core"`` both select
+    ``bench_core.py``)."""
+    folder = HERE if folder is None else pathlib.Path(folder)
+    if not folder.is_dir():
+        raise ValueError(f"--dir {folder}: no such folder")
+    scripts = sorted(folder.glob("bench_*.py"))
     if only:
         wanted = {w if w.startswith("bench_") else f"bench_{w}" for w in only}
         unknown = wanted - {s.stem for s in scripts}
         if unknown:
             raise ValueError(f"no benchmark script {', '.join(sorted(unknown))} in {folder}; "
-                             f"available: {', '.join(s.stem[6:] for s in scripts)}")
+                             f"available: {', '.join(s.stem[6:] for s in scripts) or 'none'}")
         scripts = [s for s in scripts if s.stem in wanted]
     return scripts
 
 
 def _load(script):
-    if str(script.parent) not in sys.path:  # lets scripts `import common` when loaded from here
+    """This package's scripts are imported as its modules; a script of another folder (``--dir``,
+    named by the user) is run from its file, with its folder importable for its own helpers."""
+    if script.parent.resolve() == HERE:
+        return importlib.import_module(f"{__package__}.{script.stem}")
+    if str(script.parent) not in sys.path:
         sys.path.insert(0, str(script.parent))
-    spec = importlib.util.spec_from_file_location(f"tsf_benchmarks.{script.stem}", script)
+    spec = importlib.util.spec_from_file_location(f"tsf_user_benchmarks.{script.stem}", script)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -404,21 +483,17 @@ def run_script(script, quick=False):
     return rows
 
 
-def main(argv=None, folder=HERE) -> int:
-    """``python benchmarks/common.py [--quick] ...``: the same as ``tsf bench``."""
-    from torchsorflow.commands.bench import add_arguments
-    parser = argparse.ArgumentParser(prog="common.py", description=__doc__.split("\n")[0])
-    add_arguments(parser)
-    return run_all(parser.parse_args(argv), folder)
-
-
-def run_all(args, folder=HERE) -> int:
+def run_all(args) -> int:
+    """``tsf bench``: run the scripts that ``args`` select, print the table, write the files."""
     only = list(getattr(args, "names", None) or []) + list(args.only or [])
-    scripts = discover(folder, only or None)
+    scripts = discover(getattr(args, "dir", None), only or None)
     if args.list:
         for script in scripts:
             print(script.stem[len("bench_"):], script)
         return 0
+    markdown = getattr(args, "markdown", None)
+    if markdown is not None:
+        marked_region(markdown)  # a file without its markers is refused now, not after the run
     rows = []
     started = time.perf_counter()
     load_at_start = load_average()
@@ -435,10 +510,9 @@ def run_all(args, folder=HERE) -> int:
     env["quick"] = bool(args.quick)
     env["total_seconds"] = round(time.perf_counter() - started, 1)
     report(rows, args.json, env)
+    if markdown is not None:
+        write_markdown(markdown, markdown_section(rows, env))
     print(f"\nratio = TorchsorFlow time / incumbent time (below 1 = TorchsorFlow faster); "
-          f"{env['total_seconds']} s in all; JSON: {args.json}")
+          f"{env['total_seconds']} s in all; JSON: {args.json}"
+          + (f"; table written into {markdown}" if markdown is not None else ""))
     return 1 if any(r["workload"].endswith(": failed") for r in rows) else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,6 @@
-"""One side of the distributed benchmark, run as an MPI job by ``bench_distributed.py``:
+"""One side of the distributed benchmark, run as an MPI job by :mod:`.bench_distributed`:
 
-    mpiexec -n R python benchmarks/distributed_job.py LIBRARY OUT.json [--quick]
+    mpiexec -n R python -m torchsorflow.benchmarks.distributed_job LIBRARY OUT.json [--quick]
 
 LIBRARY is ``tsf`` (torchsorflow.distributed over MPI, with raw mpi4py ``Allreduce`` beside it)
 or ``torch`` (torch.distributed with the gloo backend, its CPU backend; the rank and world size

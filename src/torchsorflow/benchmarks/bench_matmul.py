@@ -1,7 +1,8 @@
 """Matrix multiplication throughput: TorchsorFlow's ``matmul`` against NumPy's own (the machine's
 ceiling, since TorchsorFlow calls it) and PyTorch, in GFLOP/s.
 
-Run: ``python benchmarks/bench_matmul.py [--quick] [--json out.json]`` or ``tsf bench --only matmul``.
+Run: ``tsf bench matmul`` or ``python -m torchsorflow.benchmarks.bench_matmul [--quick] [--json
+out.json]``.
 A product of (n×k)(k×m) costs 2·n·k·m floating-point operations. The wrapper's overhead should
 vanish for large matrices (target: within 10% of NumPy); forward+backward (three products) is
 compared with PyTorch's autograd at the same thread count.
@@ -14,11 +15,7 @@ import numpy as np
 
 import torchsorflow as tsf
 
-try:
-    from common import import_torch, measure, row, script_main
-except ImportError:  # run from elsewhere: make this folder importable
-    sys.path.insert(0, __import__("os").path.dirname(__file__))
-    from common import import_torch, measure, row, script_main
+from .harness import import_torch, measure, row, script_main
 
 
 def _gflops(n, seconds, products=1):
@@ -32,12 +29,12 @@ def run(quick=False):
     for n in ((256, 1024) if quick else (256, 1024, 2048)):
         a, b = (rng.standard_normal((n, n)).astype(np.float32) for _ in range(2))
         ta, tb = tsf.tensor(a), tsf.tensor(b)
-        ours_s, ours_mb = measure(lambda: ta @ tb, quick)
-        numpy_s, numpy_mb = measure(lambda: a @ b, quick)
+        ours_s, ours_mb = measure(lambda ta=ta, tb=tb: ta @ tb, quick)
+        numpy_s, numpy_mb = measure(lambda a=a, b=b: a @ b, quick)
         note = f"GFLOP/s: TorchsorFlow {_gflops(n, ours_s):.1f}, NumPy {_gflops(n, numpy_s):.1f}"
         if torch is not None:
             xa, xb = torch.from_numpy(a), torch.from_numpy(b)
-            torch_s, _ = measure(lambda: xa @ xb, quick)
+            torch_s, _ = measure(lambda xa=xa, xb=xb: xa @ xb, quick)
             note += f", PyTorch {_gflops(n, torch_s):.1f}"
         rows.append(row(f"matmul {n}×{n} float32 (GFLOP/s vs NumPy's)", ours_s, numpy_s, "NumPy",
                         tsf_mb=ours_mb, ref_mb=numpy_mb, target=1.1, note=note))

@@ -3,20 +3,17 @@ shapes, and one full train step (forward, cross-entropy, backward, SGD-with-mome
 digits CNN with BatchNorm, each beside PyTorch CPU at the same thread count (2 on the reference
 machine). Target: at most 1.5× PyTorch's time.
 
-Run alone: ``python benchmarks/bench_nn.py [--quick] [--json out.json]``; or with every other
-benchmark in one table: ``tsf bench --only nn``.
+Run alone: ``python -m torchsorflow.benchmarks.bench_nn [--quick] [--json out.json]``; or with
+every other benchmark in one table: ``tsf bench nn``.
 """
 from __future__ import annotations
 
-import pathlib
 import sys
 
 import numpy as np
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
-from common import import_torch, measure, measure_pair, row  # noqa: E402
 
-import torchsorflow as tsf  # noqa: E402
+from .harness import rows_beside_torch, script_main
 
 TARGET = 1.5
 CONV_SHAPES = [  # (batch, in_channels, out_channels, size): VGG stages at CIFAR scale
@@ -60,28 +57,13 @@ def digits_step(lib):
 
 
 def run(quick=False):
-    """Rows for ``tsf bench`` (see benchmarks/common.py)."""
-    torch = import_torch()
+    """Rows for ``tsf bench``."""
     workloads = [(f"Conv2d 3×3 fwd+bwd, N={b} {ci}→{co} ch, {s}×{s}",
                   lambda lib, shape=(b, ci, co, s): conv_step(lib, *shape))
                  for b, ci, co, s in (CONV_SHAPES[1:4:2] if quick else CONV_SHAPES)]
     workloads.append((f"digits CNN+BN train step, batch {DIGITS_BATCH}", digits_step))
-    rows = []
-    for name, make in workloads:
-        if torch:
-            (ours, our_mb), (theirs, their_mb) = measure_pair(make(tsf), make(torch), quick)
-        else:
-            (ours, our_mb), (theirs, their_mb) = measure(make(tsf), quick), (None, None)
-        rows.append(row(name, ours, theirs, "PyTorch" if torch else None, tsf_mb=our_mb,
-                        ref_mb=their_mb, target=TARGET))
-        print(f"  {name}: done", file=sys.stderr, flush=True)
-    return rows
-
-
-def main(argv=None):
-    from common import script_main
-    return script_main(run, __doc__.split("\n")[0], argv)
+    return rows_beside_torch(workloads, quick, TARGET)
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(script_main(run, __doc__.split("\n")[0]))

@@ -2,35 +2,29 @@
 initialisation) and the inference forward pass of VGG11 / ResNet-18 at 1x3x224x224, beside the
 same architectures built in torch.nn (torchvision is not needed) with the same thread count.
 
-Run: ``python benchmarks/bench_models.py [--quick] [--json out.json]`` or ``tsf bench --only
-models``. Targets: building within 1.5× PyTorch's time (the issue asks for "about as long");
-the forward passes are reported without a target (they measure the convolution kernels).
+Run: ``tsf bench models`` or ``python -m torchsorflow.benchmarks.bench_models [--quick] [--json
+out.json]``. Target: building within 1.5× PyTorch's time; the forward passes are reported
+without a target (they measure the convolution kernels).
 """
 from __future__ import annotations
 
 import gc
-import pathlib
 import sys
 
 import numpy as np
 
-sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent))
+import torchsorflow as tsf
+from torchsorflow.models import resnet18, vgg11
+from torchsorflow.nn.summary import summary
 
-import torchsorflow as tsf  # noqa: E402
-from torchsorflow.models import resnet18, vgg11  # noqa: E402
-from torchsorflow.nn.summary import summary  # noqa: E402
-
-def _references():
-    """The torch.nn references of the test suite (tests/test_models.py): torchvision's layouts."""
-    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1] / "tests"))
-    import test_models
-    return test_models
+from .harness import best_time, import_torch, peak_memory_mb, row, script_main
+from .torch_models import torch_resnet18, torch_vgg
 
 
 def torch_vgg11(torch):
     """torchvision's vgg11 build: layers with their default init, then torchvision's re-init."""
     tnn = torch.nn
-    model = _references().torch_vgg(torch)
+    model = torch_vgg(torch)
     for module in model.modules():
         if isinstance(module, tnn.Conv2d):
             tnn.init.kaiming_normal_(module.weight, mode="fan_out", nonlinearity="relu")
@@ -43,24 +37,21 @@ def torch_vgg11(torch):
 
 def torch_copy(torch, ours):
     """The same architecture in torch.nn holding our weights (so both compute the same thing)."""
-    build = _references().torch_vgg if type(ours).__name__ == "VGG" else \
-        _references().torch_resnet18
+    build = torch_vgg if type(ours).__name__ == "VGG" else torch_resnet18
     model = build(torch)
     model.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()})
     return model.eval()
 
 
 def _timed(fn, repeat):
-    """Best of ``repeat`` single calls (each call takes 0.1-20 s: no inner loop needed)."""
-    from common import best_time
+    """Best of ``repeat`` single calls (each call is long: no inner loop needed)."""
     gc.collect()
     return best_time(fn, repeat=repeat, number=1)
 
 
 def run(quick=False):
-    """Rows for ``tsf bench`` (benchmarks/common.py): the build (target ≤ 1.5× PyTorch), the
-    two forward passes, and summary()'s cost relative to the plain forward pass."""
-    from common import import_torch, peak_memory_mb, row
+    """Rows for ``tsf bench``: the build (target ≤ 1.5× PyTorch), the two forward passes, and
+    summary()'s cost relative to the plain forward pass."""
     torch = import_torch()
     incumbent = "PyTorch" if torch else None
     repeat = 1 if quick else 3
@@ -84,7 +75,7 @@ def run(quick=False):
         if torch:
             theirs, xt = torch_copy(torch, ours), torch.from_numpy(x)
 
-            def torch_forward(model=theirs):
+            def torch_forward(model=theirs, xt=xt):
                 with torch.no_grad():
                     return model(xt)
             torch_forward()  # warm-up (oneDNN picks its kernels on the first call)
@@ -102,10 +93,5 @@ def run(quick=False):
     return rows
 
 
-def main(argv=None):
-    from common import script_main
-    return script_main(run, __doc__.split("\n")[0], argv)
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(script_main(run, __doc__.split("\n")[0]))
