@@ -418,7 +418,7 @@ def ddp_k_steps_equal_one_process_with_the_whole_batch():
         reference, model, ddp = _reference_and_ddp(_mlp, batches, 4, 3, _sgd, **options)
         results.append((reference.state_dict(), model.state_dict(), len(ddp.reducer.buckets),
                         options))
-    for ref, got, buckets, options in results:
+    for ref, got, _, options in results:
         for name in ref:
             close(got[name].numpy(), ref[name].numpy(), f"{name} {options}", rtol=1e-10,
                   atol=1e-12)

@@ -19,7 +19,8 @@ from torchsorflow.benchmarks import step_rounds
 from torchsorflow.cli import main
 
 BENCHMARKS = pathlib.Path(benchmarks.__file__).resolve().parent
-SHIPPED = ["core", "embeddings", "influence", "kernels", "matmul", "models", "nn", "stats"]
+SHIPPED = ["core", "distributed", "embeddings", "influence", "kernels", "matmul", "models", "nn",
+           "optim", "stats"]
 
 FAKE_SCRIPT = '''
 from torchsorflow.benchmarks import harness as common

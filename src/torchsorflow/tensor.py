@@ -329,7 +329,8 @@ class Tensor(Box):
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
         if self._node is not None:
-            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf tensors")
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
         from .autodiff.reverse import register_hook
         return register_hook(self, hook, "post_accumulate")
 

@@ -1,7 +1,8 @@
 """The cost of gradient synchronisation: all-reduce over message sizes, and a data-parallel
 training step with and without its communication, beside PyTorch's gloo backend.
 
-Run: ``tsf bench distributed [--quick]`` (or ``python -m torchsorflow.benchmarks.bench_distributed``).
+Run: ``tsf bench distributed [--quick]`` (or
+``python -m torchsorflow.benchmarks.bench_distributed``).
 Needs mpi4py and mpiexec (``pip install 'torchsorflow[distributed]'``); PyTorch for the
 incumbent column. Each side runs as its own MPI job (:mod:`.distributed_job`), every rank
 with one thread, all ranks on this machine, so the all-reduce moves data through shared memory

@@ -72,9 +72,10 @@ def tsf_side(quick):
     out = {"allreduce": {}, "allreduce_mpi4py": {}, "step": {}}
     for size in SIZES_QUICK if quick else SIZES:
         x = tsf.ones(size // 4)
-        out["allreduce"][size] = best(lambda: dist.all_reduce(x), barrier)
+        out["allreduce"][size] = best(lambda x=x: dist.all_reduce(x), barrier)
         raw = np.ones(size // 4, dtype=np.float32)
-        out["allreduce_mpi4py"][size] = best(lambda: comm.Allreduce(MPI.IN_PLACE, raw), barrier)
+        out["allreduce_mpi4py"][size] = best(
+            lambda raw=raw: comm.Allreduce(MPI.IN_PLACE, raw), barrier)
     out["step"] = _tsf_steps(tsf, dist, barrier, quick)
     dist.destroy_process_group()
     return out
@@ -100,7 +101,7 @@ def _tsf_steps(tsf, dist, barrier, quick):
         trained = model if name == "plain" else nn.parallel.DistributedDataParallel(model)
         optimizer = optim.Adam(model.parameters(), lr=1e-3)
 
-        def step():
+        def step(trained=trained, optimizer=optimizer, name=name):
             optimizer.zero_grad()
             nn.functional.cross_entropy(trained(x), y).backward()
             optimizer.step()
@@ -138,7 +139,7 @@ def torch_side(quick):
     out = {"allreduce": {}, "step": {}}
     for nbytes in SIZES_QUICK if quick else SIZES:
         x = torch.ones(nbytes // 4)
-        out["allreduce"][nbytes] = best(lambda: dist.all_reduce(x), barrier)
+        out["allreduce"][nbytes] = best(lambda x=x: dist.all_reduce(x), barrier)
     tnn = torch.nn
     xs, ys = _digits_batch(rank)
     x, y = torch.from_numpy(xs), torch.from_numpy(ys)
@@ -156,7 +157,7 @@ def torch_side(quick):
         trained = model if name == "plain" else tnn.parallel.DistributedDataParallel(model)
         optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
 
-        def step():
+        def step(trained=trained, optimizer=optimizer):
             optimizer.zero_grad()
             tnn.functional.cross_entropy(trained(x), y).backward()
             optimizer.step()

@@ -1,9 +1,9 @@
 """Compute versus all-reduce time per data-parallel step, as ranks and model size grow.
 
 Run: ``python -m torchsorflow.benchmarks.scaling_model [--fit benchmark-results.json]`` prints
-the tables of docs/distributed.md. Nothing here is measured except, with ``--fit``, the latency and bandwidth of
-this machine's all-reduce (from the rows ``tsf bench --only distributed`` wrote), shown beside the
-cluster networks the tables assume.
+the tables of docs/distributed.md. Nothing here is measured except, with ``--fit``, the latency
+and bandwidth of this machine's all-reduce (from the rows ``tsf bench --only distributed``
+wrote), shown beside the cluster networks the tables assume.
 
 The model (per step, every rank the same; S = gradient bytes, R ranks, F = sustained FLOP/s of
 one rank, B = examples per rank):

@@ -136,7 +136,7 @@ def _broadcast_arrays(pg, tensors, what="DDP broadcast of rank 0's parameters an
     by_dtype = {}
     for t in tensors:
         by_dtype.setdefault(t.dtype, []).append(t)
-    for dtype, group in by_dtype.items():
+    for group in by_dtype.values():
         flat = np.concatenate([t._array.ravel() for t in group]) if group else None
         seq = pg.start(what)
         pg.wait([pg.comm.Ibcast(flat, root=0)], what, seq)
