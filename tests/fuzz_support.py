@@ -84,6 +84,8 @@ def _values(kind, shape, rng):
         return rng.choice([-1.0, 1.0], shape) * rng.uniform(0.2, 2.0, shape)
     if kind == "above_minus_one":
         return rng.uniform(-0.5, 2.0, shape)
+    if kind == "open_unit":  # inside (-1, 1), away from the poles of erfinv
+        return rng.uniform(-0.95, 0.95, shape)
     raise ValueError(kind)
 
 

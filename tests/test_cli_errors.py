@@ -145,7 +145,7 @@ def _table():
         (["demo", "--l2", "-1"], "argument --l2: must be >= 0, got -1"),
         (["tour", "--only", "003/1"], "no exercise matches '003/1'"),
         (["explain-modes", "--x", "nan"], "argument --x: must be a finite number, got nan"),
-        (["bench", "--dir", F + "missing"], "no benchmarks folder"),
+        (["bench", "--dir", F + "missing"], "--dir FILES/missing: no such folder"),
     ]
 
 

@@ -50,6 +50,18 @@ def test_solve_inv_logdet(n, batch, seed, rhs, op):
         compare(tsf.solve, torch.linalg.solve, [a, b], rng)
 
 
+@fuzz(60, n=st.integers(1, 4), batch=hnp.array_shapes(min_dims=0, max_dims=2, max_side=3),
+      seed=seeds)
+def test_cholesky_of_a_symmetric_positive_definite_function(n, batch, seed):
+    """cholesky(A Aᵀ + nI): symmetric inputs and tangents, where both libraries' rules apply."""
+    from torchsorflow.ops.special import cholesky
+    rng = np.random.default_rng(seed)
+    eye = np.eye(n)
+    compare(lambda a: cholesky(a @ a.mT + tsf.tensor(n * eye.astype(a.dtype))),
+            lambda a: torch.linalg.cholesky(a @ a.mT + torch.tensor(n * eye, dtype=a.dtype)),
+            [values("normal", batch + (n, n), rng)], rng)
+
+
 # --- compositions, to second order ---------------------------------------------------------------
 PROGRAM_UNARY = {"tanh": (tsf.tanh, torch.tanh), "sin": (tsf.sin, torch.sin),
                  "sigmoid": (tsf.sigmoid, torch.sigmoid), "softplus": (tsf.softplus,

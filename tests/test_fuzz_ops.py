@@ -13,7 +13,7 @@ from hypothesis.extra import numpy as hnp  # noqa: E402
 import torchsorflow as tsf  # noqa: E402
 from fuzz_support import (compare, forward_only, fuzz, nonscalar_shapes, seeds, shapes,  # noqa: E402
                           shapes_with_empty, values)
-from torchsorflow.ops.special import digamma, lgamma, polygamma  # noqa: E402
+from torchsorflow.ops.special import digamma, erfinv, gammainc, lgamma, polygamma  # noqa: E402
 
 
 # name: (ours, PyTorch's, domain of the input)
@@ -36,6 +36,7 @@ UNARY = {
     "lgamma": (lgamma, torch.lgamma, "positive"),
     "digamma": (digamma, torch.digamma, "positive"),
     "polygamma2": (lambda x: polygamma(2, x), lambda x: torch.polygamma(2, x), "positive"),
+    "erfinv": (erfinv, torch.erfinv, "open_unit"),
     "method_chain": (lambda x: x.exp().sqrt().tanh(), lambda x: x.exp().sqrt().tanh(), "normal"),
 }
 
@@ -45,6 +46,19 @@ def test_unary(name, shape, seed):
     ours, theirs, domain = UNARY[name]
     rng = np.random.default_rng(seed)
     compare(ours, theirs, [values(domain, shape, rng)], rng)
+
+
+@fuzz(60, seed=seeds,
+      shapes=hnp.mutually_broadcastable_shapes(num_shapes=2, min_dims=0, max_dims=3, max_side=3))
+def test_gammainc_in_its_second_argument(shapes, seed):
+    """P(a, x) with a held fixed: PyTorch has no derivative in a (nor do we: it raises)."""
+    rng = np.random.default_rng(seed)
+    a_shape, x_shape = shapes.input_shapes
+    a = 2 * values("positive", a_shape, rng)
+    compare(lambda x: gammainc(tsf.tensor(a.astype(x.dtype)), x),
+            lambda x: torch.special.gammainc(torch.tensor(a, dtype=x.dtype), x),
+            [np.asarray(2 * values("positive", x_shape, rng))], rng,
+            modes=("rev",))  # PyTorch has no forward mode for it; test_stats_special checks ours
 
 
 @fuzz(60, shape=shapes, seed=seeds, exponent=st.sampled_from([0, 1, 2, 3, -1, 0.5, 1.5, -2.5]))

@@ -130,7 +130,7 @@ def test_seed_000_gradient_of_the_gaussian_log_likelihood_vanishes_at_the_sample
 
 @pytest.mark.parametrize("make, message", [
     (lambda: Normal(0.0, -1.0), r"Normal: scale = -1.0 must be > 0"),
-    (lambda: Normal(np.nan, 1.0), r"Normal: loc = nan must be a finite real number"),
+    (lambda: Normal(np.nan, 1.0), r"Normal: loc = nan must be a real number, not NaN"),
     (lambda: Gamma(np.array([1.0, 0.0]), 1.0), r"Gamma: concentration\[1\] = 0.0 must be > 0"),
     (lambda: Bernoulli(1.5), r"Bernoulli: probs = 1.5 must be in \[0, 1\]"),
     (lambda: Categorical(np.array([0.5, -0.1])), r"Categorical: probs\[1\] = -0.1 must be ≥ 0"),
@@ -161,6 +161,6 @@ def test_student_t_moments_where_they_do_not_exist():
 
 
 def test_repr_and_sample_argument_check():
-    assert repr(Normal(0.0, 2.0)) == "Normal(loc=0.0, scale=2.0)"
+    assert repr(Normal(0.0, 2.0)) == "Normal(loc: 0.0, scale: 2.0)"  # PyTorch's format
     with pytest.raises(ValueError, match=r"Normal.sample: n must be a non-negative int, got -2"):
         Normal().sample(-2)

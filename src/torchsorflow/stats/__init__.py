@@ -14,16 +14,15 @@ optimum, computed by the framework's autodiff — with AIC, BIC and Wald interva
 >>> {k: round(v, 2) for k, v in result.params.items()}
 {'concentration': 2.98, 'rate': 1.98}
 
-``lgamma``, ``digamma`` and ``polygamma`` (differentiable to any order) are re-exported here from
-:mod:`torchsorflow.ops.special`.
+The families are the classes of :mod:`torchsorflow.distributions` (PyTorch's interface: ``rsample``,
+``log_prob``, ``entropy``, ``kl_divergence`` ...), re-exported here; each also carries the hooks
+``fit`` uses (sufficient statistics, closed forms, parametrisations). ``lgamma``, ``digamma`` and
+``polygamma`` (differentiable to any order) are re-exported from :mod:`torchsorflow.ops.special`.
 """
+from ..distributions import (Bernoulli, Beta, Categorical, Distribution, Exponential, Gamma,
+                             Laplace, LogNormal, MultivariateNormal, Normal, Poisson, StudentT)
 from ..ops.special import digamma, lgamma, polygamma
-from .continuous import Beta, Exponential, Gamma, LogNormal, Normal
-from .heavy_tailed import Laplace, StudentT
-from .discrete import Bernoulli, Categorical, Poisson
-from .distribution import Distribution
 from .fitting import FAMILIES, FitResult, fit, get_family
-from .multivariate import MultivariateNormal
 from .optimize import NewtonResult, newton_minimize
 
 __all__ = ["Bernoulli", "Beta", "Categorical", "Distribution", "Exponential", "FAMILIES",

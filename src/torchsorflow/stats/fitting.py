@@ -41,11 +41,9 @@ import scipy.stats
 from .. import ops
 from ..func import jacrev
 from ..tensor import Tensor
-from .continuous import Beta, Exponential, Gamma, LogNormal, Normal
-from .heavy_tailed import Laplace, StudentT
-from .discrete import Bernoulli, Categorical, Poisson
-from .distribution import Distribution, constant_value
-from .multivariate import MultivariateNormal
+from ..distributions import (Bernoulli, Beta, Categorical, Distribution, Exponential, Gamma,
+                             Laplace, LogNormal, MultivariateNormal, Normal, Poisson, StudentT)
+from ..distributions.likelihood import constant_value
 
 FAMILIES = (Normal, MultivariateNormal, Exponential, Bernoulli, Categorical, Poisson, Gamma, Beta,
             Laplace, LogNormal, StudentT)
@@ -193,7 +191,7 @@ def _start_theta(cls, start, stats, e=0):
     arrays = {k: np.asarray(v._array if isinstance(v, Tensor) else v, dtype=np.float64)
               for k, v in params.items()}
     arrays = _rescaled(cls, arrays, e, inverse=True)
-    missing = set(cls.arg_constraints) - set(arrays)
+    missing = set(cls.fit_constraints) - set(arrays)
     if missing:
         raise ValueError(f"fit: start is missing {sorted(missing)} for {cls.__name__}")
     theta = cls._params_to_free(arrays, stats)
@@ -235,7 +233,7 @@ def _standard_errors(cls, theta, stats):
     variances = np.einsum("ij,jk,ik->i", jacobian, covariance, jacobian)
     shapes = [p.shape for p in cls._free_to_params(Tensor(theta), stats).values()]
     stderr, offset = {}, 0
-    for name, shape in zip(cls.arg_constraints, shapes):
+    for name, shape in zip(cls.fit_constraints, shapes):
         size = math.prod(shape)
         chunk = np.sqrt(np.maximum(variances[offset:offset + size], 0)).reshape(shape)
         stderr[name] = float(chunk) if chunk.ndim == 0 else chunk

@@ -29,7 +29,8 @@ def _draw_continuous(axes, dist, x, label="x"):
     low, high = float(x.min()), float(x.max())
     pad = 0.05 * (high - low or 1.0)
     grid = np.linspace(low - pad, high + pad, 400)
-    grid = grid[type(dist).support.contains(grid)]
+    support = type(dist).fit_support or type(dist).support
+    grid = grid[support.contains(grid)]
     axes.plot(grid, _density(dist, grid), color="C3", label="fitted density")
     axes.set_xlabel(label)
 
@@ -38,9 +39,7 @@ def plot_fit(result, data, path):
     """Draw ``data`` with the density of ``result.distribution``; save a PNG at ``path``."""
     Figure = require("matplotlib.figure", "plot_fit").Figure  # no pyplot: no global backend state
 
-    from .continuous import Normal
-    from .discrete import Bernoulli, Categorical, Poisson
-    from .multivariate import MultivariateNormal
+    from ..distributions import Bernoulli, Categorical, MultivariateNormal, Normal, Poisson
 
     dist, x = result.distribution, np.asarray(data, dtype=np.float64)
     if isinstance(dist, MultivariateNormal):

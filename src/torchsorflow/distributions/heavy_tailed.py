@@ -1,27 +1,32 @@
 """Heavy-tailed families without sufficient statistics: Laplace and Student's t.
 
 Their log-likelihoods cannot be reduced to a few sums, so fitting keeps the data and sums
-``log_prob`` over them at each step (the default ``_loglik`` of :class:`Distribution`).
+``log_prob`` over them at each step (the default ``_loglik`` of the fitting hooks).
 
 >>> import numpy as np
->>> from torchsorflow.stats import Laplace, fit
+>>> from torchsorflow.distributions import Laplace
+>>> from torchsorflow.stats import fit
 >>> fit(Laplace, [1.0, 2.0, 4.0, 10.0]).params  # loc: the median; scale: mean |x − median|
 {'loc': 3.0, 'scale': 2.75}
 """
 from __future__ import annotations
+
+import math
 
 import numpy as np
 import scipy.stats
 
 from .. import ops
 from ..func import grad
-from ..ops.special import lgamma
+from ..ops.special import digamma, lgamma, standard_gamma
 from ..tensor import Tensor
-from .distribution import Distribution, positive, real
-from .optimize import newton_minimize
+from . import constraints
+from .continuous import _draws, _LocationScale
+from .distribution import Distribution
+from .utils import broadcast_all
 
 
-class Laplace(Distribution):
+class Laplace(_LocationScale):
     """Density exp(−|x − loc| / scale) / (2·scale) (``torch.distributions.Laplace``,
     ``scipy.stats.laplace``). MLE (closed form): loc = sample median, scale = mean |x − median|.
 
@@ -30,26 +35,30 @@ class Laplace(Distribution):
     Fisher information instead, N/scale² for each parameter (``FitResult.information`` says so).
     """
 
-    arg_constraints = {"loc": real, "scale": positive}
-    support = real
-    has_closed_form = True
-
-    def __init__(self, loc=0.0, scale=1.0, validate_args=True):
-        self._store(validate_args, loc=loc, scale=scale)
-
-    def _log_prob(self, x):
-        return -ops.log(2 * self.scale) - ops.abs(x - self.loc) / self.scale
-
-    def _sample(self, rng, shape, loc, scale):
-        return rng.laplace(loc, scale, shape)
-
     @property
-    def mean(self):
-        return self.loc + 0 * self.scale
+    def stddev(self):
+        return math.sqrt(2) * self.scale
 
     @property
     def variance(self):
-        return 2 * self.scale ** 2 + 0 * self.loc
+        return 2 * self.scale ** 2
+
+    def _rsample(self, shape, rng):
+        return self.loc + self.scale * _draws(rng.laplace(0.0, 1.0, shape), self.loc)
+
+    def _log_prob(self, value):
+        return -ops.log(2 * self.scale) - ops.abs(value - self.loc) / self.scale
+
+    def _cdf(self, value):
+        z = value - self.loc
+        return 0.5 - 0.5 * ops.sign(z) * ops.expm1(-ops.abs(z) / self.scale)
+
+    def _icdf(self, value):
+        term = value - 0.5
+        return self.loc - self.scale * ops.sign(term) * ops.log1p(-2 * ops.abs(term))
+
+    def entropy(self):
+        return 1 + ops.log(2 * self.scale)
 
     @classmethod
     def _closed_form(cls, stats):
@@ -68,6 +77,7 @@ class Laplace(Distribution):
         needs curvature that a piecewise linear function lacks), then ``scale`` by Newton on
         log scale. When N is even every point between the two middle order statistics is a
         maximiser; we return the middle of that interval, which is the sample median."""
+        from ..stats.optimize import newton_minimize  # stats imports this package
         x = Tensor(stats["x"])
         slope = grad(lambda m: ops.sum(ops.abs(x - m)))  # Σ sign(m − xᵢ): −N … +N
 
@@ -97,36 +107,54 @@ class Laplace(Distribution):
 
 class StudentT(Distribution):
     """Student's t with ``df`` degrees of freedom, location and scale (``torch.distributions.
-    StudentT``, ``scipy.stats.t``). Fitted numerically; no sufficient statistics exist, so each
-    step sums ``log_prob`` over the data. With near-Gaussian data the likelihood is almost flat in
-    ``df`` (a Normal is the limit df → ∞): the estimate of ``df`` is then large and its standard
-    error huge, which is the honest answer; it may even run off to infinity, and the fit then
-    reports ``converged=False`` or a singular information matrix."""
+    StudentT``, ``scipy.stats.t``). ``rsample`` is X·√(df/Y) with X normal and Y a chi-square
+    (a Gamma, reparameterised implicitly), so it is differentiable in ``df`` too.
 
-    arg_constraints = {"df": positive, "loc": real, "scale": positive}
-    support = real
+    Fitted numerically; no sufficient statistics exist, so each step sums ``log_prob`` over the
+    data. With near-Gaussian data the likelihood is almost flat in ``df`` (a Normal is the limit
+    df → ∞): the estimate of ``df`` is then large and its standard error huge, which is the honest
+    answer; it may even run off to infinity, and the fit then reports ``converged=False`` or a
+    singular information matrix."""
 
-    def __init__(self, df=1.0, loc=0.0, scale=1.0, validate_args=True):
-        self._store(validate_args, df=df, loc=loc, scale=scale)
+    arg_constraints = {"df": constraints.positive, "loc": constraints.real,
+                       "scale": constraints.positive}
+    support = constraints.real
+    has_rsample = True
+    fit_constraints = arg_constraints
 
-    def _log_prob(self, x):
-        df, z = self.df, (x - self.loc) / self.scale
-        norm = (lgamma((df + 1) / 2) - lgamma(df / 2) - 0.5 * ops.log(df * np.pi)
-                - ops.log(self.scale))
-        return norm - (df + 1) / 2 * ops.log1p(z * z / df)
-
-    def _sample(self, rng, shape, df, loc, scale):
-        return loc + scale * rng.standard_t(df, shape)
+    def __init__(self, df=1.0, loc=0.0, scale=1.0, validate_args=None):
+        self.df, self.loc, self.scale = broadcast_all(df, loc, scale)
+        super().__init__(self.df.shape, validate_args=validate_args)
 
     @property
     def mean(self):
-        return ops.where(self.df > 1, self.loc + 0 * self.df, np.nan)
+        return ops.where(self.df > 1, self.loc, np.nan)
+
+    @property
+    def mode(self):
+        return self.loc
 
     @property
     def variance(self):
         df = self.df
         finite = self.scale ** 2 * df / ops.where(df > 2, df - 2, 1.0)
         return ops.where(df > 2, finite, ops.where(df > 1, np.inf, np.nan))
+
+    def _rsample(self, shape, rng):
+        normal = _draws(rng.standard_normal(shape), self.loc)
+        chi2 = 2 * standard_gamma(ops.broadcast_to(0.5 * self.df, shape), rng)
+        return self.loc + self.scale * normal * ops.sqrt(self.df / chi2)
+
+    def _log_prob(self, value):
+        df, z = self.df, (value - self.loc) / self.scale
+        norm = lgamma((df + 1) / 2) - lgamma(df / 2) - 0.5 * ops.log(df * np.pi) - ops.log(self.scale)
+        return norm - (df + 1) / 2 * ops.log1p(z * z / df)
+
+    def entropy(self):
+        df = self.df
+        log_beta = lgamma(0.5 * df) + math.lgamma(0.5) - lgamma(0.5 * (df + 1))
+        return (ops.log(self.scale) + 0.5 * (df + 1) * (digamma(0.5 * (df + 1)) - digamma(0.5 * df))
+                + 0.5 * ops.log(df) + log_beta)
 
     @classmethod
     def _initial(cls, stats):
@@ -136,4 +164,3 @@ class StudentT(Distribution):
         kurtosis = float(scipy.stats.kurtosis(x)) if x.shape[0] > 3 else 0.0
         df = 4 + 6 / kurtosis if kurtosis > 0 else 30.0
         return np.array([min(max(df, 1.0), 100.0), loc, scale])
-
