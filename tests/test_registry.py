@@ -13,7 +13,7 @@ import torchsorflow as tsf
 from catalog import CATALOG, load
 from torchsorflow.autodiff import check_grads, tracer
 
-load()
+load()  # imports every module whose primitives have rows (torchsorflow.distributed with MPI)
 REGISTRY = tsf.ops.registry()
 NAMES = sorted(REGISTRY)
 

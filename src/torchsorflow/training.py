@@ -48,29 +48,92 @@ def _count_correct(logits, labels) -> int:
     return int((np.argmax(logits.numpy(), axis=1) == np.asarray(labels.numpy())).sum())
 
 
+class ShardedLoader:
+    """Each batch of ``loader`` cut into ``world_size`` contiguous shards of near-equal size;
+    rank ``rank`` iterates over its shard of every batch, so that the ranks together see exactly
+    the batches one process would (same order, same shuffling for the same seed).
+
+    Data-parallel training averages the ranks' gradients, and each rank's loss is a mean over its
+    shard; shards that differ in size (an uneven split, the last batch) would then weigh their
+    examples differently. Each item is therefore ``(inputs, labels, weight)`` with
+    ``weight = shard size · world_size / batch size``: the mean loss times that weight, averaged
+    over the ranks, is the mean over the whole batch. With ``skip_small`` (training) a batch with
+    fewer examples than ranks, which would leave some rank nothing, is skipped by every rank.
+
+    >>> from torchsorflow.data import DataLoader, TensorDataset
+    >>> import torchsorflow as tsf
+    >>> loader = DataLoader(TensorDataset(tsf.arange(7), tsf.arange(7)), batch_size=5)
+    >>> [(x.tolist(), w) for x, _, w in ShardedLoader(loader, rank=1, world_size=2)]
+    [([2, 3, 4], 1.2), ([6], 1.0)]
+    """
+
+    def __init__(self, loader, rank: int, world_size: int, skip_small: bool = False):
+        if not 0 <= rank < world_size:
+            raise ValueError(f"rank {rank} is not in 0..{world_size - 1}")
+        self.loader, self.rank, self.world_size = loader, rank, world_size
+        self.skip_small = skip_small
+
+    def _batches(self):
+        for indices in self.loader.index_batches():
+            if self.skip_small and len(indices) < self.world_size:
+                continue
+            yield indices
+
+    def __len__(self):   # from the sizes alone: drawing the order would advance the shuffling
+        count, loader = len(self.loader), self.loader
+        if self.skip_small and loader.batch_sampler is None and loader.batch_size:
+            n = len(loader.sampler) if loader.sampler is not None else len(loader.dataset)
+            last = n % loader.batch_size
+            if last and not loader.drop_last and last < self.world_size:
+                count -= 1
+        return count
+
+    def __iter__(self):
+        for indices in self._batches():
+            lo = len(indices) * self.rank // self.world_size
+            hi = len(indices) * (self.rank + 1) // self.world_size
+            if hi == lo:   # only without skip_small (evaluation, which needs no collectives)
+                continue
+            inputs, labels = self.loader.fetch(indices[lo:hi])
+            yield inputs, labels, (hi - lo) * self.world_size / len(indices)
+
+
+def _global_sums(*values):
+    """Sums over all ranks of a few numbers (one all-reduce)."""
+    from .distributed.collectives import all_reduce_array
+    return all_reduce_array(np.array(values, dtype=np.float64), name="training metrics")
+
+
 def train_epoch(model, loader, optimizer, loss_fn=None, progress=None) -> dict:
     """One pass over ``loader`` with updates; returns the mean loss and accuracy seen in training.
 
     ``progress`` is an optional tqdm bar that is advanced once per batch (its postfix shows the
     running loss). A non-finite loss stops with an error naming the batch, because every later
     step would only spread the NaN.
+
+    A :class:`ShardedLoader` (data-parallel training with a DistributedDataParallel model) makes
+    the loss of each step and the returned metrics those of the whole batch, over all ranks.
     """
     loss_fn = loss_fn or _cross_entropy
+    sharded = isinstance(loader, ShardedLoader)
     model.train()
     total_loss, correct, seen = 0.0, 0, 0
-    for batch, (inputs, labels) in enumerate(loader):
+    for batch, item in enumerate(loader):
+        inputs, labels, weight = item if sharded else (*item, None)
         optimizer.zero_grad()
         logits = model(inputs)
         loss = loss_fn(logits, labels)
-        value = loss.item()
+        value, n, right = loss.item(), len(labels), _count_correct(logits, labels)
+        if sharded:   # the whole batch's loss and accuracy
+            loss_sum, right, n = _global_sums(value * n, right, n)
+            value, right, n = loss_sum / n, int(right), int(n)
         if not math.isfinite(value):
             raise FloatingPointError(f"the training loss became {value} at batch {batch}; lower "
                                      "the learning rate")
-        loss.backward()
+        (loss if weight is None else loss * weight).backward()
         optimizer.step()
-        n = len(labels)
         total_loss += value * n
-        correct += _count_correct(logits, labels)
+        correct += right
         seen += n
         if progress is not None:
             progress.update(1)
@@ -81,22 +144,29 @@ def train_epoch(model, loader, optimizer, loss_fn=None, progress=None) -> dict:
 def evaluate(model, loader, loss_fn=None) -> dict:
     """Mean loss and accuracy of ``model`` on ``loader`` in eval mode, without building graphs.
 
-    The model's previous train/eval mode is restored afterwards.
+    The model's previous train/eval mode is restored afterwards. With a :class:`ShardedLoader`
+    each rank evaluates its shard and the result covers all of them.
     """
     loss_fn = loss_fn or _cross_entropy
+    sharded = isinstance(loader, ShardedLoader)
     was_training = model.training
     model.eval()
     total_loss, correct, seen = 0.0, 0, 0
     try:
         with no_grad():
-            for inputs, labels in loader:
-                logits = model(inputs)
+            for item in loader:
+                inputs, labels = item[:2]
                 n = len(labels)
+                if n == 0:
+                    continue
+                logits = model(inputs)
                 total_loss += loss_fn(logits, labels).item() * n
                 correct += _count_correct(logits, labels)
                 seen += n
     finally:
         model.train(was_training)
+    if sharded:   # every rank evaluated its shard of each batch
+        total_loss, correct, seen = _global_sums(total_loss, correct, seen)
     return {"loss": total_loss / max(seen, 1), "accuracy": correct / max(seen, 1)}
 
 

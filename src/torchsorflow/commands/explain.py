@@ -4,6 +4,11 @@ Influence functions (Koh & Liang, 2017) on a checkpoint written by ``tsf train``
 helpful and most harmful training points for test digit ``I`` with their predicted effect on its
 loss, writes a PNG grid of those images, and with ``--validate K`` retrains without each of the K
 most influential points to check the predictions (Pearson R, Spearman ρ, scatter PNG).
+
+``mpiexec -n N tsf explain ... --distributed`` shards the training set across the ranks: each
+rank computes the features, per-example quantities and its part of every sum (risk, gradient,
+Hessian-vector products inside CG, the dense Hessian) on its shard; sums are all-reduced and
+per-example scores gathered, so rank 0 prints the same ranking as a single process.
 """
 from __future__ import annotations
 
@@ -40,6 +45,8 @@ def register(subparsers):
                         help="keep the trained last layer instead of refitting it to the minimum")
     parser.add_argument("--out", default=".", help="folder for the PNGs (default: current)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bars")
+    from ..distributed.launch import add_arguments
+    add_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -58,7 +65,15 @@ def _problem(args, test_size):
 
 
 def run(args) -> int:
+    if getattr(args, "distributed", False):
+        from ..distributed.launch import run_command
+        return run_command("explain", _run, args)
+    return _run(args)
+
+
+def _run(args) -> int:
     from ..data import datasets
+    from ..distributed.launch import is_main
     from ..influence import InfluenceModel
     from ..influence.report import head_surrogate
     from ..models import digits
@@ -78,12 +93,14 @@ def run(args) -> int:
     images, labels = train.tensors[0].numpy(), train.tensors[1].numpy()
     test_images, test_labels = test.tensors[0].numpy(), test.tensors[1].numpy()
     i = args.test_index
-    progress = not args.no_progress
+    distributed = bool(getattr(args, "distributed", False))
+    progress = is_main() and not args.no_progress
     name = checkpoint["config"]["model"]
     if args.params == "last":
         method = args.method or "exact"
         influence, features = head_surrogate(model, images, labels, args.l2, args.damping or 0.0,
-                                             method, refit=not args.no_refit, progress=progress)
+                                             method, refit=not args.no_refit, progress=progress,
+                                             distributed=distributed)
         test_x = features(test_images[i:i + 1])[0]
         how = (f"the last Linear layer of {name} on its frozen features, "
                + ("as trained" if args.no_refit else f"refit to the minimum with l2={args.l2:g}"))
@@ -91,7 +108,7 @@ def run(args) -> int:
         method = args.method or "cg"
         damping = 0.01 if args.damping is None else args.damping
         influence = InfluenceModel(model, None, (images, labels), l2=args.l2, damping=damping,
-                                   method=method, progress=progress)
+                                   method=method, progress=progress, distributed=distributed)
         test_x = test_images[i]
         how = f"all {influence.objective.size} weights of {name}, damping {damping:g}"
     return _explain(args, influence, test_x, f"{how}, {method} inverse Hessian",
@@ -102,27 +119,32 @@ def _explain(args, influence, test_x, how, data):
     """Print the table, write the PNG grid, and validate if asked."""
     import numpy as np
 
+    from ..distributed.launch import is_main
     from ..influence.report import explanation_png
 
+    main = is_main()   # every rank computes (the sums are shared); rank 0 prints and writes
     images, labels, test_images, test_labels = data
     i = args.test_index
     logits = influence.objective.outputs(influence.theta, test_x[None])[0]
     predicted = int(np.argmax(logits))
-    print(f"test digit #{i}: label {test_labels[i]}, predicted {predicted} "
-          f"({'correct' if predicted == test_labels[i] else 'WRONG'}); influence over {how}")
     top = influence.top_k((test_x, test_labels[i]), k=args.top)
-    print(top.table(labels))
-    os.makedirs(args.out, exist_ok=True)
-    grid = explanation_png(top, test_images[i], f"test #{i}\nlabel {test_labels[i]}, "
-                           f"predicted {predicted}", images, labels,
-                           os.path.join(args.out, f"influence_test{i}.png"),
-                           title=f"Training digits that most helped / hurt test #{i} ({how})")
-    print(f"wrote {grid}")
+    if main:
+        print(f"test digit #{i}: label {test_labels[i]}, predicted {predicted} "
+              f"({'correct' if predicted == test_labels[i] else 'WRONG'}); influence over {how}")
+        print(top.table(labels))
+        os.makedirs(args.out, exist_ok=True)
+        grid = explanation_png(top, test_images[i], f"test #{i}\nlabel {test_labels[i]}, "
+                               f"predicted {predicted}", images, labels,
+                               os.path.join(args.out, f"influence_test{i}.png"),
+                               title=f"Training digits that most helped / hurt test #{i} ({how})")
+        print(f"wrote {grid}")
     if args.validate:
         result = influence.validate_loo((test_x, test_labels[i]), k=args.validate,
-                                        png=os.path.join(args.out, f"loo_test{i}.png"))
-        print(f"leave-one-out retraining of the {args.validate} most influential points: "
-              f"Pearson R = {result.pearson:.4f}, Spearman ρ = {result.spearman:.4f}")
-        print(f"wrote {result.png}")
+                                        png=os.path.join(args.out, f"loo_test{i}.png")
+                                        if main else None)
+        if main:
+            print(f"leave-one-out retraining of the {args.validate} most influential points: "
+                  f"Pearson R = {result.pearson:.4f}, Spearman ρ = {result.spearman:.4f}")
+            print(f"wrote {result.png}")
     return 0
 

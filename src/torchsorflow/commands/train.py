@@ -16,6 +16,14 @@ from its last epoch and ends bit-identical to a run that was never interrupted.
 
 ``tsf eval runs/cnn-bn/checkpoint.safetensors`` rebuilds the model from the checkpoint alone and
 reports its accuracy, next to the one recorded when it was trained.
+
+``mpiexec -n N tsf train --distributed ...`` trains data-parallel: every rank builds the same
+model (its BatchNorm layers made SyncBatchNorm) inside a DistributedDataParallel, takes its
+share of each global batch of ``--batch-size`` (the ranks together see exactly the batches one
+process would see for the same ``--seed``), and gradients are averaged across ranks during each
+backward pass. Rank 0 alone shows the progress bar, prints, and writes the files (a barrier after
+each checkpoint); every rank loads a ``--resume`` checkpoint. The checkpoint holds the plain
+model, so ``tsf eval`` and ``tsf explain`` read it like any other.
 """
 from __future__ import annotations
 
@@ -72,6 +80,8 @@ def register(subparsers):
                        help="continue the run saved in CHECKPOINT (usually "
                             "<out>.tsf-partial/checkpoint.safetensors after an interruption)")
     train.add_argument("--no-progress", action="store_true", help="no tqdm progress bar")
+    from ..distributed.launch import add_arguments
+    add_arguments(train)
     train.set_defaults(func=run)
 
     evaluate = subparsers.add_parser(
@@ -228,14 +238,24 @@ def _publish(partial_dir, out):
 
 
 def run(args) -> int:
+    if getattr(args, "distributed", False):
+        from ..distributed.launch import run_command
+        return run_command("train", _train, args)
+    return _train(args)
+
+
+def _train(args) -> int:
+    from .. import distributed as dist
     from .. import io
     from ..data import DataLoader, datasets
-    from ..io.atomic import atomic_write
     from ..models import digits
     from ..nn.functional import cross_entropy
     from ..ops.creation import default_generator, manual_seed
-    from ..training import fit, plot_history
+    from ..training import ShardedLoader, fit
 
+    distributed = dist.is_initialized()
+    rank, world = (dist.get_rank(), dist.get_world_size()) if distributed else (0, 1)
+    main = rank == 0   # prints and writes; every rank computes
     checkpoint = resumed = None
     if args.resume is not None:
         if not os.path.isfile(args.resume):
@@ -245,13 +265,19 @@ def run(args) -> int:
     settings = _settings(args, resumed)
     if args.width is not None:
         digits.check_hparams(settings["model"], settings["hparams"], "--width")
+    if settings["batch_size"] < world:
+        raise CommandError(f"--batch-size {settings['batch_size']} is smaller than the {world} "
+                           "ranks: every rank needs at least one example of each batch")
     name = settings["model"]
     out = args.out or os.path.join("runs", name)
     partial_dir = os.path.abspath(out).rstrip(os.sep) + PARTIAL
-    resuming_in_place = _prepare_folders(out, partial_dir, args)
+    resuming_in_place = _prepare_folders(out, partial_dir, args) if main else False
 
     manual_seed(settings["seed"])
     model = digits.build(name, **settings["hparams"])
+    if distributed:   # batch statistics over all ranks
+        from ..nn import SyncBatchNorm
+        model = SyncBatchNorm.convert_sync_batchnorm(model)
     optimizer = _make_optimizer(settings["optimizer"], model.parameters(), settings["lr"],
                                 settings["weight_decay"], settings["momentum"])
     scheduler = _make_schedule(settings["schedule"], optimizer, settings["epochs"])
@@ -259,6 +285,7 @@ def run(args) -> int:
     train_loader = DataLoader(train_set, batch_size=settings["batch_size"], shuffle=True,
                               seed=settings["seed"])
     test_loader = DataLoader(test_set, batch_size=256)
+    trained, train_batches, test_batches = model, train_loader, test_loader
     history, done, previous_seconds = [], 0, 0.0
     if checkpoint is not None:
         model.load_state_dict(checkpoint["model"])
@@ -278,29 +305,26 @@ def run(args) -> int:
                                f"({error})") from None
         history, done = list(checkpoint.get("history") or []), resume["epoch"]
         previous_seconds = float(resume.get("seconds", 0.0))
+    if distributed:   # gradients averaged across ranks during backward; shards of each batch
+        from ..nn.parallel import DistributedDataParallel
+        trained = DistributedDataParallel(model)
+        train_batches = ShardedLoader(train_loader, rank, world, skip_small=True)
+        test_batches = ShardedLoader(test_loader, rank, world)
     config = {"model": name, "hparams": model.hparams, "optimizer": settings["optimizer"],
               "lr": settings["lr"], "weight_decay": settings["weight_decay"],
               "momentum": settings["momentum"], "schedule": settings["schedule"],
               "label_smoothing": settings["label_smoothing"], "epochs": settings["epochs"],
               "batch_size": settings["batch_size"], "seed": settings["seed"],
               "data": "digits (1437 train / 360 test)"}
+    if distributed:
+        config["world_size"] = world
     parameters = sum(p.numel() for p in model.parameters())
     epochs = settings["epochs"]
-    print(f"{'resuming' if checkpoint is not None else 'training'} {name} ({parameters:,} "
-          f"parameters) on digits: {len(train_set)} train / {len(test_set)} test images, "
-          f"{settings['optimizer']} lr {settings['lr']:g}, {epochs} epochs"
-          + (f" from epoch {done + 1}" if checkpoint is not None else "")
-          + f", batch {settings['batch_size']}")
-    os.makedirs(partial_dir, exist_ok=True)
-    atomic_write(os.path.join(partial_dir, "run.json"),
-                           json.dumps({"pid": os.getpid(), "out": os.path.abspath(out),
-                                       "force": bool(args.force or resuming_in_place and
-                                                     _run_info(partial_dir).get("force"))}))
-    if not resuming_in_place:
-        print(f"checkpoints go to {partial_dir}/ until the run is complete; if it is "
-              f"interrupted, continue with: tsf train --resume "
-              f"{os.path.join(partial_dir, 'checkpoint.safetensors')}"
-              + (f" --out {out}" if args.out else ""))
+    ranks = dist.process_group.process_table() if distributed else ""
+    if main:
+        _announce(args, settings, name, parameters, len(train_set), len(test_set), epochs,
+                  checkpoint is not None, done, world, ranks, out, partial_dir,
+                  resuming_in_place)
     start = time.perf_counter()
 
     def state(history):
@@ -319,16 +343,60 @@ def run(args) -> int:
 
     def save_epoch(record):
         records.append(record)
-        io.save(state(records), checkpoint_path, metadata={"model": name})
+        if main:
+            io.save(state(records), checkpoint_path, metadata={"model": name})
+        if distributed:
+            dist.barrier()   # the checkpoint is whole on disk before any rank goes on
 
-    history = fit(model, train_loader, optimizer, epochs, test_loader=test_loader,
-                  scheduler=scheduler, progress=not args.no_progress,
+    history = fit(trained, train_batches, optimizer, epochs, test_loader=test_batches,
+                  scheduler=scheduler, progress=main and not args.no_progress,
+                  log=print if main else None,
                   loss_fn=partial(cross_entropy, label_smoothing=settings["label_smoothing"]),
                   eval_loss_fn=cross_entropy, on_epoch_end=save_epoch, start_epoch=done + 1,
                   history=history)
     seconds = previous_seconds + time.perf_counter() - start
+    if main:
+        _finish(state(history), checkpoint_path, partial_dir, out, name, settings, config,
+                parameters, history, seconds, len(test_set))
+    if distributed:
+        dist.barrier()   # the run is in place before any rank leaves
+    return 0
+
+
+def _announce(args, settings, name, parameters, train_size, test_size, epochs, resuming, done,
+              world, ranks, out, partial_dir, resuming_in_place):
+    """The first lines of the log, and run.json in the folder being written."""
+    from ..io.atomic import atomic_write
+
+    print(f"{'resuming' if resuming else 'training'} {name} ({parameters:,} "
+          f"parameters) on digits: {train_size} train / {test_size} test images, "
+          f"{settings['optimizer']} lr {settings['lr']:g}, {epochs} epochs"
+          + (f" from epoch {done + 1}" if resuming else "")
+          + f", batch {settings['batch_size']}")
+    if world > 1 or ranks:
+        print(f"data-parallel over {world} ranks, {settings['batch_size'] / world:g} examples "
+              f"each per batch ({ranks})")
+    os.makedirs(partial_dir, exist_ok=True)
+    atomic_write(os.path.join(partial_dir, "run.json"),
+                 json.dumps({"pid": os.getpid(), "out": os.path.abspath(out),
+                             "force": bool(args.force or resuming_in_place and
+                                           _run_info(partial_dir).get("force"))}))
+    if not resuming_in_place:
+        print(f"checkpoints go to {partial_dir}/ until the run is complete; if it is "
+              f"interrupted, continue with: tsf train --resume "
+              f"{os.path.join(partial_dir, 'checkpoint.safetensors')}"
+              + (f" --out {out}" if args.out else ""))
+
+
+def _finish(state, checkpoint_path, partial_dir, out, name, settings, config, parameters, history,
+            seconds, test_size):
+    """Write the last checkpoint, the curve and metrics.json, then put the run in place."""
+    from .. import io
+    from ..io.atomic import atomic_write
+    from ..training import plot_history
+
     final = history[-1]
-    io.save(state(history), checkpoint_path,
+    io.save(state, checkpoint_path,
             metadata={"model": name, "test_accuracy": f"{final['test_accuracy']:.6f}"})
     plot_history(history, os.path.join(partial_dir, "training_curve.png"),
                  title=f"{name} on digits: {100 * final['test_accuracy']:.2f}% test accuracy",
@@ -343,11 +411,10 @@ def run(args) -> int:
                            json.dumps(metrics, indent=2))
     _publish(partial_dir, out)
     print(f"test accuracy {100 * final['test_accuracy']:.2f}% "
-          f"({round(final['test_accuracy'] * len(test_set))}/{len(test_set)}) after "
+          f"({round(final['test_accuracy'] * test_size)}/{test_size}) after "
           f"{len(history)} epochs in {seconds:.1f} s")
     print(f"wrote {os.path.join(out, 'checkpoint.safetensors')}, "
           f"{os.path.join(out, 'training_curve.png')}, {os.path.join(out, 'metrics.json')}")
-    return 0
 
 
 def run_eval(args) -> int:

@@ -9,5 +9,7 @@
 from . import datasets
 from .dataloader import DataLoader, default_collate
 from .dataset import Dataset, Subset, TensorDataset
+from .distributed import DistributedSampler
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "DataLoader", "default_collate", "datasets"]
+__all__ = ["Dataset", "TensorDataset", "Subset", "DataLoader", "DistributedSampler",
+           "default_collate", "datasets"]

@@ -24,7 +24,7 @@ True
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import numpy as np
@@ -35,48 +35,75 @@ from .dataset import Dataset
 
 
 class DataLoader:
+    """Batches of ``dataset``. ``sampler`` (an iterable of indices, such as a
+    :class:`~torchsorflow.data.DistributedSampler`) replaces the order ``shuffle`` would draw;
+    ``batch_sampler`` yields whole batches of indices instead, as in PyTorch."""
+
     def __init__(self, dataset: Dataset, batch_size: int | None = 1, shuffle: bool = False,
-                 drop_last: bool = False, *, seed: int | None = None,
-                 generator: Generator | None = None,
+                 sampler: Iterable[int] | None = None,
+                 batch_sampler: Iterable[Iterable[int]] | None = None, drop_last: bool = False,
+                 *, seed: int | None = None, generator: Generator | None = None,
                  collate_fn: Callable[[list], Any] | None = None):
         if batch_size is not None and (not isinstance(batch_size, numbers.Integral)
                                        or batch_size < 1):
             raise ValueError(f"batch_size should be a positive integer or None, got {batch_size!r}")
         if seed is not None and generator is not None:
             raise ValueError("give either seed or generator, not both")
+        if sampler is not None and shuffle:
+            raise ValueError("sampler option is mutually exclusive with shuffle")
+        if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None
+                                          or drop_last):
+            raise ValueError("batch_sampler option is mutually exclusive with batch_size, "
+                             "shuffle, sampler, and drop_last")
         self.dataset = dataset
-        self.batch_size = batch_size
+        self.batch_size = None if batch_sampler is not None else batch_size
         self.shuffle = shuffle
+        self.sampler = sampler
+        self.batch_sampler = batch_sampler
         self.drop_last = drop_last
         self.generator = generator if generator is not None else (
             Generator(seed) if seed is not None else None)
         self.collate_fn = collate_fn or default_collate
 
     def __len__(self) -> int:
-        n = len(self.dataset)
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
+        n = len(self.sampler) if self.sampler is not None else len(self.dataset)
         if self.batch_size is None:
             return n
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def _order(self):
+        if self.sampler is not None:
+            return np.fromiter(iter(self.sampler), dtype=np.int64)
         n = len(self.dataset)
         if not self.shuffle:
             return np.arange(n)
         return (self.generator or default_generator).rng.permutation(n)
 
     def __iter__(self) -> Iterator[Any]:
-        order = self._order()
-        if self.batch_size is None:   # no batching: samples one by one, as in PyTorch
-            for i in order:
+        if self.batch_sampler is None and self.batch_size is None:
+            for i in self._order():   # no batching: samples one by one, as in PyTorch
                 yield self.dataset[int(i)]
             return
-        batched = hasattr(self.dataset, "__getitems__") and self.collate_fn is default_collate
+        for indices in self.index_batches():
+            yield self.fetch(indices)
+
+    def index_batches(self) -> Iterator[np.ndarray]:
+        """The dataset indices of each batch of one pass (a fresh order when shuffling)."""
+        if self.batch_sampler is not None:
+            for indices in self.batch_sampler:
+                yield np.asarray(indices, dtype=np.int64)
+            return
+        order = self._order()
         for start in range(0, len(self) * self.batch_size, self.batch_size):
-            indices = order[start:start + self.batch_size]
-            if batched:
-                yield self.dataset.__getitems__(indices)
-            else:
-                yield self.collate_fn([self.dataset[int(i)] for i in indices])
+            yield order[start:start + self.batch_size]
+
+    def fetch(self, indices) -> Any:
+        """The collated batch of the samples at ``indices``."""
+        if hasattr(self.dataset, "__getitems__") and self.collate_fn is default_collate:
+            return self.dataset.__getitems__(indices)
+        return self.collate_fn([self.dataset[int(i)] for i in indices])
 
 
 def default_collate(samples: list) -> Any:

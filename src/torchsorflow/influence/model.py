@@ -88,11 +88,16 @@ class InfluenceModel:
     ``maxiter``) or ``"lissa"`` (``scale``, ``depth``, ``repeats``, ``lissa_batch_size``, ``seed``).
 
     The model is copied in float64 and eval mode; the copy lives in :attr:`model`.
+
+    ``distributed=True`` (inside an initialised :mod:`torchsorflow.distributed` process group,
+    every rank passing the same model and data) shards the training set across the ranks: see
+    :mod:`torchsorflow.influence.distributed`. Every rank gets the same results.
     """
 
     def __init__(self, model, loss_fn=None, train_data=None, *, params=None, l2=0.0, damping=0.0,
                  method="exact", rtol=1e-10, maxiter=None, scale=None, depth=1000, repeats=1,
-                 lissa_batch_size=None, seed=0, batch_size=2048, progress=True):
+                 lissa_batch_size=None, seed=0, batch_size=2048, progress=True,
+                 distributed=False):
         if method not in METHODS:
             raise ValueError(f"method must be one of {METHODS}, got {method!r}")
         if damping < 0:
@@ -100,7 +105,11 @@ class InfluenceModel:
         if train_data is None:
             raise ValueError("InfluenceModel needs train_data: a Dataset or (inputs, targets)")
         inputs, targets = as_arrays(train_data, "train_data")
-        self.objective = Objective(model, loss_fn, inputs, targets, params, l2, batch_size)
+        if distributed:
+            from .distributed import DistributedObjective as objective_class
+        else:
+            objective_class = Objective
+        self.objective = objective_class(model, loss_fn, inputs, targets, params, l2, batch_size)
         if method == "exact" and self.objective.size > MAX_EXACT_PARAMS:
             raise ValueError(f"method='exact' forms a dense {self.objective.size}² Hessian; use "
                              f"method='cg' beyond {MAX_EXACT_PARAMS} parameters, or choose fewer "

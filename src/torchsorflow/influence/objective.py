@@ -185,32 +185,39 @@ class Objective:
             return (losses.sum() if w is None else (losses * w).sum()) / self.n
         return risk
 
-    def _rows(self, rows):
-        return self._chunks(self.n) if rows is None else [rows]
+    def _train_slices(self):
+        """The chunks of training rows whose terms this process sums: all of them (a
+        :class:`~torchsorflow.influence.distributed.DistributedObjective` takes its rank's)."""
+        return self._chunks(self.n)
+
+    def _total(self, partial):
+        """The sum over all training rows of a per-row sum this process computed (here the
+        process saw every row; the distributed objective all-reduces)."""
+        return partial
 
     def value_and_grad(self, theta, weights=None):
         """R_w(θ) and ∇R_w(θ) (``weights=None`` means all ones)."""
         theta = np.asarray(theta, dtype=np.float64)
-        value, gradient = 0.5 * self.l2 * theta @ theta, self.l2 * theta
-        for sl in self._chunks(self.n):
+        partial = np.zeros(self.size + 1)
+        for sl in self._train_slices():
             out, pullback = vjp(self._chunk_risk(sl, weights), Tensor(theta))
-            value += float(out.numpy())
-            gradient = gradient + pullback(Tensor(np.ones((), np.float64)))[0].numpy()
-        return float(value), gradient
+            partial[0] += float(out.numpy())
+            partial[1:] += pullback(Tensor(np.ones((), np.float64)))[0].numpy()
+        total = self._total(partial)
+        return float(0.5 * self.l2 * theta @ theta + total[0]), self.l2 * theta + total[1:]
 
     def hvp(self, theta, v, weights=None, rows=None):
         """∇²R_w(θ) v by forward-over-reverse; ``rows`` (an index array) gives the Hessian of that
         mini-batch's mean loss instead (LiSSA's stochastic estimate)."""
         theta, v = Tensor(np.asarray(theta, np.float64)), np.asarray(v, np.float64)
-        total = self.l2 * v
         if rows is not None:
             risk = self._chunk_risk(np.asarray(rows), None)
             scale = self.n / len(rows)
-            return total + scale * jvp(grad(risk), (theta,), (Tensor(v),))[1].numpy()
-        for sl in self._chunks(self.n):
-            risk = self._chunk_risk(sl, weights)
-            total = total + jvp(grad(risk), (theta,), (Tensor(v),))[1].numpy()
-        return total
+            return self.l2 * v + scale * jvp(grad(risk), (theta,), (Tensor(v),))[1].numpy()
+        partial = np.zeros(self.size)
+        for sl in self._train_slices():
+            partial += jvp(grad(self._chunk_risk(sl, weights)), (theta,), (Tensor(v),))[1].numpy()
+        return self.l2 * v + self._total(partial)
 
     def hessian(self, theta, weights=None):
         """The dense P x P Hessian ∇²R_w(θ).
@@ -220,9 +227,10 @@ class Objective:
         times, which is several times cheaper for the small P an exact solve is meant for.
         """
         theta = Tensor(np.asarray(theta, np.float64))
-        total = self.l2 * np.eye(self.size)
-        for sl in self._chunks(self.n):
-            total = total + jacrev(grad(self._chunk_risk(sl, weights)))(theta).numpy()
+        partial = np.zeros((self.size, self.size))
+        for sl in self._train_slices():
+            partial += jacrev(grad(self._chunk_risk(sl, weights)))(theta).numpy()
+        total = self.l2 * np.eye(self.size) + self._total(partial)
         return 0.5 * (total + total.T)
 
     def example_hessian(self, theta, rows):

@@ -38,8 +38,14 @@ def last_linear(model):
     return found[-1]
 
 
-def frozen_features(model, inputs, batch_size=512):
-    """The inputs that ``model``'s last Linear layer sees (eval mode), as a float64 array."""
+def frozen_features(model, inputs, batch_size=512, distributed=False):
+    """The inputs that ``model``'s last Linear layer sees (eval mode), as a float64 array;
+    ``distributed``: each rank computes its shard of the rows, and all get the whole."""
+    if distributed:
+        from .distributed import gather_rows, shard_bounds
+        from ..distributed import get_rank, get_world_size
+        lo, hi = shard_bounds(len(inputs), get_rank(), get_world_size())
+        return gather_rows(frozen_features(model, inputs[lo:hi], batch_size), len(inputs))
     _, head = last_linear(model)
     captured = []
     handle = head.register_forward_hook(lambda m, args, out: captured.append(args[0].numpy()))
@@ -56,17 +62,19 @@ def frozen_features(model, inputs, batch_size=512):
 
 
 def head_surrogate(model, train_inputs, train_targets, l2=1e-3, damping=0.0, method="exact",
-                   refit=True, progress=True):
+                   refit=True, progress=True, distributed=False):
     """An :class:`InfluenceModel` for the last Linear layer of ``model`` on its frozen features.
 
     Returns ``(influence, features)``; ``features(inputs)`` maps images to the layer's inputs.
+    ``distributed``: the training set is sharded across the ranks of the process group.
     """
     from .model import InfluenceModel
 
     _, head = last_linear(model)
-    features = frozen_features(model, train_inputs)
+    features = frozen_features(model, train_inputs, distributed=distributed)
     influence = InfluenceModel(copy.deepcopy(head), None, (features, train_targets), l2=l2,
-                               damping=damping, method=method, progress=progress)
+                               damping=damping, method=method, progress=progress,
+                               distributed=distributed)
     if refit:
         influence.fit()
     return influence, lambda inputs: frozen_features(model, inputs)

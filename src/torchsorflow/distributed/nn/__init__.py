@@ -1,0 +1,2 @@
+"""``torchsorflow.distributed.nn.functional``: collectives that autograd differentiates."""
+from . import functional  # noqa: F401
