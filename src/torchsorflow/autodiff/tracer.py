@@ -239,7 +239,10 @@ class Primitive:
         _REGISTRY[name] = self
 
     def __call__(self, *args, **params):
-        return bind(self, args, params)
+        for a in args:  # bind()'s first step, inlined: most calls are eager
+            if isinstance(a, Box) and a._trace is not None:
+                return bind(self, args, params)
+        return _eval_eager(self, args, params)
 
     def __get__(self, instance, owner=None):
         """As a class attribute of Tensor, a primitive is a method: ``x.exp()`` is ``exp(x)``."""
@@ -328,7 +331,7 @@ class Node:
         self.parents = parents
         self.ans = ans
         self.ans_array = ans_array
-        self.versions = tuple(a._version if isinstance(a, Box) else None for a in args)
+        self.versions = tuple([a._version if isinstance(a, Box) else None for a in args])
         self.ans_version = 0
 
     def answer(self):
@@ -366,21 +369,30 @@ def check_versions(node):
 
 
 def _eval_eager(prim, args, params):
-    arrays = [a._array if isinstance(a, Box) else a for a in args]
+    """Level 0: compute on the arrays and, if autograd records it, attach a graph node. The hot
+    path of every eager operation, so written for speed (one pass over the arguments, ``wrap``
+    inlined)."""
+    arrays, record = [], False
+    for a in args:
+        if isinstance(a, Box):
+            arrays.append(a._array)
+            record = record or a._requires_grad
+        else:
+            arrays.append(a)
     try:
-        result = wrap(prim.impl(*arrays, **params))
+        out = prim.impl(*arrays, **params)
     except ValueError as error:
         shapes = " and ".join(str(getattr(a, "shape", type(a).__name__)) for a in arrays)
         raise ValueError(f"{prim.name}: cannot apply to shapes {shapes}: {error}") from None
-    if not (_state.grad_enabled and prim.differentiable):
-        return result
-    parents = []
-    for i, a in enumerate(args):
-        if isinstance(a, Box) and a._requires_grad:
-            parents.append((i, a._node if a._node is not None else LeafNode(a)))
-    if parents:
-        result._node = Node(prim, tuple(args), params, tuple(parents),
-                            weakref.ref(result), result._array)
+    result = object.__new__(_tensor_type)
+    result._array = out if type(out) is np.ndarray else np.asarray(out)
+    result._trace = result._inner = result._node = result._tangent = result.grad = None
+    result._requires_grad = result._retains_grad = False
+    result._version = 0
+    if record and prim.differentiable and _state.grad_enabled:
+        parents = tuple((i, a._node if a._node is not None else LeafNode(a))
+                        for i, a in enumerate(args) if isinstance(a, Box) and a._requires_grad)
+        result._node = Node(prim, args, params, parents, weakref.ref(result), result._array)
         result._requires_grad = True
     return result
 

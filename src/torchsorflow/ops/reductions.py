@@ -47,7 +47,7 @@ def expand_reduced(g, x, axis, keepdims):
 
 # sum_axes turns per-channel sums of activations into matrix-vector products, and otherwise calls
 # add.reduce (np.sum without its Python-level dispatch: half the overhead on small arrays).
-_sum = Primitive("sum", lambda x, axis, keepdims: sum_axes(x, axis, keepdims),
+_sum = Primitive("sum", sum_axes,
                  vjp=(lambda g, ans, x, axis, keepdims: expand_reduced(g, x, axis, keepdims),),
                  linear=(0,))
 
@@ -137,8 +137,9 @@ def _cast(input, dtype):
 
 @numpy_aliases
 def sum(input, dim=None, keepdim=False, *, dtype=None):
-    input = _cast(to_box(input), dtype)
-    return _sum(input, axis=normalize_axis(dim, input.ndim), keepdims=keepdim)
+    input = to_box(input) if dtype is None else _cast(to_box(input), dtype)
+    return _sum(input, axis=None if dim is None else normalize_axis(dim, input.ndim),
+                keepdims=keepdim)
 
 
 @numpy_aliases

@@ -22,15 +22,15 @@ __all__ = ["sum_axes"]
 _BLAS_TYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
-def sum_axes(x, axes, keepdims=False):
-    """``np.add.reduce(x, axis=axes, keepdims=keepdims)`` with the same result (up to rounding).
+def sum_axes(x, axis, keepdims=False):
+    """``np.add.reduce(x, axis=axis, keepdims=keepdims)`` with the same result (up to rounding).
 
     The shortcut applies when ``x`` is a C-contiguous float array and the kept axes are one
     consecutive block ``(lead axes summed) (kept block) (trail axes summed)``.
     """
-    if axes is None or x.ndim < 3:
-        return np.add.reduce(x, axis=axes, keepdims=keepdims)
-    axes = tuple(sorted(a % x.ndim for a in axes))
+    if axis is None or x.ndim < 3:
+        return np.add.reduce(x, axis, None, None, keepdims)
+    axes = tuple(sorted(a % x.ndim for a in axis))
     kept = [a for a in range(x.ndim) if a not in axes]
     if (len(axes) < 2 or not kept or x.dtype not in _BLAS_TYPES or not x.flags.c_contiguous
             or kept[-1] - kept[0] != len(kept) - 1 or kept[-1] == x.ndim - 1):
