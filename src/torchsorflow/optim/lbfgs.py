@@ -64,11 +64,13 @@ class LBFGS(Optimizer):
         for p in self._params:
             array = p.primal().numpy()
             array += step_size * direction[offset:offset + array.size].reshape(array.shape)
+            p.primal()._version += 1
             offset += array.size
 
     def _set_params(self, arrays):
         for p, array in zip(self._params, arrays):
             p.primal().numpy()[...] = array
+            p.primal()._version += 1
 
     def _evaluate(self, closure) -> tuple:
         """Run the closure with gradients on: ``(its return value, the flat gradient)``."""

@@ -165,6 +165,7 @@ class Optimizer:
                 if not state:   # first step (an empty dict comes from looking at opt.state[p])
                     state = self._init_state(p, group)
                 self._update(p.primal().numpy(), grad, state, group)
+                p.primal()._version += 1  # updated in place: graphs that saved p refuse it now
                 if state:  # plain SGD keeps no state at all, as in PyTorch
                     self.state[p] = state
         return loss
