@@ -32,6 +32,8 @@ from typing import Any, Self
 
 import numpy as np
 
+from .. import backend
+from ..backend import check_device, to_dtype
 from ..tensor import Tensor
 from .parameter import Parameter
 from .state_dict import IncompatibleKeys, StateDictMixin, size_str  # noqa: F401  (re-exported)
@@ -320,16 +322,30 @@ class Module(StateDictMixin):
                     buffer._array = convert(buffer._array)
         return self
 
-    def to(self, dtype: Any = None, *args: Any, **kwargs: Any) -> Self:
-        """Cast floating parameters and buffers to ``dtype``; devices other than CPU are refused."""
-        if isinstance(dtype, str) and dtype.startswith("cpu"):
-            return self
-        if isinstance(dtype, str) and dtype.startswith(("cuda", "mps")):
-            raise RuntimeError("TorchsorFlow runs on the CPU only; cannot move a module to "
-                               f"{dtype!r}")
+    def to(self, *args: Any, **kwargs: Any) -> Self:
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(tensor)``, as
+        ``torch.nn.Module.to``: floating parameters and buffers are cast to the dtype; a device
+        other than the CPU is an error naming it."""
+        dtype = to_dtype(kwargs.pop("dtype", None))
+        check_device(kwargs.pop("device", None), "Module.to")
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("memory_format", None)
+        if kwargs:
+            raise TypeError(f"to() got an unexpected keyword argument {next(iter(kwargs))!r}")
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.dtype
+            elif isinstance(arg, (backend.device, int)) and not isinstance(arg, bool) or (
+                    isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda", "mps", "xla",
+                                                                   "meta", "xpu")):
+                check_device(arg, "Module.to")
+            elif not isinstance(arg, bool):
+                dtype = to_dtype(arg)
         if dtype is None:
             return self
-        dtype = np.dtype(dtype)
+        if not np.issubdtype(dtype, np.floating):
+            raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired "
+                            f"dtype={dtype}")
         return self._apply_to_arrays(
             lambda a: a.astype(dtype) if np.issubdtype(a.dtype, np.floating) else a)
 
