@@ -9,8 +9,8 @@ attention). Creation functions are in :mod:`.creation`; PyTorch's argument conve
 :mod:`.arguments`.
 """
 from ..autodiff.tracer import registry
-from . import (arguments, creation, elementwise, kernels, linalg, nn_ops, normalization,
-               reductions, shape, special)
+from . import (arguments, attention, creation, elementwise, kernels, linalg, nn_ops,
+               normalization, reductions, shape, special)
 from .creation import *  # noqa: F403
 from .elementwise import *  # noqa: F403
 from .linalg import *  # noqa: F403
@@ -21,7 +21,7 @@ from .special import *  # noqa: F403
 abs = absolute  # noqa: F405
 pow = power  # noqa: F405
 
-__all__ = ["registry", "arguments", "creation", "elementwise", "kernels", "linalg", "nn_ops",
-           "normalization", "reductions", "shape", "special", "abs", "pow", *creation.__all__,
-           *elementwise.__all__, *linalg.__all__, *reductions.__all__, *shape.__all__,
-           *special.__all__]
+__all__ = ["registry", "arguments", "attention", "creation", "elementwise", "kernels", "linalg",
+           "nn_ops", "normalization", "reductions", "shape", "special", "abs", "pow",
+           *creation.__all__, *elementwise.__all__, *linalg.__all__, *reductions.__all__,
+           *shape.__all__, *special.__all__]
