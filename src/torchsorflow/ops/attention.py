@@ -42,7 +42,7 @@ from .linalg import matmul
 from .reductions import softmax, sum as reduce_sum
 from .shape import swapaxes
 
-__all__ = ["attention", "attention_probs"]
+__all__ = ["attention", "attention_forward"]
 
 # Bytes of scores per chunk of (batch × head) matrices: small enough that a chunk's scores stay in
 # the L2 cache between the product that writes them and the softmax passes that read them
@@ -74,42 +74,45 @@ def _softmax_rows(s):
     return s
 
 
-def attention_probs(q, k, bias, scale, blocked):
-    """P = softmax(scale·Q Kᵀ + B, blocked entries −∞) for NumPy arrays, shaped like the
-    broadcast of the batch dimensions + (L, S)."""
-    batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2],
-                                *(a.shape[:-2] for a in (bias, blocked) if a is not None))
+def attention_forward(q, k, v, bias, scale, blocked, drop):
+    """``(P, O)`` for NumPy arrays: P = softmax(scale·Q Kᵀ + B, blocked entries −∞), shaped like
+    the broadcast batch dimensions + (L, S), and O = (P ∘ D) V."""
+    batch = np.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2],
+                                *(a.shape[:-2] for a in (bias, blocked, drop) if a is not None))
     length, keys = q.shape[-2], k.shape[-2]
-    qf, kf = _flat(q, batch), _flat(k, batch)
-    bf = None if bias is None else _flat(np.broadcast_to(bias, bias.shape[:-2] + (length, keys)),
-                                         batch)
-    mf = None if blocked is None else _flat(
-        np.broadcast_to(blocked, blocked.shape[:-2] + (length, keys)), batch)
-    dtype = np.result_type(q.dtype, k.dtype, bias.dtype if bias is not None else q.dtype)
+    qf, kf, vf = _flat(q, batch), _flat(k, batch), _flat(v, batch)
+    bf, mf, df = (None if a is None else
+                  _flat(np.broadcast_to(a, a.shape[:-2] + (length, keys)), batch)
+                  for a in (bias, blocked, drop))
+    dtype = np.result_type(q.dtype, k.dtype, v.dtype, bias.dtype if bias is not None else q.dtype)
     probs = np.empty((qf.shape[0], length, keys), dtype)
+    out = np.empty((qf.shape[0], length, v.shape[-1]), dtype)
     kt = np.swapaxes(kf, -1, -2)
 
     def task(_, chunk):
         lo, hi = chunk
         s = probs[lo:hi]
-        np.matmul(qf[lo:hi] * np.asarray(scale, q.dtype), kt[lo:hi], out=s)
-        if bf is not None:
-            s += bf[lo:hi]
-        if mf is not None:
-            np.copyto(s, -np.inf, where=mf[lo:hi])
-        _softmax_rows(s)
+        with runtime.blas_limited(1):   # many small products: the lanes share the cores
+            np.matmul(qf[lo:hi] * np.asarray(scale, q.dtype), kt[lo:hi], out=s)
+            if bf is not None:
+                s += bf[lo:hi]
+            if mf is not None:
+                np.copyto(s, -np.inf, where=mf[lo:hi])
+            _softmax_rows(s)
+            np.matmul(s if df is None else s * df[lo:hi], vf[lo:hi], out=out[lo:hi])
 
-    work = qf.shape[0] * length * keys * q.shape[-1]
+    work = qf.shape[0] * length * keys * (q.shape[-1] + v.shape[-1])
     runtime.run_chunks(task, _chunks(qf.shape[0], length, keys, probs.itemsize, work),
                        lambda ws: None, work=work)
-    return probs.reshape(batch + (length, keys))
+    return probs.reshape(batch + (length, keys)), out.reshape(batch + out.shape[-2:])
 
 
-def _attention_impl(q, k, v, *bias, scale, blocked, fixed, drop, probs=None):
-    if probs is None:
-        probs = attention_probs(q, k, bias[0] if bias else fixed, scale, blocked)
-    weights = probs if drop is None else probs * drop
-    return runtime.matmul(weights, v)
+def _attention_impl(q, k, v, *bias, scale, blocked, fixed, drop, probs=None, picked=None):
+    """O, or ``picked``: the O that :func:`attention_forward` computed along with ``probs``
+    (the derivative rules never pass it on)."""
+    if picked is not None:
+        return picked
+    return attention_forward(q, k, v, bias[0] if bias else fixed, scale, blocked, drop)[1]
 
 
 def _fused_vjp(g, ans, q, k, v, scale, drop, probs, with_bias):
@@ -129,7 +132,10 @@ def _fused_vjp(g, ans, q, k, v, scale, drop, probs, with_bias):
     scale = np.asarray(scale, g.dtype)
 
     def task(_, chunk):
-        lo, hi = chunk
+        with runtime.blas_limited(1):
+            _backward_chunk(*chunk)
+
+    def _backward_chunk(lo, hi):
         p, gc = pf[lo:hi], gf[lo:hi]
         weights = p if df is None else p * df[lo:hi]
         np.matmul(np.swapaxes(weights, -1, -2), gc, out=out["v"][lo:hi])
@@ -193,7 +199,7 @@ def _bias(bias, fixed):
     return bias[0] if bias else (None if fixed is None else wrap(fixed))
 
 
-def _vjp(g, ans, q, k, v, *bias, scale, blocked, fixed, drop, probs=None):
+def _vjp(g, ans, q, k, v, *bias, scale, blocked, fixed, drop, probs=None, picked=None):
     if is_constant(g, q, k, v, *bias) and probs is not None:
         grads = _fused_vjp(g._array, ans._array, q._array, k._array, v._array, scale, drop,
                            probs, bool(bias))
@@ -203,7 +209,8 @@ def _vjp(g, ans, q, k, v, *bias, scale, blocked, fixed, drop, probs=None):
     return grads[:3 + len(bias)]
 
 
-def _jvp(tangents, ans, q, k, v, *bias, scale, blocked, fixed, drop, probs=None):
+def _jvp(tangents, ans, q, k, v, *bias, scale, blocked, fixed, drop, probs=None,
+         picked=None):
     tq, tk, tv, *tb = tangents
     dead = None if probs is None else _dead_rows(probs)
     p = composed_probs(q, k, _bias(bias, fixed), scale, blocked, dead)
@@ -240,11 +247,11 @@ def attention(q, k, v, bias=None, scale=None, blocked=None, drop=None):
     """
     if scale is None:
         scale = 1.0 / math.sqrt(q.shape[-1])
-    probs = attention_probs(q._array, k._array, None if bias is None else bias._array, scale,
-                            blocked)
+    probs, out = attention_forward(q._array, k._array, v._array,
+                                   None if bias is None else bias._array, scale, blocked, drop)
     fixed = None
     if bias is not None and is_constant(bias):
         bias, fixed = None, bias._array
     args = (q, k, v) if bias is None else (q, k, v, bias)
     return _attention(*args, scale=float(scale), blocked=blocked, fixed=fixed, drop=drop,
-                      probs=probs)
+                      probs=probs, picked=out)
