@@ -1,4 +1,5 @@
 """``tsf train`` and ``tsf eval``: train a digits classifier, then check the saved checkpoint.
+(``tsf train --model gpt --text FILE`` trains a character-level GPT: see :mod:`.text`.)
 
 ``tsf train --model cnn-bn --epochs 8 --out runs/cnn-bn`` writes three files to ``--out``:
 
@@ -48,12 +49,21 @@ DEFAULTS = {"model": "cnn-bn", "epochs": 8, "optimizer": "adam", "weight_decay":
 
 def register(subparsers):
     train = subparsers.add_parser(
-        "train", help="train a digits classifier (mlp, cnn, cnn-bn) and save a checkpoint",
+        "train", help="train a digits classifier (mlp, cnn, cnn-bn) or a character-level GPT "
+                      "(--model gpt --text FILE) and save a checkpoint",
         description="Train on scikit-learn's 8x8 digits (1437 train / 360 test images), printing "
                     "loss and accuracy per epoch; writes checkpoint.safetensors, "
                     "training_curve.png and metrics.json to --out, as a whole.")
-    train.add_argument("--model", choices=("mlp", "cnn", "cnn-bn"), default=None,
-                       help="default: cnn-bn")
+    train.add_argument("--model", choices=("mlp", "cnn", "cnn-bn", "gpt"), default=None,
+                       help="default: cnn-bn; gpt trains a character-level GPT on --text")
+    train.add_argument("--text", metavar="FILE", default=None,
+                       help="with --model gpt: the UTF-8 text to learn from")
+    train.add_argument("--context", type=positive_int, default=None,
+                       help="with --model gpt: characters of context (default 64)")
+    train.add_argument("--layers", type=positive_int, default=None,
+                       help="with --model gpt: Transformer blocks (default 4)")
+    train.add_argument("--heads", type=positive_int, default=None,
+                       help="with --model gpt: attention heads (default 4)")
     train.add_argument("--epochs", type=positive_int, default=None, help="default: 8")
     train.add_argument("--lr", type=finite_number(0, low_open=True), default=None,
                        help="learning rate (default: 3e-3 for adam/adamw, 0.05 for sgd)")
@@ -68,8 +78,8 @@ def register(subparsers):
                             "losses are plain cross-entropy")
     train.add_argument("--batch-size", type=positive_int, default=None, help="default: 32")
     train.add_argument("--width", type=positive_int, default=None,
-                       help="channels of the first convolution (cnn: 16, cnn-bn: 32) or hidden "
-                            "units of the mlp (128)")
+                       help="channels of the first convolution (cnn: 16, cnn-bn: 32), hidden "
+                            "units of the mlp (128) or the GPT's embedding width (128)")
     train.add_argument("--seed", type=int, default=None,
                        help="seeds initialisation and shuffling (default 0)")
     train.add_argument("--out", default=None, help="output folder (default: runs/<model>)")
@@ -238,6 +248,13 @@ def _publish(partial_dir, out):
 
 
 def run(args) -> int:
+    from .text import resumable_gpt_checkpoint, train_gpt
+    checkpoint = resumable_gpt_checkpoint(args.resume) if args.resume else None
+    if args.model == "gpt" or checkpoint is not None:
+        return train_gpt(args, checkpoint)
+    for option in ("text", "context", "layers", "heads"):
+        if getattr(args, option) is not None:
+            raise CommandError(f"--{option} applies to --model gpt only")
     if getattr(args, "distributed", False):
         from ..distributed.launch import run_command
         return run_command("train", _train, args)
