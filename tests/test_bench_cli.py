@@ -19,7 +19,7 @@ from torchsorflow.benchmarks import step_rounds
 from torchsorflow.cli import main
 
 BENCHMARKS = pathlib.Path(benchmarks.__file__).resolve().parent
-SHIPPED = ["core", "distributed", "distributions", "embeddings", "influence", "kernels", "matmul",
+SHIPPED = ["attention", "core", "distributed", "distributions", "embeddings", "influence", "kernels", "matmul",
            "models", "nn", "optim", "stats"]
 
 FAKE_SCRIPT = '''
