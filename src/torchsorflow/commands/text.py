@@ -187,7 +187,7 @@ def train_gpt(args, checkpoint=None):
     from ..nn.functional import cross_entropy
     from ..ops.creation import default_generator, manual_seed
     from ..training import fit
-    from .train import PARTIAL, _make_optimizer, _make_schedule, _prepare_folders
+    from .train import PARTIAL, _make_optimizer, _make_schedule, _prepare_folders, run_state
 
     if getattr(args, "distributed", False):
         raise CommandError("--distributed is not supported with --model gpt")
@@ -270,15 +270,8 @@ def train_gpt(args, checkpoint=None):
     records = list(history)
 
     def state(history):
-        saved = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                 "config": config, "history": history,
-                 "resume": {"epoch": history[-1]["epoch"] if history else 0,
-                            "loader_rng": train_loader.generator.rng.bit_generator.state,
-                            "global_rng": default_generator.rng.bit_generator.state,
-                            "seconds": previous_seconds + time.perf_counter() - start}}
-        if scheduler is not None:
-            saved["scheduler"] = scheduler.state_dict()
-        return saved
+        return run_state(model, optimizer, scheduler, config, history, train_loader.generator,
+                         previous_seconds + time.perf_counter() - start)
 
     def save_epoch(record):
         records.append(record)

@@ -345,15 +345,8 @@ def _train(args) -> int:
     start = time.perf_counter()
 
     def state(history):
-        saved = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                 "config": config, "history": history,
-                 "resume": {"epoch": history[-1]["epoch"] if history else 0,
-                            "loader_rng": train_loader.generator.rng.bit_generator.state,
-                            "global_rng": default_generator.rng.bit_generator.state,
-                            "seconds": previous_seconds + time.perf_counter() - start}}
-        if scheduler is not None:
-            saved["scheduler"] = scheduler.state_dict()
-        return saved
+        return run_state(model, optimizer, scheduler, config, history, train_loader.generator,
+                         previous_seconds + time.perf_counter() - start)
 
     checkpoint_path = os.path.join(partial_dir, "checkpoint.safetensors")
     records = list(history)
@@ -378,6 +371,21 @@ def _train(args) -> int:
     if distributed:
         dist.barrier()   # the run is in place before any rank leaves
     return 0
+
+
+def run_state(model, optimizer, scheduler, config, history, loader_generator, seconds):
+    """What a checkpoint of a run holds: weights, optimizer and scheduler state, the settings,
+    the history, and what ``--resume`` needs (the epoch and both random generators' states)."""
+    from ..ops.creation import default_generator
+    saved = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+             "config": config, "history": history,
+             "resume": {"epoch": history[-1]["epoch"] if history else 0,
+                        "loader_rng": loader_generator.rng.bit_generator.state,
+                        "global_rng": default_generator.rng.bit_generator.state,
+                        "seconds": seconds}}
+    if scheduler is not None:
+        saved["scheduler"] = scheduler.state_dict()
+    return saved
 
 
 def _announce(args, settings, name, parameters, train_size, test_size, epochs, resuming, done,
