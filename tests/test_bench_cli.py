@@ -19,8 +19,8 @@ from torchsorflow.benchmarks import step_rounds
 from torchsorflow.cli import main
 
 BENCHMARKS = pathlib.Path(benchmarks.__file__).resolve().parent
-SHIPPED = ["core", "distributed", "distributions", "embeddings", "influence", "kernels", "matmul",
-           "models", "nn", "optim", "stats"]
+SHIPPED = ["attention", "core", "distributed", "distributions", "embeddings", "influence",
+           "kernels", "matmul", "models", "nn", "optim", "stats"]
 
 FAKE_SCRIPT = '''
 from torchsorflow.benchmarks import harness as common

@@ -5,6 +5,7 @@ Examples::
     tsf summary vgg11                                  # parameters per layer, no forward pass
     tsf summary vgg11 --input-size 1 3 224 224         # + shapes, MACs (7.61 G) and memory
     tsf summary resnet18 --depth 1 --format markdown --output resnet18.md
+    tsf summary gpt --input-size 1 64                  # token ids in; the tied weight once
 """
 from __future__ import annotations
 
@@ -20,9 +21,10 @@ def register(subparsers):
     parser = subparsers.add_parser(
         "summary", help="layer-by-layer parameters, shapes, MACs and memory of a model",
         description="Build a model of the zoo (vgg11 ... vgg19_bn, resnet18/34/50, or the digits "
-                    "models mlp, cnn, cnn-bn) and print its summary: parameters per layer (tied "
-                    "weights counted once), and with --input-size one no-gradient forward pass "
-                    "for input/output shapes, multiply-accumulates and a memory estimate.")
+                    "models mlp, cnn, cnn-bn, or the character-level gpt) and print its "
+                    "summary: parameters per layer (tied weights counted once), and with "
+                    "--input-size one no-gradient forward pass for input/output shapes, "
+                    "multiply-accumulates and a memory estimate.")
     parser.add_argument("model", help="model name, e.g. vgg11, vgg16_bn, resnet18, cnn-bn")
     parser.add_argument("--input-size", type=positive_int, nargs="+", metavar="N",
                         help="input shape including the batch dimension, e.g. 1 3 224 224")
@@ -37,11 +39,12 @@ def register(subparsers):
 
 def available_models():
     """Name → zero-argument-friendly constructor, for every model the command can build."""
-    from torchsorflow.models import digits, resnet, vgg
+    from torchsorflow.models import digits, gpt, resnet, vgg
     names = {name: getattr(module, name) for module in (vgg, resnet) for name in module.__all__
              if name.startswith(ZOO_PREFIXES)}
     names.update({name: (lambda name=name, **kw: digits.build(name, **kw))
                   for name in digits.MODELS})
+    names["gpt"] = gpt.GPT
     return names
 
 
@@ -63,7 +66,8 @@ def run(args):
         raise CommandError(f"--output {args.output} is a folder, not a file")
     model = build_model(args.model, args.num_classes)
     try:
-        info = summary(model, input_size=args.input_size, depth=args.depth)
+        info = summary(model, input_size=args.input_size, depth=args.depth,
+                       dtype=getattr(model, "input_dtype", None))
     except (ValueError, TypeError, RuntimeError) as error:   # the input does not fit the model
         raise CommandError(str(error).removeprefix("summary: ")) from None
     text = {"table": lambda: str(info) + "\n", "json": lambda: info.to_json() + "\n",

@@ -1,4 +1,5 @@
 """``tsf train`` and ``tsf eval``: train a digits classifier, then check the saved checkpoint.
+(``tsf train --model gpt --text FILE`` trains a character-level GPT: see :mod:`.text`.)
 
 ``tsf train --model cnn-bn --epochs 8 --out runs/cnn-bn`` writes three files to ``--out``:
 
@@ -48,12 +49,21 @@ DEFAULTS = {"model": "cnn-bn", "epochs": 8, "optimizer": "adam", "weight_decay":
 
 def register(subparsers):
     train = subparsers.add_parser(
-        "train", help="train a digits classifier (mlp, cnn, cnn-bn) and save a checkpoint",
+        "train", help="train a digits classifier (mlp, cnn, cnn-bn) or a character-level GPT "
+                      "(--model gpt --text FILE) and save a checkpoint",
         description="Train on scikit-learn's 8x8 digits (1437 train / 360 test images), printing "
                     "loss and accuracy per epoch; writes checkpoint.safetensors, "
                     "training_curve.png and metrics.json to --out, as a whole.")
-    train.add_argument("--model", choices=("mlp", "cnn", "cnn-bn"), default=None,
-                       help="default: cnn-bn")
+    train.add_argument("--model", choices=("mlp", "cnn", "cnn-bn", "gpt"), default=None,
+                       help="default: cnn-bn; gpt trains a character-level GPT on --text")
+    train.add_argument("--text", metavar="FILE", default=None,
+                       help="with --model gpt: the UTF-8 text to learn from")
+    train.add_argument("--context", type=positive_int, default=None,
+                       help="with --model gpt: characters of context (default 64)")
+    train.add_argument("--layers", type=positive_int, default=None,
+                       help="with --model gpt: Transformer blocks (default 4)")
+    train.add_argument("--heads", type=positive_int, default=None,
+                       help="with --model gpt: attention heads (default 4)")
     train.add_argument("--epochs", type=positive_int, default=None, help="default: 8")
     train.add_argument("--lr", type=finite_number(0, low_open=True), default=None,
                        help="learning rate (default: 3e-3 for adam/adamw, 0.05 for sgd)")
@@ -68,8 +78,8 @@ def register(subparsers):
                             "losses are plain cross-entropy")
     train.add_argument("--batch-size", type=positive_int, default=None, help="default: 32")
     train.add_argument("--width", type=positive_int, default=None,
-                       help="channels of the first convolution (cnn: 16, cnn-bn: 32) or hidden "
-                            "units of the mlp (128)")
+                       help="channels of the first convolution (cnn: 16, cnn-bn: 32), hidden "
+                            "units of the mlp (128) or the GPT's embedding width (128)")
     train.add_argument("--seed", type=int, default=None,
                        help="seeds initialisation and shuffling (default 0)")
     train.add_argument("--out", default=None, help="output folder (default: runs/<model>)")
@@ -238,6 +248,13 @@ def _publish(partial_dir, out):
 
 
 def run(args) -> int:
+    from .text import resumable_gpt_checkpoint, train_gpt
+    checkpoint = resumable_gpt_checkpoint(args.resume) if args.resume else None
+    if args.model == "gpt" or checkpoint is not None:
+        return train_gpt(args, checkpoint)
+    for option in ("text", "context", "layers", "heads"):
+        if getattr(args, option) is not None:
+            raise CommandError(f"--{option} applies to --model gpt only")
     if getattr(args, "distributed", False):
         from ..distributed.launch import run_command
         return run_command("train", _train, args)
@@ -328,15 +345,8 @@ def _train(args) -> int:
     start = time.perf_counter()
 
     def state(history):
-        saved = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
-                 "config": config, "history": history,
-                 "resume": {"epoch": history[-1]["epoch"] if history else 0,
-                            "loader_rng": train_loader.generator.rng.bit_generator.state,
-                            "global_rng": default_generator.rng.bit_generator.state,
-                            "seconds": previous_seconds + time.perf_counter() - start}}
-        if scheduler is not None:
-            saved["scheduler"] = scheduler.state_dict()
-        return saved
+        return run_state(model, optimizer, scheduler, config, history, train_loader.generator,
+                         previous_seconds + time.perf_counter() - start)
 
     checkpoint_path = os.path.join(partial_dir, "checkpoint.safetensors")
     records = list(history)
@@ -361,6 +371,21 @@ def _train(args) -> int:
     if distributed:
         dist.barrier()   # the run is in place before any rank leaves
     return 0
+
+
+def run_state(model, optimizer, scheduler, config, history, loader_generator, seconds):
+    """What a checkpoint of a run holds: weights, optimizer and scheduler state, the settings,
+    the history, and what ``--resume`` needs (the epoch and both random generators' states)."""
+    from ..ops.creation import default_generator
+    saved = {"model": model.state_dict(), "optimizer": optimizer.state_dict(),
+             "config": config, "history": history,
+             "resume": {"epoch": history[-1]["epoch"] if history else 0,
+                        "loader_rng": loader_generator.rng.bit_generator.state,
+                        "global_rng": default_generator.rng.bit_generator.state,
+                        "seconds": seconds}}
+    if scheduler is not None:
+        saved["scheduler"] = scheduler.state_dict()
+    return saved
 
 
 def _announce(args, settings, name, parameters, train_size, test_size, epochs, resuming, done,

@@ -11,11 +11,13 @@
 >>> sum(p.numel() for p in digits.build("cnn-bn").parameters())
 58474
 """
-from . import digits
+from . import digits, gpt
 from .digits import DigitsCNN, DigitsCNNBN, DigitsMLP
+from .gpt import GPT, GPTConfig
 from .resnet import BasicBlock, Bottleneck, ResNet, resnet18, resnet34, resnet50
 from .vgg import VGG, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn
 
-__all__ = ["digits", "DigitsMLP", "DigitsCNN", "DigitsCNNBN", "VGG", "vgg11", "vgg11_bn", "vgg13",
+__all__ = ["digits", "gpt", "GPT", "GPTConfig", "DigitsMLP", "DigitsCNN", "DigitsCNNBN", "VGG",
+           "vgg11", "vgg11_bn", "vgg13",
            "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn", "ResNet", "BasicBlock",
            "Bottleneck", "resnet18", "resnet34", "resnet50"]

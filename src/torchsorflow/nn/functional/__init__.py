@@ -1,8 +1,8 @@
 """Stateless layer functions, like ``torch.nn.functional`` (conventionally imported as ``F``).
 
 One module per kind, as torch's documentation groups them: :mod:`.convolution`,
-:mod:`.pooling`, :mod:`.normalization`, :mod:`.dropout`, :mod:`.activation`, :mod:`.loss`,
-:mod:`.sparse`, :mod:`.vision`; this package re-exports them all.
+:mod:`.pooling`, :mod:`.normalization`, :mod:`.attention`, :mod:`.dropout`, :mod:`.activation`,
+:mod:`.loss`, :mod:`.sparse`, :mod:`.vision`; this package re-exports them all.
 
 Layers (:mod:`torchsorflow.nn`) hold parameters and call these; use them directly when the weights
 live elsewhere (a dict of parameters under ``torchsorflow.func.grad``, say).
@@ -16,10 +16,12 @@ tensor([[ 3.,  1.],
         [ 5., -1.]])
 """
 from ...ops.shape import flatten
-from . import activation as _activation, convolution as _convolution, dropout as _dropout
+from . import activation as _activation, attention as _attention
+from . import convolution as _convolution, dropout as _dropout
 from . import loss as _loss, normalization as _normalization, pooling as _pooling
 from . import sparse as _sparse, vision as _vision
 from .activation import *  # noqa: F401,F403
+from .attention import *  # noqa: F401,F403
 from .convolution import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
@@ -28,6 +30,6 @@ from .pooling import *  # noqa: F401,F403
 from .sparse import *  # noqa: F401,F403
 from .vision import *  # noqa: F401,F403
 
-__all__ = ["flatten", *_activation.__all__, *_convolution.__all__, *_dropout.__all__,
-           *_loss.__all__, *_normalization.__all__, *_pooling.__all__, *_sparse.__all__,
-           *_vision.__all__]
+__all__ = ["flatten", *_activation.__all__, *_attention.__all__, *_convolution.__all__,
+           *_dropout.__all__, *_loss.__all__, *_normalization.__all__, *_pooling.__all__,
+           *_sparse.__all__, *_vision.__all__]
