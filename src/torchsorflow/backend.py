@@ -152,4 +152,7 @@ def check_device(value, op="device"):
     if isinstance(value, int) and not isinstance(value, bool):
         raise RuntimeError(f"{op}: device {value} (a CUDA ordinal) is not available: "
                            "TorchsorFlow runs on the CPU only (use device='cpu')")
-    return device(value)
+    try:
+        return device(value)
+    except RuntimeError as error:
+        raise RuntimeError(f"{op}: {error}") from None

@@ -44,12 +44,6 @@ from .shape import swapaxes
 
 __all__ = ["attention", "attention_forward"]
 
-# Bytes of scores per chunk of (batch × head) matrices: small enough that a chunk's scores stay in
-# the L2 cache between the product that writes them and the softmax passes that read them
-# (bench_attention: scaled_dot_product_attention forward+backward).
-CHUNK_BYTES = 1 << 19
-
-
 # --- NumPy: the forward pass and the fused backward, chunk by chunk ------------------------------
 def _flat(a, batch):
     """``a`` broadcast to the batch shape and viewed as (B, rows, columns) (a view when the
@@ -58,7 +52,7 @@ def _flat(a, batch):
 
 
 def _chunks(count, length, keys, itemsize, work):
-    most = max(1, CHUNK_BYTES // max(1, length * keys * itemsize))
+    most = max(1, runtime.ATTENTION_CHUNK_BYTES // max(1, length * keys * itemsize))
     return runtime.split(count, most, work=work)
 
 

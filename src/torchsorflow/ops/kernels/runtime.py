@@ -82,6 +82,10 @@ SHIFT_MIN_CHANNELS = 16
 # Fewest input channels per group for computing a stride-1 input gradient as a transposed
 # convolution; below it col2im is cheaper (bench_kernels).
 TRANSPOSED_MIN_CHANNELS = 16
+# Bytes of attention scores per chunk of (batch × head) matrices: small enough that a chunk's
+# scores stay in the L2 cache between the product that writes them and the softmax passes that
+# read them (bench_attention: scaled_dot_product_attention forward+backward).
+ATTENTION_CHUNK_BYTES = 1 << 19
 # Longest trailing run summed through BLAS in sum_axes: its dot products accumulate in the
 # input's precision in a few lanes, so longer runs are left to NumPy's pairwise summation
 # (accuracy, not speed: tests/test_kernels.py checks it).
