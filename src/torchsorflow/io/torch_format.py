@@ -118,9 +118,21 @@ def _itemsize(dtype: str) -> int:
 class _Token:
     """An immutable object the unpickler hands out for a name the file may use. Pickle's BUILD
     instruction (``__setstate__``) and attribute writes on it are refused, so a file cannot alter
-    the loader's own objects."""
+    the loader's own objects. The fields are the ``__slots__`` of the class and its bases, given
+    in that order."""
 
     __slots__ = ()
+    _defaults: dict = {}
+
+    def __init__(self, *values, **named):
+        fields = {**self._defaults, **dict(zip(self._fields(), values)), **named}
+        for name in self._fields():
+            object.__setattr__(self, name, fields[name])
+
+    @classmethod
+    def _fields(cls) -> tuple:
+        return tuple(name for klass in reversed(cls.__mro__)
+                     for name in klass.__dict__.get("__slots__", ()))
 
     def __setattr__(self, name, value):
         raise _Malformed(f"the pickle tries to set attribute {name!r} of {self!r}")
@@ -128,94 +140,71 @@ class _Token:
     def __setstate__(self, state):
         raise _Malformed(f"the pickle tries to change the state of {self!r} (BUILD)")
 
-    def _init(self, **fields):
-        for name, value in fields.items():
-            object.__setattr__(self, name, value)
 
-
-class _DType(_Token):
-    """``torch.float32`` and friends."""
+class _Named(_Token):
+    """A token that is a name: its ``template`` shows it as PyTorch spells it."""
     __slots__ = ("name",)
-
-    def __init__(self, name):
-        self._init(name=name)
+    template = "{}"
 
     def __repr__(self):
-        return f"torch.{self.name}"
+        return self.template.format(self.name)
 
 
-class _StorageType(_Token):
-    """``torch.FloatStorage`` and friends (the dtype they hold), ``torch.UntypedStorage``."""
-    __slots__ = ("name", "dtype")
+class _DType(_Named):
+    """``torch.float32`` and friends."""
+    __slots__ = ()
+    template = "torch.{}"
 
-    def __init__(self, name, dtype):
-        self._init(name=name, dtype=dtype)
 
-    def __repr__(self):
-        return f"torch.{self.name}"
+class _Device(_Named):
+    """``torch.device("cuda:0")``."""
+    __slots__ = ()
+    template = "torch.device({!r})"
+
+
+class _Class(_Named):
+    """``torch.Tensor`` or ``torch.nn.Parameter``, the types ``_rebuild_from_type_v2`` makes."""
+    __slots__ = ()
+
+
+class _StorageType(_Named):
+    """``torch.FloatStorage`` and friends, with the dtype they hold; ``torch.UntypedStorage``."""
+    __slots__ = ("dtype",)
+    template = "torch.{}"
 
 
 class _Storage(_Token):
     """A persistent id resolved: the storage ``key`` of ``numel`` values of ``dtype`` (bytes for
     an untyped storage); ``view`` is ``(offset, numel)`` within it (the legacy format only)."""
     __slots__ = ("key", "dtype", "numel", "location", "view")
-
-    def __init__(self, key, dtype, numel, location, view=None):
-        self._init(key=key, dtype=dtype, numel=numel, location=location, view=view)
+    _defaults = {"view": None}
 
     def __repr__(self):
         return f"storage {self.key!r} ({self.numel} x {self.dtype})"
 
 
 class _TensorRecord(_Token):
-    """A tensor described by the file: built only after the whole pickle was read and checked."""
+    """A tensor described by the file: built only after the whole pickle was read and checked.
+    ``dropped`` names Python attributes saved with it, which a TorchsorFlow Tensor cannot hold."""
     __slots__ = ("storage", "offset", "size", "stride", "dtype", "requires_grad", "parameter",
                  "dropped")
-
-    def __init__(self, storage, offset, size, stride, dtype, requires_grad, parameter=False,
-                 dropped=()):
-        self._init(storage=storage, offset=offset, size=size, stride=stride, dtype=dtype,
-                   requires_grad=requires_grad, parameter=parameter, dropped=dropped)
+    _defaults = {"parameter": False, "dropped": ()}
 
     def but(self, **changes):
         """A copy with some fields changed."""
-        fields = {name: getattr(self, name) for name in self.__slots__}
-        return _TensorRecord(**{**fields, **changes})
+        return _TensorRecord(**{**{name: getattr(self, name) for name in self._fields()},
+                                **changes})
 
     def __repr__(self):
         return f"tensor of size {self.size}"
-
-
-class _Device(_Token):
-    __slots__ = ("name",)
-
-    def __init__(self, name):
-        self._init(name=name)
-
-    def __repr__(self):
-        return f"torch.device({self.name!r})"
 
 
 class _Function(_Token):
     """A function the file may call: ours, under the name of the PyTorch function it stands for."""
     __slots__ = ("name", "function")
 
-    def __init__(self, name, function):
-        self._init(name=name, function=function)
-
     def __call__(self, *args):
         return self.function(*args)
-
-    def __repr__(self):
-        return self.name
-
-
-class _Class(_Token):
-    """``torch.Tensor`` or ``torch.nn.Parameter``, the types ``_rebuild_from_type_v2`` makes."""
-    __slots__ = ("name",)
-
-    def __init__(self, name):
-        self._init(name=name)
 
     def __repr__(self):
         return self.name
@@ -800,7 +789,8 @@ def load_legacy(data: bytes, name: str, map_location=None, encoding: str = "ASCI
                 raise _Malformed(f"storage {key!r}: {storage.numel} values declared, {numel} "
                                  f"recorded, {len(data) - position - 8} bytes left")
             start = position + 8
-            reader.arrays[key] = np.frombuffer(bytearray(data[start:start + nbytes]), np.uint8)
+            reader.arrays[key] = np.frombuffer(bytearray(memoryview(data)[start:start + nbytes]),
+                                               np.uint8)
             position = start + nbytes
         missing = sorted(set(reader.storages) - set(keys))
         if missing:
