@@ -573,14 +573,18 @@ def test_a_big_endian_checkpoint_is_byte_swapped(torch, tmp_path):
         np.testing.assert_array_equal(loaded[name].numpy(), expected, err_msg=name)
 
 
-def test_parameters_plain_values_and_bytes_come_back_with_their_types(torch, tmp_path):
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_parameters_plain_values_and_bytes_come_back_with_their_types(torch, tmp_path, protocol):
     obj = {"param": torch.nn.Parameter(torch.ones(2)), "frozen": torch.nn.Parameter(
         torch.zeros(1), requires_grad=False), "leaf": torch.ones(1, requires_grad=True),
         "size": torch.Size([2, 3]), "device": torch.device("cpu"), "dtype": torch.float64,
         "set": {1, 2}, "bytes": b"\x00\xff", "complex": 1 + 2j, "nested": [(1, {"a": None})],
-        3: "int key", "inf": float("inf")}
-    torch.save(obj, tmp_path / "plain.pt")
-    loaded = tsf.load(tmp_path / "plain.pt")
+        3: "int key", "inf": float("inf"), "half": torch.bfloat16}
+    torch.save(obj, tmp_path / "plain.pt", pickle_protocol=protocol)
+    with pytest.warns(UserWarning, match="the dtype torch.bfloat16 in the checkpoint is read as "
+                                         "float32"):
+        loaded = tsf.load(tmp_path / "plain.pt")
+    assert loaded["half"] == tsf.float32
     assert isinstance(loaded["param"], nn.Parameter) and loaded["param"].requires_grad
     assert isinstance(loaded["frozen"], nn.Parameter) and not loaded["frozen"].requires_grad
     assert type(loaded["leaf"]) is tsf.Tensor and loaded["leaf"].requires_grad

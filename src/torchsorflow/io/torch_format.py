@@ -594,8 +594,8 @@ class _Reader:
                 out = bytearray(x)
             elif kind is _Device:
                 out = self.device(x.name)
-            elif kind is _DType and x.name in DTYPES and x.name not in WIDENED:
-                out = np.dtype(DTYPES[x.name]).newbyteorder("=")
+            elif kind is _DType and x.name in DTYPES:
+                out = self.dtype(x.name)
             else:
                 raise CheckpointError(f"{self.name}: the checkpoint holds {describe(x)}, which "
                                       "TorchsorFlow cannot represent")
@@ -611,6 +611,16 @@ class _Reader:
                               "float32 (complex64 for complex32), since NumPy has no such type; "
                               "the values are exact")
         return result
+
+    def dtype(self, name):
+        """A dtype saved as a value (a model's settings, say); one NumPy lacks becomes the type
+        its tensors are widened to."""
+        if name in WIDENED:
+            widened = WIDENED[name][1]
+            self.notes.append(f"the dtype torch.{name} in the checkpoint is read as {widened}, "
+                              "since NumPy has no such type")
+            return widened
+        return np.dtype(DTYPES[name]).newbyteorder("=")
 
     def device(self, name):
         try:
