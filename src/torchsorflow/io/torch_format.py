@@ -532,8 +532,8 @@ class _Reader:
         storage = record.storage
         values = self.values(storage.key, record.dtype)
         if storage.view is not None:   # legacy storage views: a slice of the root storage
-            begin, count = storage.view
-            values = values[begin:begin + count]
+            begin, length = storage.view
+            values = values[begin:begin + length]
         size, stride, offset = record.size, record.stride, record.offset
         count = int(np.prod(size, dtype=object)) if size else 1
         if count == 0:
