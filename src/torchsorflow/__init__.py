@@ -78,9 +78,21 @@ def clone(input, *, memory_format=None):
     return input.clone()
 
 
-def from_dlpack(ext_tensor):
-    """A Tensor sharing memory with any object that speaks DLPack (a PyTorch or NumPy array)."""
-    return Tensor._wrap(_numpy_from_dlpack(ext_tensor))
+def from_dlpack(ext_tensor, *, device=None, copy=None):
+    """A Tensor sharing memory with any object that speaks DLPack (a PyTorch tensor, a NumPy
+    array), or a copy of it with ``copy=True``. The memory must be on the CPU; read-only memory
+    stays read-only (writing into the Tensor is then an error)."""
+    from .backend import check_device
+    check_device(device, "from_dlpack")
+    try:
+        array = _numpy_from_dlpack(ext_tensor, copy=copy)
+    except RuntimeError as error:   # NumPy's "Unsupported dtype in DLTensor." names no dtype
+        dtype = getattr(ext_tensor, "dtype", None)
+        if dtype is None or "dtype" not in str(error):
+            raise
+        raise TypeError(f"from_dlpack: dtype {dtype} has no NumPy equivalent; convert it first "
+                        "(for example .float())") from None
+    return Tensor._wrap(array)
 
 
 def use_deterministic_algorithms(mode, *, warn_only=False):
@@ -104,10 +116,14 @@ _SUBPACKAGES = {"nn", "optim", "data", "models", "stats", "embeddings", "influen
 
 
 def __getattr__(name):
-    """Import sub-packages on first use (``tsf.nn``, ``tsf.optim`` ...), keeping ``import`` fast."""
+    """Import sub-packages on first use (``tsf.nn``, ``tsf.optim`` ...), keeping ``import`` fast;
+    ``save`` and ``load`` (``torch.save``/``torch.load``) come from :mod:`.io.serialization`."""
     if name in _SUBPACKAGES:
         import importlib
         return importlib.import_module(f"{__name__}.{name}")
+    if name in ("save", "load"):
+        from .io import serialization
+        return getattr(serialization, name)
     raise AttributeError(f"module 'torchsorflow' has no attribute {name!r}")
 
 
@@ -145,6 +161,8 @@ __all__ = [
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode",
     "autodiff", "autograd", "func", "registry", "runtime", "set_num_threads", "get_num_threads",
     "use_deterministic_algorithms", "compile", "summary",
+    # torch.save / torch.load
+    "save", "load",
     # sub-packages
     "backends", "cuda", "ops", "utils", "nn", "optim", "data", "models", "stats", "embeddings",
     "influence", "io", "tour",

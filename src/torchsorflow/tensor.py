@@ -195,7 +195,18 @@ class Tensor(Box):
         return self._array if dtype is None else self._array.astype(dtype)
 
     def __dlpack__(self, *args, **kwargs):
-        return self._array.__dlpack__(*args, **kwargs)
+        """Export this Tensor's memory by DLPack (``torch.from_dlpack(t)`` shares it). As in
+        PyTorch, a Tensor that requires grad is refused. A view with negative strides (from
+        ``flip``), which PyTorch cannot represent, is exported as a copy (unless ``copy=False``)."""
+        if self.requires_grad:
+            raise BufferError("Can't export tensors that require gradient, use tensor.detach()")
+        array = self._array
+        if any(stride < 0 for stride in array.strides):
+            if kwargs.get("copy") is False:
+                raise BufferError("cannot export a view with negative strides by DLPack without "
+                                  "a copy (copy=False); call .contiguous() first")
+            array = array.copy()
+        return array.__dlpack__(*args, **kwargs)
 
     def __dlpack_device__(self):
         return self._array.__dlpack_device__()

@@ -23,9 +23,14 @@ has been edited or damaged and is refused unless the caller asks for ``verify=Fa
 other writers, which have none, load unchecked; files of TorchsorFlow versions that checksummed
 only the data load with a warning.
 
-BF16 and F8 tensors (``F8_E4M3``, ``F8_E5M2``), common on the Hugging Face hub, are read and
-upcast to float32 -- exactly, every value of these types is a float32 value -- because NumPy has
-no such types; a warning says so. They cannot be written.
+BF16 and F8 tensors (``F8_E4M3``, ``F8_E5M2`` and their ``FNUZ`` variants), common on the Hugging
+Face hub, are read and upcast to float32 -- exactly, every value of these types is a float32 value
+(see :mod:`~torchsorflow.io.lowprecision`) -- because NumPy has no such types; a warning says so.
+They cannot be written.
+
+A file can also be read from bytes in memory (the contents of a file object), written to an open
+binary file, and memory-mapped (``mmap=True``: the tensors are copy-on-write views of the file,
+read from the disk as they are used).
 
 >>> import numpy as np, os, tempfile
 >>> path = os.path.join(tempfile.mkdtemp(), "w.safetensors")
@@ -38,6 +43,7 @@ no such types; a warning says so. They cannot be written.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import warnings
@@ -46,13 +52,18 @@ import numpy as np
 
 from ..tensor import Tensor
 from .atomic import atomic_write
+from .lowprecision import widen
 
 DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "I16": "<i2",
-          "I8": "i1", "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1", "BOOL": "?"}
+          "I8": "i1", "U64": "<u8", "U32": "<u4", "U16": "<u2", "U8": "u1", "BOOL": "?",
+          "C64": "<c8"}
 CODES = {np.dtype(v).newbyteorder("=") if v[0] == "<" else np.dtype(v): k
          for k, v in DTYPES.items()}
-# read-only types, upcast to float32 on reading: name -> bytes per value
-UPCAST = {"BF16": 2, "F8_E4M3": 1, "F8_E5M2": 1}
+# read-only types, upcast to float32 on reading: name -> (bytes per value, PyTorch's name)
+UPCAST_TYPES = {"BF16": (2, "bfloat16"), "F8_E4M3": (1, "float8_e4m3fn"),
+                "F8_E5M2": (1, "float8_e5m2"), "F8_E4M3FNUZ": (1, "float8_e4m3fnuz"),
+                "F8_E5M2FNUZ": (1, "float8_e5m2fnuz")}
+UPCAST = {code: size for code, (size, _) in UPCAST_TYPES.items()}
 CHECKSUM_KEY = "torchsorflow.data_sha256"
 HEADER_CHECKSUM_KEY = "torchsorflow.header_sha256"
 # Names the checksums a file carries, so that damage to one checksum's key is not mistaken for a
@@ -70,7 +81,10 @@ class SafetensorsError(ValueError):
 
 # --- writing -----------------------------------------------------------------------------------
 def save_file(tensors: dict, path, metadata: dict | None = None):
-    """Write ``{name: array or Tensor}`` to ``path`` atomically, with optional string metadata."""
+    """Write ``{name: array or Tensor}`` to ``path`` atomically, with optional string metadata.
+
+    ``path`` may also be a binary file object open for writing; the bytes are then written into
+    it at its current position (atomicity is then the caller's business)."""
     arrays = {}
     for name, value in tensors.items():
         if not isinstance(name, str) or name == "__metadata__":
@@ -108,7 +122,11 @@ def save_file(tensors: dict, path, metadata: dict | None = None):
     digest = _header_digest(prefix, header_bytes, header_bytes.index(_HEADER_PATTERN))
     header_bytes = header_bytes.replace(_HEADER_PATTERN + _PLACEHOLDER.encode(),
                                         _HEADER_PATTERN + digest.encode())
-    atomic_write(path, [prefix, header_bytes, *raw])
+    if hasattr(path, "write"):
+        for chunk in (prefix, header_bytes, *raw):
+            path.write(chunk)
+    else:
+        atomic_write(path, [prefix, header_bytes, *raw])
 
 
 def _header_digest(prefix, header_bytes, position):
@@ -134,14 +152,29 @@ def _no_duplicates(path):
     return hook
 
 
-def read_header(path, with_bytes: bool = False):
-    """The parsed JSON header, the offset where data starts and the file size (checked);
-    ``with_bytes=True`` adds the raw length field and header bytes (for the checksum)."""
-    path = os.fspath(path)
-    if os.path.isdir(path):
+def is_buffer(source) -> bool:
+    """Whether ``source`` is a file's contents in memory rather than a path."""
+    return isinstance(source, (bytes, bytearray, memoryview))
+
+
+def _open(source, path):
+    """An open binary file on ``source`` (a path or bytes) and its size in bytes."""
+    if is_buffer(source):
+        return io.BytesIO(source), memoryview(source).nbytes
+    if os.path.isdir(source):
         raise SafetensorsError(f"{path} is a folder, not a safetensors file")
-    size = os.path.getsize(path)
-    with open(path, "rb") as file:
+    return open(source, "rb"), os.path.getsize(source)
+
+
+def read_header(path, with_bytes: bool = False, name: str | None = None):
+    """The parsed JSON header, the offset where data starts and the file size (checked);
+    ``with_bytes=True`` adds the raw length field and header bytes (for the checksum).
+
+    ``path`` may be the file's contents as bytes; ``name`` is then what messages call it."""
+    source = path
+    path = name or ("<bytes>" if is_buffer(source) else os.fspath(source))
+    file, size = _open(source, path)
+    with file:
         prefix = file.read(8)
         if len(prefix) < 8:
             raise SafetensorsError(f"{path}: truncated file: {size} bytes, too short for the "
@@ -230,16 +263,24 @@ def _verify_header(path, metadata, prefix, raw):
     return True
 
 
-def load_file(path, with_metadata: bool = False, verify: bool = True):
+def load_file(path, with_metadata: bool = False, verify: bool = True, mmap: bool = False,
+              name: str | None = None):
     """Read a safetensors file into ``{name: NumPy array}`` (and its metadata if asked).
 
     Every inconsistency raises :class:`SafetensorsError` naming the file and the problem: a file
     cut short, a header that is not JSON, a tensor whose bytes do not match its shape, bytes that
     overlap or leave gaps, or (for files we wrote) a checksum that does not match or is missing.
     ``verify=False`` skips the checksums (to rescue a damaged file); the sizes are always checked.
+
+    ``path`` may be the file's contents as bytes (``name`` then names it in messages).
+    ``mmap=True`` maps the file instead of reading it: the arrays are copy-on-write views of the
+    file's pages (writing to them never changes the file); the checksums still read every byte.
     """
-    path = os.fspath(path)
-    header, data_start, size, prefix, raw = read_header(path, with_bytes=True)
+    source = path
+    path = name or ("<bytes>" if is_buffer(source) else os.fspath(source))
+    if mmap and is_buffer(source):
+        raise ValueError(f"{path}: mmap=True needs a file path, not bytes in memory")
+    header, data_start, size, prefix, raw = read_header(source, with_bytes=True, name=path)
     metadata = header.pop("__metadata__", None) or {}
     if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
         raise SafetensorsError(f"{path}: corrupted header: __metadata__ must map strings to "
@@ -260,12 +301,7 @@ def load_file(path, with_metadata: bool = False, verify: bool = True):
     if end != data_size:
         raise SafetensorsError(f"{path}: corrupted file: {data_size - end} bytes after the last "
                                "tensor")
-    data = bytearray(data_size)
-    with open(path, "rb") as file:
-        file.seek(data_start)
-        if file.readinto(data) != data_size:  # pragma: no cover - the file changed under us
-            raise SafetensorsError(f"{path}: truncated file: the data section changed while "
-                                   "reading")
+    data = _data_section(source, path, data_start, data_size, mmap)
     if verify:
         _verify_data(path, metadata, data, checked_header)
     tensors, upcast = {}, []
@@ -273,7 +309,7 @@ def load_file(path, with_metadata: bool = False, verify: bool = True):
         begin, stop = entry["data_offsets"]
         code, shape = entry["dtype"], tuple(entry["shape"])
         if code in UPCAST:
-            tensors[name] = _upcast(code, data[begin:stop]).reshape(shape)
+            tensors[name] = widen(UPCAST_TYPES[code][1], data[begin:stop]).reshape(shape)
             upcast.append((name, code))
             continue
         dtype = np.dtype(DTYPES[code])
@@ -289,6 +325,21 @@ def load_file(path, with_metadata: bool = False, verify: bool = True):
                       "upcast to float32, since NumPy has no such type (the values are exact)",
                       UserWarning, stacklevel=2)
     return (tensors, metadata) if with_metadata else tensors
+
+
+def _data_section(source, path, start, size, mmap):
+    """The bytes after the header: a writable copy, or a copy-on-write map of the file."""
+    if is_buffer(source):
+        return bytearray(memoryview(source)[start:start + size])
+    if mmap and size:
+        return np.memmap(source, dtype=np.uint8, mode="c", offset=start, shape=(size,))
+    data = bytearray(size)
+    with open(source, "rb") as file:
+        file.seek(start)
+        if file.readinto(data) != size:  # pragma: no cover - the file changed under us
+            raise SafetensorsError(f"{path}: truncated file: the data section changed while "
+                                   "reading")
+    return data
 
 
 def _verify_data(path, metadata, data, checked_header):
@@ -307,26 +358,3 @@ def _verify_data(path, metadata, data, checked_header):
         warnings.warn(f"{path}: written by an earlier TorchsorFlow whose checksum covers only the "
                       "tensor bytes, not the header; save it again to protect the header too",
                       UserWarning, stacklevel=3)
-
-
-# --- the types NumPy lacks ---------------------------------------------------------------------
-def _e4m3_table():
-    """float32 value of each of the 256 F8_E4M3 bytes (the "fn" variant: exponent bias 7, no
-    infinities, NaN only at S.1111.111)."""
-    byte = np.arange(256)
-    sign = np.where(byte >> 7, -1.0, 1.0)
-    exponent, mantissa = (byte >> 3) & 0xF, byte & 0x7
-    value = np.where(exponent == 0, mantissa / 8 * 2.0 ** -6,
-                     (1 + mantissa / 8) * 2.0 ** (exponent - 7.0))
-    value = np.where((exponent == 0xF) & (mantissa == 0x7), np.nan, value)
-    return (sign * value).astype(np.float32)
-
-
-def _upcast(code, raw) -> np.ndarray:
-    """float32 values of little-endian BF16 / F8 bytes."""
-    if code == "BF16":   # the upper half of a float32
-        return (np.frombuffer(raw, dtype="<u2").astype(np.uint32) << 16).view(np.float32)
-    if code == "F8_E5M2":   # the upper half of a float16
-        return (np.frombuffer(raw, dtype=np.uint8).astype(np.uint16) << 8).view(np.float16) \
-            .astype(np.float32)
-    return _e4m3_table()[np.frombuffer(raw, dtype=np.uint8)]
