@@ -86,6 +86,10 @@ def _values(kind, shape, rng):
         return rng.uniform(-0.5, 2.0, shape)
     if kind == "open_unit":  # inside (-1, 1), away from the poles of erfinv
         return rng.uniform(-0.95, 0.95, shape)
+    if kind == "probability":  # inside (0, 1), away from the poles of logit
+        return rng.uniform(0.05, 0.95, shape)
+    if kind == "above_one":  # the domain of acosh, away from its pole at 1
+        return rng.uniform(1.2, 3.0, shape)
     raise ValueError(kind)
 
 
@@ -102,7 +106,7 @@ def _torch():
 def _as_numpy(x):
     if isinstance(x, tsf.Tensor):
         return x.numpy()
-    return x.detach().numpy() if hasattr(x, "detach") else np.asarray(x)
+    return x.detach().numpy(force=True) if hasattr(x, "detach") else np.asarray(x)
 
 
 def assert_close(ours, theirs, what, **tol):

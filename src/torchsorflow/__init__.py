@@ -27,11 +27,11 @@ from .ops.creation import (Generator, arange, as_tensor, default_generator, empt
                            linspace, logspace, manual_seed, ones, ones_like, rand, rand_like,
                            randint, randint_like, randn, randn_like, randperm, scalar_tensor,
                            seed, set_rng_state, tensor, zeros, zeros_like)
-from .ops.elementwise import (absolute, add, clamp, clamp_max, clamp_min, cos, div, equal, exp,
-                              expm1, floor, floor_divide, greater, greater_equal, isfinite,
+from .ops.elementwise import (absolute, add, clamp, clamp_max, clamp_min, cos, div, exp,
+                              expm1, floor_divide, greater, greater_equal, isfinite,
                               isnan, less, less_equal, log, log1p, logical_and, logical_not,
                               logical_or, maximum, minimum, mul, neg, not_equal, power,
-                              reciprocal, relu, rsqrt, sigmoid, sign, sin, softplus, sqrt,
+                              reciprocal, relu, rsqrt, sigmoid, sin, softplus, sqrt,
                               square, sub, tanh, true_divide, where)
 from .ops.linalg import bmm, dot, inv, logdet, matmul, mm, mv, solve
 from .ops.nn_ops import erf
@@ -42,14 +42,24 @@ from .ops.shape import (astype, broadcast_tensors, broadcast_to, cat, chunk, con
                         narrow, pad, permute, repeat, reshape, scatter_add, split, squeeze,
                         stack, sum_to, swapaxes, swapdims, t, tile, transpose, unbind,
                         unflatten, unsqueeze)
-from .ops.special import digamma, lgamma, polygamma
+from .ops.special import digamma, erfinv, lgamma, polygamma
+from .ops.pointwise import (acos, acosh, addcdiv, addcmul, allclose, arccos, arccosh, arcsin,
+                            arcsinh, arctan, arctan2, arctanh, asin, asinh, atan, atan2, atanh,
+                            bitwise_and, bitwise_left_shift, bitwise_not, bitwise_or,
+                            bitwise_right_shift, bitwise_xor, ceil, copysign, cosh, deg2rad, equal,
+                            erfc, exp2, fix, float_power, floor, fmax, fmin, fmod, frac, heaviside,
+                            hypot, isclose, isinf, isneginf, isposinf, isreal, lerp, log10, log2,
+                            logaddexp, logaddexp2, logical_xor, logit, nan_to_num, positive,
+                            rad2deg, remainder, round, sgn, sign, signbit, sinh, tan, trunc, xlogy)
+from .ops.scans import cummax, cummin, cumprod, diff, logcumsumexp, prod
 from numpy import finfo, from_dlpack as _numpy_from_dlpack, iinfo
 
 # PyTorch's other names for the same things
 abs = absolute
 pow = power
 clip = clamp
-eq, ne, lt, le, gt, ge = equal, not_equal, less, less_equal, greater, greater_equal
+# torch.equal is one bool for the whole Tensors (pointwise.equal); eq is element-wise
+eq, ne, lt, le, gt, ge = ops.elementwise.equal, not_equal, less, less_equal, greater, greater_equal
 subtract, multiply, divide, negative = sub, mul, div, neg
 inverse = inv
 half, float, double = float16, float32, float64  # noqa: A001 - torch.float is float32
@@ -130,10 +140,19 @@ __all__ = [
     "softplus", "erf", "sign", "floor", "maximum", "minimum", "clamp", "clamp_min", "clamp_max",
     "clip", "where", "eq", "ne", "lt", "le", "gt", "ge", "equal", "not_equal", "less",
     "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "logical_not",
-    "isnan", "isfinite", "lgamma", "digamma", "polygamma",
+    "isnan", "isfinite", "lgamma", "digamma", "polygamma", "erfinv",
+    "tan", "asin", "arcsin", "acos", "arccos", "atan", "arctan", "atan2", "arctan2", "sinh", "cosh",
+    "asinh", "arcsinh", "acosh", "arccosh", "atanh", "arctanh", "log2", "log10", "exp2", "erfc",
+    "logit", "ceil", "round", "trunc", "fix", "frac", "fmod", "remainder", "lerp", "addcmul",
+    "addcdiv", "hypot", "logaddexp", "logaddexp2", "xlogy", "nan_to_num", "isinf", "isposinf",
+    "isneginf", "isreal", "isclose", "allclose", "equal", "logical_xor", "bitwise_and",
+    "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "fmax",
+    "fmin", "sgn", "heaviside", "copysign", "float_power", "deg2rad", "rad2deg", "signbit",
+    "positive",
     # reductions
     "sum", "mean", "var", "std", "amax", "amin", "max", "min", "argmax", "argmin", "all", "any",
-    "logsumexp", "softmax", "log_softmax", "norm", "cumsum",
+    "logsumexp", "softmax", "log_softmax", "norm", "cumsum", "prod", "cumprod", "logcumsumexp",
+    "cummax", "cummin", "diff",
     # shapes and indexing
     "reshape", "permute", "transpose", "swapaxes", "swapdims", "t", "movedim", "moveaxis",
     "flatten", "unflatten", "squeeze", "unsqueeze", "broadcast_to", "broadcast_tensors", "cat",
