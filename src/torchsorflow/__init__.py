@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 
 # isort: off
 from .tensor import Tensor  # first: the Tensor type registers itself with the tracer
-from . import autodiff, autograd, backends, cuda, func, ops, runtime, utils
+from . import autodiff, autograd, backends, cuda, func, linalg, ops, runtime, sparse, utils
 # isort: on
 from .autodiff.tracer import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                               set_grad_enabled)
@@ -32,7 +32,7 @@ from .ops.elementwise import (absolute, add, clamp, clamp_max, clamp_min, cos, d
                               isnan, less, less_equal, log, log1p, logical_and, logical_not,
                               logical_or, maximum, minimum, mul, neg, not_equal, power,
                               reciprocal, relu, rsqrt, sigmoid, sin, softplus, sqrt,
-                              square, sub, tanh, true_divide, where)
+                              square, sub, tanh, true_divide)
 from .ops.linalg import bmm, dot, inv, logdet, matmul, mm, mv, solve
 from .ops.nn_ops import erf
 from .ops.reductions import (all, amax, amin, any, argmax, argmin, cumsum, log_softmax,
@@ -52,6 +52,24 @@ from .ops.pointwise import (acos, acosh, addcdiv, addcmul, allclose, arccos, arc
                             logaddexp, logaddexp2, logical_xor, logit, nan_to_num, positive,
                             rad2deg, remainder, round, sgn, sign, signbit, sinh, tan, trunc, xlogy)
 from .ops.scans import cummax, cummin, cumprod, diff, logcumsumexp, prod
+from .ops.sorting import (argsort, bucketize, kthvalue, median, mode, msort, nanmedian,
+                          searchsorted, sort, topk, unique, unique_consecutive)
+from .ops.statistics import (aminmax, count_nonzero, nanmean, nanquantile, nansum, quantile,
+                             std_mean, var_mean)
+from .ops.indexing import (argwhere, index_add, index_copy, index_fill, index_put, index_select,
+                           masked_fill, masked_scatter, masked_select, nonzero, put, scatter,
+                           scatter_reduce, take, take_along_dim, where)
+from .ops.structure import (atleast_1d, atleast_2d, atleast_3d, block_diag, cartesian_prod,
+                            column_stack, combinations, diag, diag_embed, diagflat, diagonal,
+                            dstack, hstack, meshgrid, repeat_interleave, roll, rot90, row_stack,
+                            trace, tril, tril_indices, triu, triu_indices, vstack)
+from .ops.einsum import (einsum, inner, tensordot, vdot)
+from .ops.products import (addbmm, addmm, addmv, addr, baddbmm, chain_matmul, cross, ger, kron,
+                           matrix_power, outer)
+from .ops.random import (bernoulli, multinomial, normal, poisson)
+from .ops.decompositions import det, pinverse, slogdet
+from .ops.decompositions import cholesky_factor as cholesky, qr_reduced as qr, svd_uv as svd
+from .sparse import sparse_coo, sparse_coo_tensor, spmm, strided
 from numpy import finfo, from_dlpack as _numpy_from_dlpack, iinfo
 
 # PyTorch's other names for the same things
@@ -160,6 +178,19 @@ __all__ = [
     "flipud", "gather", "scatter_add", "repeat", "tile", "pad", "sum_to", "astype",
     # linear algebra
     "matmul", "mm", "bmm", "mv", "dot", "solve", "inv", "inverse", "logdet",
+    # sorting, statistics, indexing, structure, products, decompositions, sampling, sparse
+    "argsort", "bucketize", "kthvalue", "median", "mode", "msort", "nanmedian", "searchsorted",
+    "sort", "topk", "unique", "unique_consecutive", "aminmax", "count_nonzero", "nanmean",
+    "nanquantile", "nansum", "quantile", "std_mean", "var_mean", "argwhere", "index_add",
+    "index_copy", "index_fill", "index_put", "index_select", "masked_fill", "masked_scatter",
+    "masked_select", "nonzero", "put", "scatter", "scatter_reduce", "take", "take_along_dim",
+    "atleast_1d", "atleast_2d", "atleast_3d", "block_diag", "cartesian_prod", "column_stack",
+    "combinations", "diag", "diag_embed", "diagflat", "diagonal", "dstack", "hstack", "meshgrid",
+    "repeat_interleave", "roll", "rot90", "row_stack", "trace", "tril", "tril_indices", "triu",
+    "triu_indices", "vstack", "einsum", "inner", "tensordot", "vdot", "addbmm", "addmm", "addmv",
+    "addr", "baddbmm", "chain_matmul", "cross", "ger", "kron", "matrix_power", "outer", "bernoulli",
+    "multinomial", "normal", "poisson", "det", "pinverse", "slogdet", "cholesky", "qr", "svd",
+    "sparse_coo", "sparse_coo_tensor", "spmm", "strided", "linalg", "sparse",
     # autodiff and the runtime
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode",
     "autodiff", "autograd", "func", "registry", "runtime", "set_num_threads", "get_num_threads",

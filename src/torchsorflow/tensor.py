@@ -40,7 +40,9 @@ from .autodiff.reverse import backward
 from .autodiff.tracer import Box, is_grad_enabled
 from .backend import check_device, to_dtype
 from .ops import creation, elementwise as ew, linalg, reductions, shape
-from .ops import pointwise as pw, scans
+from . import sparse
+from .ops import (decompositions as dec, einsum as es, indexing, pointwise as pw, products,
+                  random as rnd, scans, sorting, statistics as stats, structure)
 
 _INT_FLOAT_ERROR = "only Tensors of floating point dtype can require gradients"
 _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
@@ -782,6 +784,41 @@ INPLACE += ["tan", "asin", "arcsin", "acos", "arccos", "atan", "arctan", "atan2"
             "nan_to_num", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor",
             "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "sgn", "heaviside",
             "copysign", "deg2rad", "rad2deg", "cumprod"]
+
+# Sorting, statistics, indexing, structure, products, decompositions, sampling, sparse
+# (ops/sorting.py, statistics.py, indexing.py, structure.py, einsum.py, products.py,
+# decompositions.py, random.py; sparse.py).
+METHODS.update({
+    "sort": sorting.sort, "argsort": sorting.argsort, "msort": sorting.msort,
+    "topk": sorting.topk, "kthvalue": sorting.kthvalue, "median": sorting.median,
+    "nanmedian": sorting.nanmedian, "mode": sorting.mode, "unique": sorting.unique,
+    "unique_consecutive": sorting.unique_consecutive, "quantile": stats.quantile,
+    "nanquantile": stats.nanquantile, "nansum": stats.nansum, "nanmean": stats.nanmean,
+    "count_nonzero": stats.count_nonzero, "aminmax": stats.aminmax,
+    "scatter": indexing.scatter, "scatter_reduce": indexing.scatter_reduce,
+    "index_select": indexing.index_select, "index_add": indexing.index_add,
+    "index_copy": indexing.index_copy, "index_fill": indexing.index_fill,
+    "index_put": indexing.index_put, "masked_select": indexing.masked_select,
+    "masked_scatter": indexing.masked_scatter, "take": indexing.take,
+    "take_along_dim": indexing.take_along_dim, "put": indexing.put,
+    "nonzero": indexing.nonzero, "argwhere": indexing.argwhere, "tril": structure.tril,
+    "triu": structure.triu, "diag": structure.diag, "diagonal": structure.diagonal,
+    "diag_embed": structure.diag_embed, "diagflat": structure.diagflat,
+    "trace": structure.trace, "roll": structure.roll, "rot90": structure.rot90,
+    "repeat_interleave": structure.repeat_interleave, "outer": products.outer,
+    "ger": products.ger, "addmm": products.addmm, "addmv": products.addmv,
+    "addr": products.addr, "addbmm": products.addbmm, "baddbmm": products.baddbmm,
+    "matrix_power": products.matrix_power, "kron": products.kron, "cross": products.cross,
+    "inner": es.inner, "vdot": es.vdot, "det": dec.det, "slogdet": dec.slogdet,
+    "pinverse": dec.pinverse, "svd": dec.svd_uv, "qr": dec.qr_reduced,
+    "cholesky": dec.cholesky_factor, "multinomial": rnd.multinomial,
+    "bernoulli": rnd.bernoulli, "geometric_": rnd.geometric_, "log_normal_": rnd.log_normal_,
+    "cauchy_": rnd.cauchy_, "to_sparse": sparse.to_sparse, "to_dense": sparse.to_dense,
+})
+INPLACE += ["scatter", "scatter_reduce", "index_add", "index_copy", "index_fill", "index_put",
+            "masked_scatter", "put", "tril", "triu", "addmm", "addmv", "addr", "addbmm",
+            "baddbmm"]
+Tensor.layout = sparse.strided
 
 
 def _install_methods():

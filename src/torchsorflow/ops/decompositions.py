@@ -43,7 +43,8 @@ from .special import _symmetric
 from .structure import diag_embed, diagonal, tril, triu
 
 __all__ = ["det", "slogdet", "eigh", "eigvalsh", "svd", "svdvals", "qr", "pinv", "lstsq",
-           "matrix_rank", "vector_norm", "matrix_norm", "norm"]
+           "matrix_rank", "vector_norm", "matrix_norm", "norm", "svd_uv", "qr_reduced",
+           "pinverse", "cholesky_factor"]
 
 SignLogAbsDet = namedtuple("slogdet", ["sign", "logabsdet"])
 Eigh = namedtuple("eigh", ["eigenvalues", "eigenvectors"])
@@ -292,7 +293,7 @@ def _qr_vjp(g, ans, a):
     q, r = _rows(ans, 0, m), _rows(ans, m, ans.shape[-2])
     gq, gr = _rows(g, 0, m), _rows(g, m, g.shape[-2])
     big_m = sub(matmul(gr, _t(r)), matmul(_t(q), gq))
-    n_mat = add(triu(big_m), _t(tril(big_m, -1)))
+    n_mat = add(triu(big_m), tril(_t(big_m), -1))
     return _solve_right_transposed(add(gq, matmul(q, n_mat)), r)
 
 
@@ -511,3 +512,31 @@ def norm(A, ord=None, dim=None, keepdim=False, *, dtype=None):  # noqa: A002 - t
         return matrix_norm(A, ord, (-2, -1), keepdim, dtype=dtype)
     raise RuntimeError(f"linalg.norm: If dim is not specified but ord is, the input must be 1D "
                        f"or 2D. Got {A.ndim}D.")
+
+
+# --- torch's older names ----------------------------------------------------------------------
+def svd_uv(input, some=True, compute_uv=True):
+    """``torch.svd``: ``(U, S, V)`` (V, not Vᵀ), reduced unless ``some=False``; without
+    ``compute_uv``, U and V are zeros, as in torch."""
+    U, S, Vh = svd(input, full_matrices=not some)
+    if not compute_uv:
+        return (wrap(xp.zeros(U.shape, U.dtype)), S, wrap(xp.zeros(Vh.shape[:-2] + (
+            Vh.shape[-1], Vh.shape[-2]), Vh.dtype)))
+    return U, S, _t(Vh)
+
+
+def qr_reduced(input, some=True):
+    """``torch.qr``: reduced unless ``some=False``."""
+    return qr(input, "reduced" if some else "complete")
+
+
+def pinverse(input, rcond=1e-15):
+    """``torch.pinverse``: :func:`pinv` with a relative cutoff ``rcond``."""
+    return pinv(input, rtol=rcond)
+
+
+def cholesky_factor(input, upper=False):
+    """``torch.cholesky`` / ``Tensor.cholesky``: the lower (or upper) Cholesky factor."""
+    from .special import cholesky
+    factor = cholesky(input)
+    return _t(factor) if upper else factor
