@@ -131,8 +131,10 @@ def div(input, other, *, rounding_mode=None):
 
 
 def reciprocal(y):
-    """1/y, for Tensors and Python numbers alike."""
-    return 1 / y if isinstance(y, (int, float)) else true_divide(1.0, y)
+    """1/y, for Tensors and Python numbers alike (1/0 is inf, as for arrays)."""
+    if isinstance(y, (int, float)):
+        return 1 / y if y else float("inf")
+    return true_divide(1.0, y)
 
 
 def _safe_log_base(x):

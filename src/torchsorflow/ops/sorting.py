@@ -274,8 +274,9 @@ def searchsorted(sorted_sequence, input, *, out_int32=False, right=False, side=N
                                f"value tensor must match, but we got boundaries tensor "
                                f"{list(sequence.shape)} and input value tensor "
                                f"{list(values.shape)}")
-        rows_s = sequence.reshape(-1, sequence.shape[-1])
-        rows_v = values.reshape(-1, values.shape[-1])
+        count = int(xp.prod(sequence.shape[:-1]))
+        rows_s = sequence.reshape(count, sequence.shape[-1])
+        rows_v = values.reshape(count, values.shape[-1])
         rows_o = None if order is None else order.reshape(rows_s.shape)
         out = xp.stack([xp.searchsorted(s, v, side=side, sorter=None if rows_o is None
                                         else rows_o[i])

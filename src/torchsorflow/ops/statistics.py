@@ -49,6 +49,7 @@ def _quantile(op, input, q, dim, keepdim, interpolation, ignore_nan):
         raise RuntimeError(f"{op}() interpolation must be one of linear, lower, higher, midpoint "
                            f"or nearest. Got {interpolation}")
     levels, scalar = _quantile_levels(op, q, input.dtype)
+    levels = levels.astype(input.dtype)  # ranks are computed in the input's dtype, as in torch
     if input.numel() == 0:
         raise RuntimeError(f"{op}() input tensor must be non-empty")
     if dim is None:
@@ -59,23 +60,23 @@ def _quantile(op, input, q, dim, keepdim, interpolation, ignore_nan):
         x = movedim(input, d, -1) if input.ndim else reshape(input, (1,))
     ranked = sort(x, -1).values                                     # NaN sorts last
     nan = xp.isnan(x._array)
-    valid = x.shape[-1] - nan.sum(-1, keepdims=True) if ignore_nan else x.shape[-1]
-    ranks = levels * (xp.asarray(valid) - 1)                        # (..., Q)
+    n = x.shape[-1]
+    valid = n - nan.sum(-1, keepdims=True) if ignore_nan else n
+    ranks = levels * (xp.asarray(valid) - 1).astype(input.dtype)  # (..., Q)
     if interpolation == "lower":
         ranks = xp.floor(ranks)
     elif interpolation == "higher":
         ranks = xp.ceil(ranks)
     elif interpolation == "nearest":
         ranks = xp.round(ranks)                                     # half to even, as torch
+    if not ignore_nan:  # a slice with NaN reads its last sorted entry, a NaN (torch's choice)
+        ranks = xp.where(nan.any(-1, keepdims=True), n - 1, ranks)
     ranks = xp.broadcast_to(ranks, x.shape[:-1] + (len(levels),))
     below, above = xp.floor(ranks), xp.ceil(ranks)
     weight = 0.5 if interpolation == "midpoint" else ranks - below
-    lo = gather(ranked, -1, xp.maximum(below, 0).astype(xp.int64))
-    hi = gather(ranked, -1, xp.maximum(above, 0).astype(xp.int64))
+    lo = gather(ranked, -1, xp.maximum(below, 0).astype(xp.int64))  # an all-NaN slice: its
+    hi = gather(ranked, -1, xp.maximum(above, 0).astype(xp.int64))  # first entry, a NaN
     out = lerp(lo, hi, wrap(xp.asarray(weight, dtype=input.dtype)))
-    undefined = (valid == 0) if ignore_nan else nan.any(-1, keepdims=True)
-    if xp.any(undefined):
-        out = where(xp.broadcast_to(undefined, out.shape), xp.array(xp.nan, input.dtype), out)
     out = movedim(out, -1, 0)                                      # (Q, ...)
     if keepdim:
         if d is None:
