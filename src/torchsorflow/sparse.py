@@ -158,9 +158,17 @@ class SparseTensor:
 
     @property
     def grad(self):
+        """The gradient at each stored coordinate, as a coalesced sparse tensor (the gradient
+        reaches the stored values only, as with ``torch.sparse.mm``)."""
         g = self._values_t.grad
-        return None if g is None else SparseTensor(self._indices_t, g, self._size,
-                                                   self._coalesced)
+        if g is None:
+            return None
+        coords = self._indices_t._array
+        flat = np.ravel_multi_index(tuple(coords), self._size[:coords.shape[0]])
+        unique, first = np.unique(flat, return_index=True)  # duplicates share one gradient
+        indices = np.stack(np.unravel_index(unique, self._size[:coords.shape[0]]))
+        return SparseTensor(wrap(indices.astype(np.int64).reshape(coords.shape[0], -1)),
+                            wrap(g._array[first]), self._size, coalesced=True)
 
     def detach(self):
         return SparseTensor(self._indices_t, self._values_t.detach(), self._size,
