@@ -80,9 +80,8 @@ def test_triangles_and_diagonals(shape, seed, data):
     batch = data.draw(st.sampled_from([(), (2,)]))
     x = values("normal", batch + shape, rng)
     k = data.draw(st.integers(-3, 3))
-    for name in ("tril", "triu"):
-        compare(lambda a, f=getattr(tsf, name): f(a, k),
-                lambda a, f=getattr(torch, name): f(a, k), [x], rng)
+    for ours, theirs in ((tsf.tril, torch.tril), (tsf.triu, torch.triu)):
+        compare(lambda a, f=ours: f(a, k), lambda a, f=theirs: f(a, k), [x], rng)
     compare(lambda a: tsf.diagonal(a, k, -2, -1), lambda a: torch.diagonal(a, k, -2, -1), [x],
             rng)
     compare(lambda a: tsf.diag_embed(a, k, 0, -1), lambda a: torch.diag_embed(a, k, 0, -1),
@@ -144,8 +143,8 @@ def test_grids_combinations_and_stacking():
     scalar = values("normal", (), rng)
     for name in ("hstack", "vstack", "row_stack", "dstack", "column_stack"):
         parts = [m1, values("normal", (2, 3), rng)]
-        compare(lambda p, q, f=getattr(tsf, name): f([p, q]),
-                lambda p, q, f=getattr(torch, name): f([p, q]), parts, rng)
+        ours, theirs = getattr(tsf, name), getattr(torch, name)
+        compare(lambda p, q, f=ours: f([p, q]), lambda p, q, f=theirs: f([p, q]), parts, rng)
     compare(lambda p, q: tsf.hstack([p, q]), lambda p, q: torch.hstack([p, q]), [scalar, v], rng)
     compare(lambda p, q: tsf.column_stack([p, q]), lambda p, q: torch.column_stack([p, q]),
             [v, values("normal", (4, 2), rng)], rng)
