@@ -93,6 +93,13 @@ def _values(kind, shape, rng):
     raise ValueError(kind)
 
 
+def ties(shape, rng, levels=4, nan_fraction=0.0):
+    """Small whole numbers as float64 (many equal values), with a fraction of NaN."""
+    x = rng.integers(0, levels, shape).astype(np.float64)
+    x[rng.random(shape) < nan_fraction] = np.nan
+    return x
+
+
 # --- the comparison -------------------------------------------------------------------------------
 F32 = dict(rtol=2e-5, atol=2e-6)
 F64 = dict(rtol=1e-7, atol=1e-10)

@@ -12,17 +12,12 @@ from hypothesis import strategies as st  # noqa: E402
 
 import torchsorflow as tsf  # noqa: E402
 from fuzz_support import (assert_close, compare, forward_only, fuzz, nonscalar_shapes,  # noqa: E402
-                          seeds, values)
+                          seeds, ties, values)
 
 
 def _with_zeros(shape, rng, fraction=0.3):
     x = values("normal", shape, rng)
     return np.where(rng.random(shape) < fraction, 0.0, x)
-
-
-def _ties(shape, rng, levels=4):
-    """Small integers as floats: many equal values."""
-    return rng.integers(0, levels, shape).astype(np.float64)
 
 
 @fuzz(120, shape=nonscalar_shapes, seed=seeds, data=st.data())
@@ -54,7 +49,7 @@ def test_logcumsumexp_and_diff(shape, seed, data):
                                                                                      "cummin"]))
 def test_cummax_cummin_with_ties(shape, seed, data, op):
     rng = np.random.default_rng(seed)
-    x = _ties(shape, rng)
+    x = ties(shape, rng)
     dim = data.draw(st.integers(-len(shape), len(shape) - 1))
     ours, theirs = getattr(tsf, op)(tsf.tensor(x), dim), getattr(torch, op)(torch.tensor(x), dim)
     np.testing.assert_array_equal(ours.values.numpy(), theirs.values.numpy())
@@ -78,7 +73,7 @@ def _check_selection(ours, theirs, x, dim, keepdim):
       op=st.sampled_from(["median", "nanmedian", "mode", "kthvalue"]))
 def test_order_statistics_along_a_dim(shape, seed, data, op):
     rng = np.random.default_rng(seed)
-    x = _ties(shape, rng)
+    x = ties(shape, rng)
     if op == "nanmedian":
         x[rng.random(shape) < 0.2] = np.nan
     dim = data.draw(st.integers(-len(shape), len(shape) - 1))
@@ -101,7 +96,7 @@ def test_order_statistics_along_a_dim(shape, seed, data, op):
 @fuzz(60, shape=nonscalar_shapes, seed=seeds, nan=st.booleans())
 def test_median_of_all_entries_splits_the_gradient_among_ties(shape, seed, nan):
     rng = np.random.default_rng(seed)
-    x = _ties(shape, rng, levels=3)
+    x = ties(shape, rng, 3)
     if nan:
         x[rng.random(shape) < 0.2] = np.nan
     for name in ("median", "nanmedian"):

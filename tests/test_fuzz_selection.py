@@ -10,13 +10,8 @@ hypothesis = pytest.importorskip("hypothesis")
 from hypothesis import strategies as st  # noqa: E402
 
 import torchsorflow as tsf  # noqa: E402
-from fuzz_support import compare, forward_only, fuzz, nonscalar_shapes, seeds, values  # noqa: E402
-
-
-def _ties(shape, rng, levels=3):
-    x = rng.integers(0, levels, shape).astype(np.float64)
-    x[rng.random(shape) < 0.1] = np.nan
-    return x
+from fuzz_support import (compare, forward_only, fuzz, nonscalar_shapes, seeds, ties,  # noqa: E402
+                          values)
 
 
 def _same(ours, theirs):
@@ -26,7 +21,7 @@ def _same(ours, theirs):
 @fuzz(200, shape=nonscalar_shapes, seed=seeds, data=st.data())
 def test_stable_sort_and_argsort_match_torch_exactly_with_ties_and_nan(shape, seed, data):
     rng = np.random.default_rng(seed)
-    x = _ties(shape, rng)
+    x = ties(shape, rng, 3, 0.1)
     dim = data.draw(st.integers(-len(shape), len(shape) - 1))
     descending = data.draw(st.booleans())
     ours = tsf.sort(tsf.tensor(x), dim, descending, stable=True)
@@ -47,7 +42,7 @@ def test_topk(shape, seed, data):
     dim = data.draw(st.integers(-len(shape), len(shape) - 1))
     k = data.draw(st.integers(0, shape[dim]))
     largest = data.draw(st.booleans())
-    x = _ties(shape, rng)
+    x = ties(shape, rng, 3, 0.1)
     ours = tsf.topk(tsf.tensor(x), k, dim, largest)
     theirs = torch.topk(torch.tensor(x), k, dim, largest)
     _same(ours.values, theirs.values)  # ties may come with other (equally valid) indices

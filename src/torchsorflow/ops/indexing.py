@@ -34,6 +34,20 @@ __all__ = ["scatter", "scatter_reduce", "index_select", "index_add", "index_copy
 
 
 # --- scatter -----------------------------------------------------------------------------------
+def _outside(index, size):
+    """An entry of ``index`` outside [-size, size), or None."""
+    if index.size and (index.max() >= size or index.min() < -size):
+        return index.max() if index.max() >= size else index.min()
+    return None
+
+
+def _within(op, index, d, size):
+    bad = _outside(index, size)
+    if bad is not None:
+        raise IndexError(f"{op}(): index {bad} is out of bounds for dimension {d} with size "
+                         f"{size}")
+
+
 def _scatter_impl(base, src, index, axis):
     out = base.copy()
     out[_along(index, axis)] = src
@@ -64,10 +78,7 @@ def _check_scatter(op, input, d, index, src):
                 else ""
             raise RuntimeError(f"{op}(): Expected index {list(index.shape)} to be smaller than "
                                f"self {list(input.shape)} apart from dimension {d}{against}")
-    if index.size and (index.min() < -input.shape[d] or index.max() >= input.shape[d]):
-        bad = index.max() if index.max() >= input.shape[d] else index.min()
-        raise IndexError(f"{op}(): index {bad} is out of bounds for dimension {d} with size "
-                         f"{input.shape[d]}")
+    _within(op, index, d, input.shape[d])
     index = index % input.shape[d] if input.shape[d] else index
     if src is not None and src.shape != index.shape:
         src = getitem(src, tuple(slice(0, n) for n in index.shape))
@@ -211,11 +222,7 @@ def _index_vector(op, index, input, d):
     if array.ndim > 1:
         raise IndexError(f"{op}(): Index is supposed to be a vector, got {array.ndim}-D")
     array = array.reshape(-1)
-    size = input.shape[d] if input.ndim else 1
-    if array.size and (array.max() >= size or array.min() < -size):
-        bad = array.max() if array.max() >= size else array.min()
-        raise IndexError(f"{op}(): index {bad} is out of bounds for dimension {d} with size "
-                         f"{size}")
+    _within(op, array, d, input.shape[d] if input.ndim else 1)
     return array
 
 
@@ -316,8 +323,8 @@ def _flat_index(op, index, size):
     array = to_box(index)._array
     if array.dtype.kind not in "iu":
         raise IndexError(f"{op}(): Expected a long tensor for index, but got {array.dtype}")
-    if array.size and (array.max() >= size or array.min() < -size):
-        bad = array.max() if array.max() >= size else array.min()
+    bad = _outside(array, size)
+    if bad is not None:
         raise IndexError(f"{op}(): out of range: tried to access index {bad} on a tensor of "
                          f"{size} elements.")
     return array

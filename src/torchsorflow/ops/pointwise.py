@@ -20,12 +20,12 @@ import numpy as np
 import scipy.special
 
 from .. import backend
-from ..autodiff.tracer import Box, Primitive, to_box
+from ..autodiff.tracer import Box, to_box
 from ..backend import xp
 from .elementwise import (_promoted, add, clamp, div, elementwise, exp, greater_equal, isfinite,
                           isnan, log, logical_not, logical_or, mul, neg, power, reciprocal, sign,
                           sqrt, sub, where)
-from .elementwise import equal as eq
+from .elementwise import _constant, equal as eq
 from .elementwise import floor as _floor
 from .shape import astype
 
@@ -382,10 +382,6 @@ def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
 
 
 # --- predicates and bitwise operations (no derivative) -----------------------------------------
-def _constant(name, impl):
-    return Primitive(name, impl, differentiable=False)
-
-
 isinf = _constant("isinf", xp.isinf)
 isposinf = _constant("isposinf", xp.isposinf)
 isneginf = _constant("isneginf", xp.isneginf)

@@ -59,13 +59,19 @@ def _after_zero_products(x, first):
     return xp.cumprod(xp.where(pos <= first, 1, x), -1)
 
 
+def _zero_layout(x, axis, *arrays):
+    """``x`` and ``arrays`` with the scan axis last, the first zero's position per slice, the
+    positions, and the mask of positions before the first zero."""
+    x, *arrays = (_to_last(a, axis) for a in (x, *arrays))
+    first = _first_zero(x)
+    pos = xp.arange(x.shape[-1])
+    return x, arrays, first, pos, pos < first
+
+
 def _cumprod_vjp_numpy(g, y, x, axis):
     if x.size == 0:
         return xp.zeros_like(x)
-    g, y, x = (_to_last(a, axis) for a in (g, y, x))
-    first = _first_zero(x)
-    pos = xp.arange(x.shape[-1])
-    before = pos < first
+    x, (g, y), first, pos, before = _zero_layout(x, axis, g, y)
     with xp.errstate(divide="ignore", invalid="ignore"):
         tail = xp.flip(xp.cumsum(xp.flip(g * y, -1), -1), -1)         # Σ_{j ≥ i} g_j y_j
         out = xp.where(before, tail / xp.where(before, x, 1), 0)     # i before the first zero
@@ -78,10 +84,7 @@ def _cumprod_vjp_numpy(g, y, x, axis):
 def _cumprod_jvp_numpy(t, y, x, axis):
     if x.size == 0:
         return xp.zeros_like(x)
-    t, y, x = (_to_last(a, axis) for a in (t, y, x))
-    first = _first_zero(x)
-    pos = xp.arange(x.shape[-1])
-    before = pos < first
+    x, (t, y), first, pos, before = _zero_layout(x, axis, t, y)
     with xp.errstate(divide="ignore", invalid="ignore"):
         ratio = xp.cumsum(xp.where(before, t / xp.where(before, x, 1), 0), -1)
     t_zero = xp.take_along_axis(t, xp.minimum(first, x.shape[-1] - 1), -1)
