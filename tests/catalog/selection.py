@@ -1,5 +1,5 @@
 """Selection primitives: the median over all entries (ops/sorting.py), scatter and the amax/amin
-scatter reductions (ops/indexing.py), roll (ops/structure.py)."""
+scatter reductions (ops/indexing.py), roll and the triangles (ops/structure.py)."""
 import numpy as np
 
 import torchsorflow as tsf
@@ -44,3 +44,5 @@ row("scatter_reduce_extreme",
 row("roll", lambda x: tsf.roll(x, (1, -2), (0, 2)), lambda t, x: t.roll(x, (1, -2), (0, 2)),
     shapes=X)
 row("roll", lambda x: x.roll(3), lambda t, x: x.roll(3), shapes=X)
+row("triangle", lambda x: tsf.tril(x, -1), lambda t, x: t.tril(x, -1), shapes=[((2, 3, 4),)])
+row("triangle", lambda x: x.triu(1), lambda t, x: x.triu(1), shapes=[((4, 3),)])

@@ -24,7 +24,8 @@ from ..backend import xp
 from .elementwise import add, div, mul
 from .elementwise import where as _select
 from .scans import _prod
-from .shape import (_along, _dim, _gather, _gather_index, _scatter_add, _scatter_add_along,
+from .shape import (_along, _dim, _gather, _gather_index, _getitem, _scatter_add,
+                    _scatter_add_along,
                     as_index, broadcast_to, gather, getitem, index_put as _index_put_copy,
                     reshape, zeros_like_tensor)
 
@@ -36,8 +37,10 @@ __all__ = ["scatter", "scatter_reduce", "index_select", "index_add", "index_copy
 # --- scatter -----------------------------------------------------------------------------------
 def _outside(index, size):
     """An entry of ``index`` outside [-size, size), or None."""
-    if index.size and (index.max() >= size or index.min() < -size):
-        return index.max() if index.max() >= size else index.min()
+    if index.size:
+        low, high = index.min(), index.max()
+        if high >= size or low < -size:
+            return high if high >= size else low
     return None
 
 
@@ -237,7 +240,7 @@ def index_select(input, dim, index):
     index = _index_vector("index_select", index, input, d)
     if input.ndim == 0:
         return getitem(reshape(input, (1,)), index)[0] if index.size else input
-    return getitem(input, _along_dim(d, index))
+    return _getitem(input, index=_along_dim(d, index))
 
 
 def index_add(input, dim, index, source, *, alpha=1):

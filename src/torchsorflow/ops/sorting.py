@@ -22,7 +22,7 @@ from ..backend import is_floating, xp
 from .arguments import ValuesIndices
 from .elementwise import mul
 from .reductions import sum as reduce_sum
-from .shape import _dim, gather, reshape, squeeze
+from .shape import _dim, _gather, reshape, squeeze
 
 __all__ = ["sort", "argsort", "msort", "topk", "kthvalue", "median", "nanmedian", "mode",
            "unique", "unique_consecutive", "searchsorted", "bucketize"]
@@ -32,6 +32,8 @@ def stable_argsort(array, axis=-1, descending=False):
     """Positions that sort ``array`` along ``axis``, ties in their original order either way."""
     if not descending:
         return xp.argsort(array, axis=axis, kind="stable")
+    if array.dtype.kind == "f" and not xp.isnan(array).any():  # ties keep their order
+        return xp.argsort(-array, axis=axis, kind="stable")
     n = array.shape[axis]
     flipped = xp.argsort(xp.flip(array, axis), axis=axis, kind="stable")
     return xp.flip(n - 1 - flipped, axis)
@@ -39,7 +41,7 @@ def stable_argsort(array, axis=-1, descending=False):
 
 def _take(input, d, positions, keepdim):
     """``(values, indices)`` at ``positions`` (int64, with ``d`` of size 1 unless kept)."""
-    values = gather(input, d, positions)
+    values = _gather(input, positions, axis=d)
     indices = wrap(positions)
     if not keepdim:
         values, indices = squeeze(values, d), squeeze(indices, d)
@@ -58,7 +60,7 @@ def sort(input, dim=-1, descending=False, stable=False):
         return ValuesIndices(input, wrap(xp.zeros((), xp.int64)))
     d = _dim(dim, input.ndim)
     positions = stable_argsort(input._array, d, descending)
-    return ValuesIndices(gather(input, d, positions), wrap(positions))
+    return ValuesIndices(_gather(input, positions, axis=d), wrap(positions))
 
 
 def argsort(input, dim=-1, descending=False, stable=False):
@@ -82,8 +84,8 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
         raise RuntimeError(f"topk(): selected index k out of range (k={k!r} for a dimension of "
                            f"size {n})")
     positions = stable_argsort(vector._array, d, descending=largest)
-    positions = xp.take(positions, xp.arange(k), axis=d)
-    out = ValuesIndices(gather(vector, d, positions), wrap(positions))
+    positions = positions[(slice(None),) * d + (slice(0, k),)]
+    out = ValuesIndices(_gather(vector, positions, axis=d), wrap(positions))
     if input.ndim == 0:
         return ValuesIndices(reshape(out.values, ()), reshape(out.indices, ()))
     return out

@@ -11,12 +11,12 @@ primitive of its own: a permutation whose adjoint rolls back.
 from __future__ import annotations
 
 import builtins
+import functools
 import itertools
 import warnings
 
 from ..autodiff.tracer import Box, Primitive, to_box, wrap
 from ..backend import to_dtype, xp
-from .elementwise import where
 from .reductions import sum as reduce_sum
 from .shape import (_dim, astype, broadcast_to, cat, flatten, flip, getitem, index_put, movedim,
                     pad, reshape, stack, transpose)
@@ -36,22 +36,32 @@ def _matrices(op, input):
     return input
 
 
-def _keep(input, mask):
-    return where(mask, input, xp.zeros((), input.dtype))
+@functools.lru_cache(maxsize=64)
+def _triangle_mask(n, m, lower, k):
+    """The constant mask of a triangle (cached: building it costs more than applying it)."""
+    mask = xp.tri(n, m, k, dtype=bool) if lower else ~xp.tri(n, m, k - 1, dtype=bool)
+    mask.flags.writeable = False
+    return mask
+
+
+def _triangle_impl(x, lower, k):
+    return xp.where(_triangle_mask(*x.shape[-2:], lower, k), x, xp.zeros((), x.dtype))
+
+
+# The triangle of a matrix is linear, and its adjoint is the same triangle of the cotangent.
+_triangle = Primitive("triangle", _triangle_impl,
+                      vjp=(lambda g, ans, x, lower, k: _triangle(g, lower=lower, k=k),),
+                      linear=(0,))
 
 
 def tril(input, diagonal=0):
     """The lower triangle (on and below the ``diagonal``-th diagonal) of the last two dims."""
-    input = _matrices("tril", input)
-    n, m = input.shape[-2:]
-    return _keep(input, xp.tri(n, m, diagonal, dtype=bool))
+    return _triangle(_matrices("tril", input), lower=True, k=int(diagonal))
 
 
 def triu(input, diagonal=0):
     """The upper triangle (on and above the ``diagonal``-th diagonal) of the last two dims."""
-    input = _matrices("triu", input)
-    n, m = input.shape[-2:]
-    return _keep(input, ~xp.tri(n, m, diagonal - 1, dtype=bool))
+    return _triangle(_matrices("triu", input), lower=False, k=int(diagonal))
 
 
 def _diagonal_positions(n, m, offset):
