@@ -5,10 +5,17 @@ and enters the :func:`registry`; see the modules :mod:`.elementwise`, :mod:`.red
 :mod:`.shape`, :mod:`.linalg`, :mod:`.special` and, for neural networks (convolution, pooling,
 batch norm), :mod:`.nn_ops` over the NumPy kernels in :mod:`.kernels`. Creation functions are in
 :mod:`.creation`; PyTorch's argument conventions in :mod:`.arguments`.
+
+torch's wider tensor API is in :mod:`.pointwise` (more element-wise math), :mod:`.scans`
+(products and scans), :mod:`.sorting`, :mod:`.statistics`, :mod:`.indexing` (scatter and the
+index family), :mod:`.structure` (triangles, diagonals, grids, stacking), :mod:`.einsum`,
+:mod:`.products`, :mod:`.decompositions` (torch.linalg) and :mod:`.random`; those are reached as
+submodules (``ops.sorting.sort``), and at the top level of ``torchsorflow``.
 """
 from ..autodiff.tracer import registry
-from . import (arguments, creation, elementwise, kernels, linalg, nn_ops, reductions, shape,
-               special)
+from . import (arguments, creation, decompositions, einsum, elementwise, indexing, kernels, linalg,
+               nn_ops, pointwise, products, random, reductions, scans, shape, sorting, special,
+               statistics, structure)
 from .creation import *  # noqa: F403
 from .elementwise import *  # noqa: F403
 from .linalg import *  # noqa: F403
@@ -20,6 +27,8 @@ abs = absolute  # noqa: F405
 pow = power  # noqa: F405
 
 __all__ = ["registry", "arguments", "creation", "elementwise", "kernels", "linalg", "nn_ops",
-           "reductions", "shape", "special", "abs", "pow", *creation.__all__,
+           "reductions", "shape", "special", "pointwise", "scans", "sorting", "statistics",
+           "indexing", "structure", "einsum", "products", "decompositions", "random", "abs",
+           "pow", *creation.__all__,
            *elementwise.__all__, *linalg.__all__, *reductions.__all__, *shape.__all__,
            *special.__all__]
