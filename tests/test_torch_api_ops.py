@@ -158,3 +158,51 @@ def test_unsupported_arguments_are_named():
         tsf.diagonal(tsf.ones(2, 2), 0, 1, 1)
     with pytest.raises(RuntimeError, match="repeats must have the same size as input along dim"):
         tsf.repeat_interleave(tsf.ones(3), tsf.tensor([1, 2]), 0)
+
+
+# --- code in the style of public examples, run with torch bound to either library ---------------
+def _causal_attention(torch, q, k, v):
+    """minGPT's masked self-attention core and a GNN-style segment max, written against torch."""
+    T = q.size(-2)
+    bias = torch.tril(torch.ones(T, T)).view(1, 1, T, T)
+    att = torch.einsum("bhtd,bhsd->bhts", q, k) * (1.0 / (k.size(-1) ** 0.5))
+    att = att.masked_fill(bias[:, :, :T, :T] == 0, float("-inf"))
+    att = torch.softmax(att, dim=-1)
+    y = att @ v
+    y = y.transpose(1, 2).contiguous().view(q.size(0), T, -1)
+    groups = torch.tensor([0, 1, 0])
+    pooled = torch.zeros(y.size(0), 2, y.size(-1)).scatter_reduce(
+        1, groups.view(1, -1, 1).expand(y.size(0), -1, y.size(-1)), y, reduce="amax",
+        include_self=False)
+    return torch.cat([y.flatten(1), pooled.flatten(1), torch.logsumexp(y, -1)], 1)
+
+
+def _top_k_logits(torch, logits, k):
+    v, _ = torch.topk(logits, k)
+    out = logits.clone()
+    out[out < v[:, [-1]]] = -float("Inf")
+    return out
+
+
+def test_attention_and_top_k_sampling_code_runs_unchanged_and_matches_torch():
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    arrays = [rng.standard_normal((2, 2, 3, 4)).astype(np.float32) for _ in range(3)]
+    ours_in = [tsf.tensor(a, requires_grad=True) for a in arrays]
+    theirs_in = [torch.tensor(a, requires_grad=True) for a in arrays]
+    ours, theirs = _causal_attention(tsf, *ours_in), _causal_attention(torch, *theirs_in)
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
+    weights = rng.standard_normal(tuple(theirs.shape)).astype(np.float32)
+    (ours * tsf.tensor(weights)).sum().backward()
+    (theirs * torch.tensor(weights)).sum().backward()
+    for o, t in zip(ours_in, theirs_in):
+        np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-4, atol=1e-5)
+    logits = rng.standard_normal((3, 10)).astype(np.float32)
+    kept_ours = _top_k_logits(tsf, tsf.tensor(logits), 4)
+    kept_theirs = _top_k_logits(torch, torch.tensor(logits), 4)
+    np.testing.assert_array_equal(kept_ours.numpy(), kept_theirs.numpy())
+    probs = tsf.softmax(kept_ours, dim=-1)
+    draws = tsf.multinomial(probs, num_samples=1)
+    assert draws.shape == (3, 1) and all(np.isfinite(kept_ours.numpy()[i, d])
+                                         for i, d in enumerate(draws[:, 0].tolist()))

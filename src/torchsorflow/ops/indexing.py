@@ -75,6 +75,9 @@ _scatter = Primitive("scatter", _scatter_impl, vjp=_scatter_vjp, jvp=_scatter_jv
 def _check_scatter(op, input, d, index, src):
     """The index array, and ``src`` cut to its shape (torch reads only that corner of src)."""
     index = _gather_index(input, d, index)
+    if src is not None and src.ndim != index.ndim:
+        raise RuntimeError(f"{op}(): Index tensor must have the same number of dimensions as src "
+                           f"tensor (index {index.ndim}-D, src {src.ndim}-D)")
     for k, n in enumerate(index.shape):
         if (k != d and n > input.shape[k]) or (src is not None and n > src.shape[k]):
             against = f" and to be smaller size than src {list(src.shape)}" if src is not None \
@@ -121,8 +124,11 @@ def scatter(input, dim, index, src=None, value=None, *, reduce=None):
 def _scatter_extreme_impl(base, src, index, axis, reduce, include_self):
     out = base.copy()
     where_ = _along(index, axis)
-    if not include_self:
-        out[where_] = -xp.inf if reduce == "amax" else xp.inf
+    if not include_self:  # the targets start from the identity of the reduction
+        limits = xp.finfo(out.dtype) if out.dtype.kind == "f" else xp.iinfo(out.dtype)
+        lowest = -xp.inf if out.dtype.kind == "f" else limits.min
+        highest = xp.inf if out.dtype.kind == "f" else limits.max
+        out[where_] = lowest if reduce == "amax" else highest
     (xp.maximum if reduce == "amax" else xp.minimum).at(out, where_, src)
     return out
 

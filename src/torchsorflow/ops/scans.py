@@ -130,7 +130,8 @@ def _integer_accumulator(input, dtype):
 @numpy_aliases
 def cumprod(input, dim, *, dtype=None):
     """Cumulative products along ``dim``; gradients are exact where entries are zero."""
-    input = _integer_accumulator(input, dtype)
+    if dtype is not None or not isinstance(input, Box) or input.dtype.kind in "biu":
+        input = _integer_accumulator(input, dtype)
     return _cumprod(input, axis=_dim(dim, input.ndim) if input.ndim else 0)
 
 
@@ -159,14 +160,16 @@ def _prod_jvp(t, ans, x, axis, keepdims):
     return reduce_sum(mul(t, _exclusive_products(x, axis)), axis, keepdims)
 
 
-_prod = Primitive("prod", lambda x, axis, keepdims: xp.prod(x, axis=axis, keepdims=keepdims),
+_prod = Primitive("prod",
+                  lambda x, axis, keepdims: xp.multiply.reduce(x, axis=axis, keepdims=keepdims),
                   vjp=(_prod_vjp,), jvp=(_prod_jvp,))
 
 
 @numpy_aliases
 def prod(input, dim=None, keepdim=False, *, dtype=None):
     """The product of all elements, or along ``dim`` (one dimension, as in torch)."""
-    input = _integer_accumulator(input, dtype)
+    if dtype is not None or not isinstance(input, Box) or input.dtype.kind in "biu":
+        input = _integer_accumulator(input, dtype)
     if dim is None:
         out = _prod(reshape(input, (-1,)), axis=0, keepdims=False)
         return reshape(out, (1,) * input.ndim) if keepdim else out
