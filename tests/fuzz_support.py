@@ -86,7 +86,18 @@ def _values(kind, shape, rng):
         return rng.uniform(-0.5, 2.0, shape)
     if kind == "open_unit":  # inside (-1, 1), away from the poles of erfinv
         return rng.uniform(-0.95, 0.95, shape)
+    if kind == "probability":  # inside (0, 1), away from the poles of logit
+        return rng.uniform(0.05, 0.95, shape)
+    if kind == "above_one":  # the domain of acosh, away from its pole at 1
+        return rng.uniform(1.2, 3.0, shape)
     raise ValueError(kind)
+
+
+def ties(shape, rng, levels=4, nan_fraction=0.0):
+    """Small whole numbers as float64 (many equal values), with a fraction of NaN."""
+    x = rng.integers(0, levels, shape).astype(np.float64)
+    x[rng.random(shape) < nan_fraction] = np.nan
+    return x
 
 
 # --- the comparison -------------------------------------------------------------------------------
@@ -102,7 +113,7 @@ def _torch():
 def _as_numpy(x):
     if isinstance(x, tsf.Tensor):
         return x.numpy()
-    return x.detach().numpy() if hasattr(x, "detach") else np.asarray(x)
+    return x.detach().numpy(force=True) if hasattr(x, "detach") else np.asarray(x)
 
 
 def assert_close(ours, theirs, what, **tol):

@@ -53,7 +53,7 @@ def test_sample_by_sample_collation_keeps_structure_and_dtypes():
     assert set(batch) == {"x", "y", "w"}
     assert batch["x"].shape == (4, 2) and batch["x"].dtype == np.float32
     assert batch["y"].tolist() == [0, 1, 4, 9] and batch["y"].dtype == np.int64
-    assert batch["w"].dtype == np.float32
+    assert batch["w"].dtype == np.float64  # Python floats collate to float64, as in torch
     assert [len(b["y"]) for b in DataLoader(Squares(), batch_size=4)] == [4, 3]
 
 

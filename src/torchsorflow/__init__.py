@@ -16,7 +16,7 @@ __version__ = "0.1.0"
 
 # isort: off
 from .tensor import Tensor  # first: the Tensor type registers itself with the tracer
-from . import autodiff, autograd, backends, cuda, func, ops, runtime, utils
+from . import autodiff, autograd, backends, cuda, func, linalg, ops, runtime, sparse, utils
 # isort: on
 from .autodiff.tracer import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                               set_grad_enabled)
@@ -27,12 +27,12 @@ from .ops.creation import (Generator, arange, as_tensor, default_generator, empt
                            linspace, logspace, manual_seed, ones, ones_like, rand, rand_like,
                            randint, randint_like, randn, randn_like, randperm, scalar_tensor,
                            seed, set_rng_state, tensor, zeros, zeros_like)
-from .ops.elementwise import (absolute, add, clamp, clamp_max, clamp_min, cos, div, equal, exp,
-                              expm1, floor, floor_divide, greater, greater_equal, isfinite,
+from .ops.elementwise import (absolute, add, clamp, clamp_max, clamp_min, cos, div, exp,
+                              expm1, floor_divide, greater, greater_equal, isfinite,
                               isnan, less, less_equal, log, log1p, logical_and, logical_not,
                               logical_or, maximum, minimum, mul, neg, not_equal, power,
-                              reciprocal, relu, rsqrt, sigmoid, sign, sin, softplus, sqrt,
-                              square, sub, tanh, true_divide, where)
+                              reciprocal, relu, rsqrt, sigmoid, sin, softplus, sqrt,
+                              square, sub, tanh, true_divide)
 from .ops.linalg import bmm, dot, inv, logdet, matmul, mm, mv, solve
 from .ops.nn_ops import erf
 from .ops.reductions import (all, amax, amin, any, argmax, argmin, cumsum, log_softmax,
@@ -42,14 +42,42 @@ from .ops.shape import (astype, broadcast_tensors, broadcast_to, cat, chunk, con
                         narrow, pad, permute, repeat, reshape, scatter_add, split, squeeze,
                         stack, sum_to, swapaxes, swapdims, t, tile, transpose, unbind,
                         unflatten, unsqueeze)
-from .ops.special import digamma, lgamma, polygamma
+from .ops.special import digamma, erfinv, lgamma, polygamma
+from .ops.pointwise import (acos, acosh, addcdiv, addcmul, allclose, arccos, arccosh, arcsin,
+                            arcsinh, arctan, arctan2, arctanh, asin, asinh, atan, atan2, atanh,
+                            bitwise_and, bitwise_left_shift, bitwise_not, bitwise_or,
+                            bitwise_right_shift, bitwise_xor, ceil, copysign, cosh, deg2rad, equal,
+                            erfc, exp2, fix, float_power, floor, fmax, fmin, fmod, frac, heaviside,
+                            hypot, isclose, isinf, isneginf, isposinf, isreal, lerp, log10, log2,
+                            logaddexp, logaddexp2, logical_xor, logit, nan_to_num, positive,
+                            rad2deg, remainder, round, sgn, sign, signbit, sinh, tan, trunc, xlogy)
+from .ops.scans import cummax, cummin, cumprod, diff, logcumsumexp, prod
+from .ops.sorting import (argsort, bucketize, kthvalue, median, mode, msort, nanmedian,
+                          searchsorted, sort, topk, unique, unique_consecutive)
+from .ops.statistics import (aminmax, count_nonzero, nanmean, nanquantile, nansum, quantile,
+                             std_mean, var_mean)
+from .ops.indexing import (argwhere, index_add, index_copy, index_fill, index_put, index_select,
+                           masked_fill, masked_scatter, masked_select, nonzero, put, scatter,
+                           scatter_reduce, take, take_along_dim, where)
+from .ops.structure import (atleast_1d, atleast_2d, atleast_3d, block_diag, cartesian_prod,
+                            column_stack, combinations, diag, diag_embed, diagflat, diagonal,
+                            dstack, hstack, meshgrid, repeat_interleave, roll, rot90, row_stack,
+                            trace, tril, tril_indices, triu, triu_indices, vstack)
+from .ops.einsum import (einsum, inner, tensordot, vdot)
+from .ops.products import (addbmm, addmm, addmv, addr, baddbmm, chain_matmul, cross, ger, kron,
+                           matrix_power, outer)
+from .ops.random import (bernoulli, multinomial, normal, poisson)
+from .ops.decompositions import det, pinverse, slogdet
+from .ops.decompositions import cholesky_factor as cholesky, qr_reduced as qr, svd_uv as svd
+from .sparse import sparse_coo, sparse_coo_tensor, spmm, strided
 from numpy import finfo, from_dlpack as _numpy_from_dlpack, iinfo
 
 # PyTorch's other names for the same things
 abs = absolute
 pow = power
 clip = clamp
-eq, ne, lt, le, gt, ge = equal, not_equal, less, less_equal, greater, greater_equal
+# torch.equal is one bool for the whole Tensors (pointwise.equal); eq is element-wise
+eq, ne, lt, le, gt, ge = ops.elementwise.equal, not_equal, less, less_equal, greater, greater_equal
 subtract, multiply, divide, negative = sub, mul, div, neg
 inverse = inv
 half, float, double = float16, float32, float64  # noqa: A001 - torch.float is float32
@@ -146,10 +174,19 @@ __all__ = [
     "softplus", "erf", "sign", "floor", "maximum", "minimum", "clamp", "clamp_min", "clamp_max",
     "clip", "where", "eq", "ne", "lt", "le", "gt", "ge", "equal", "not_equal", "less",
     "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "logical_not",
-    "isnan", "isfinite", "lgamma", "digamma", "polygamma",
+    "isnan", "isfinite", "lgamma", "digamma", "polygamma", "erfinv",
+    "tan", "asin", "arcsin", "acos", "arccos", "atan", "arctan", "atan2", "arctan2", "sinh", "cosh",
+    "asinh", "arcsinh", "acosh", "arccosh", "atanh", "arctanh", "log2", "log10", "exp2", "erfc",
+    "logit", "ceil", "round", "trunc", "fix", "frac", "fmod", "remainder", "lerp", "addcmul",
+    "addcdiv", "hypot", "logaddexp", "logaddexp2", "xlogy", "nan_to_num", "isinf", "isposinf",
+    "isneginf", "isreal", "isclose", "allclose", "equal", "logical_xor", "bitwise_and",
+    "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "fmax",
+    "fmin", "sgn", "heaviside", "copysign", "float_power", "deg2rad", "rad2deg", "signbit",
+    "positive",
     # reductions
     "sum", "mean", "var", "std", "amax", "amin", "max", "min", "argmax", "argmin", "all", "any",
-    "logsumexp", "softmax", "log_softmax", "norm", "cumsum",
+    "logsumexp", "softmax", "log_softmax", "norm", "cumsum", "prod", "cumprod", "logcumsumexp",
+    "cummax", "cummin", "diff",
     # shapes and indexing
     "reshape", "permute", "transpose", "swapaxes", "swapdims", "t", "movedim", "moveaxis",
     "flatten", "unflatten", "squeeze", "unsqueeze", "broadcast_to", "broadcast_tensors", "cat",
@@ -157,6 +194,19 @@ __all__ = [
     "flipud", "gather", "scatter_add", "repeat", "tile", "pad", "sum_to", "astype",
     # linear algebra
     "matmul", "mm", "bmm", "mv", "dot", "solve", "inv", "inverse", "logdet",
+    # sorting, statistics, indexing, structure, products, decompositions, sampling, sparse
+    "argsort", "bucketize", "kthvalue", "median", "mode", "msort", "nanmedian", "searchsorted",
+    "sort", "topk", "unique", "unique_consecutive", "aminmax", "count_nonzero", "nanmean",
+    "nanquantile", "nansum", "quantile", "std_mean", "var_mean", "argwhere", "index_add",
+    "index_copy", "index_fill", "index_put", "index_select", "masked_fill", "masked_scatter",
+    "masked_select", "nonzero", "put", "scatter", "scatter_reduce", "take", "take_along_dim",
+    "atleast_1d", "atleast_2d", "atleast_3d", "block_diag", "cartesian_prod", "column_stack",
+    "combinations", "diag", "diag_embed", "diagflat", "diagonal", "dstack", "hstack", "meshgrid",
+    "repeat_interleave", "roll", "rot90", "row_stack", "trace", "tril", "tril_indices", "triu",
+    "triu_indices", "vstack", "einsum", "inner", "tensordot", "vdot", "addbmm", "addmm", "addmv",
+    "addr", "baddbmm", "chain_matmul", "cross", "ger", "kron", "matrix_power", "outer", "bernoulli",
+    "multinomial", "normal", "poisson", "det", "pinverse", "slogdet", "cholesky", "qr", "svd",
+    "sparse_coo", "sparse_coo_tensor", "spmm", "strided", "linalg", "sparse",
     # autodiff and the runtime
     "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode",
     "autodiff", "autograd", "func", "registry", "runtime", "set_num_threads", "get_num_threads",

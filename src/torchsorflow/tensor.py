@@ -40,6 +40,9 @@ from .autodiff.reverse import backward
 from .autodiff.tracer import Box, is_grad_enabled
 from .backend import check_device, to_dtype
 from .ops import creation, elementwise as ew, linalg, reductions, shape
+from . import sparse
+from .ops import (decompositions as dec, einsum as es, indexing, pointwise as pw, products,
+                  random as rnd, scans, sorting, statistics as stats, structure)
 
 _INT_FLOAT_ERROR = "only Tensors of floating point dtype can require gradients"
 _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor",
@@ -589,6 +592,24 @@ class Tensor(Box):
     def __itruediv__(self, other):
         return self.div_(other)
 
+    def __imod__(self, other):
+        return self.remainder_(other)
+
+    def __iand__(self, other):
+        return self.bitwise_and_(other)
+
+    def __ior__(self, other):
+        return self.bitwise_or_(other)
+
+    def __ixor__(self, other):
+        return self.bitwise_xor_(other)
+
+    def __ilshift__(self, other):
+        return self.bitwise_left_shift_(other)
+
+    def __irshift__(self, other):
+        return self.bitwise_right_shift_(other)
+
     # --- arithmetic ---------------------------------------------------------------------------
     def __add__(self, other): return ew.add(self, other)
     def __radd__(self, other): return ew.add(other, self)
@@ -614,11 +635,19 @@ class Tensor(Box):
     def __gt__(self, other): return ew.greater(self, other)
     def __ge__(self, other): return ew.greater_equal(self, other)
     def __getitem__(self, index): return shape.getitem(self, index)
-    def __invert__(self): return ew.logical_not(self)
-    def __and__(self, other): return ew.logical_and(self, other)
-    def __or__(self, other): return ew.logical_or(self, other)
-    def __rand__(self, other): return ew.logical_and(other, self)
-    def __ror__(self, other): return ew.logical_or(other, self)
+    def __mod__(self, other): return pw.remainder(self, other)
+    def __rmod__(self, other): return pw.remainder(other, self)
+    def __invert__(self): return pw.bitwise_not(self)
+    def __and__(self, other): return pw.bitwise_and(self, other)
+    def __or__(self, other): return pw.bitwise_or(self, other)
+    def __xor__(self, other): return pw.bitwise_xor(self, other)
+    def __rand__(self, other): return pw.bitwise_and(other, self)
+    def __ror__(self, other): return pw.bitwise_or(other, self)
+    def __rxor__(self, other): return pw.bitwise_xor(other, self)
+    def __lshift__(self, other): return pw.bitwise_left_shift(self, other)
+    def __rshift__(self, other): return pw.bitwise_right_shift(self, other)
+    def __rlshift__(self, other): return pw.bitwise_left_shift(other, self)
+    def __rrshift__(self, other): return pw.bitwise_right_shift(other, self)
 
 
 def _rebuild(cls, array, requires_grad):
@@ -735,6 +764,72 @@ INPLACE = ["abs", "add", "sub", "mul", "div", "pow", "neg", "exp", "expm1", "log
            "logical_not"]
 # ... and those that change only the shape: ``x.unsqueeze_(0)``.
 INPLACE_VIEWS = ["squeeze", "unsqueeze", "t", "transpose", "swapaxes", "swapdims"]
+
+# Element-wise math, products and scans (ops/pointwise.py, ops/scans.py).
+METHODS.update({
+    "tan": pw.tan, "asin": pw.asin, "arcsin": pw.asin, "acos": pw.acos, "arccos": pw.acos,
+    "atan": pw.atan, "arctan": pw.atan, "atan2": pw.atan2, "arctan2": pw.atan2, "sinh": pw.sinh,
+    "cosh": pw.cosh, "asinh": pw.asinh, "arcsinh": pw.asinh, "acosh": pw.acosh,
+    "arccosh": pw.acosh, "atanh": pw.atanh, "arctanh": pw.atanh, "log2": pw.log2,
+    "log10": pw.log10, "exp2": pw.exp2, "erf": ops.nn_ops.erf, "erfc": pw.erfc,
+    "erfinv": ops.special.erfinv, "logit": pw.logit, "floor": pw.floor, "ceil": pw.ceil,
+    "round": pw.round, "trunc": pw.trunc, "fix": pw.fix, "frac": pw.frac, "fmod": pw.fmod,
+    "remainder": pw.remainder, "lerp": pw.lerp, "addcmul": pw.addcmul, "addcdiv": pw.addcdiv,
+    "hypot": pw.hypot, "logaddexp": pw.logaddexp, "logaddexp2": pw.logaddexp2,
+    "xlogy": pw.xlogy, "nan_to_num": pw.nan_to_num, "isinf": pw.isinf, "isposinf": pw.isposinf,
+    "isneginf": pw.isneginf, "isreal": pw.isreal, "isclose": pw.isclose,
+    "allclose": pw.allclose, "equal": pw.equal, "logical_xor": pw.logical_xor,
+    "bitwise_and": pw.bitwise_and, "bitwise_or": pw.bitwise_or, "bitwise_xor": pw.bitwise_xor,
+    "bitwise_not": pw.bitwise_not, "bitwise_left_shift": pw.bitwise_left_shift,
+    "bitwise_right_shift": pw.bitwise_right_shift, "fmax": pw.fmax, "fmin": pw.fmin,
+    "sgn": pw.sgn, "sign": pw.sign, "heaviside": pw.heaviside, "copysign": pw.copysign,
+    "float_power": pw.float_power, "deg2rad": pw.deg2rad, "rad2deg": pw.rad2deg,
+    "signbit": pw.signbit, "positive": pw.positive,
+    "prod": scans.prod, "cumprod": scans.cumprod, "logcumsumexp": scans.logcumsumexp,
+    "cummax": scans.cummax, "cummin": scans.cummin, "diff": scans.diff,
+})
+INPLACE += ["tan", "asin", "arcsin", "acos", "arccos", "atan", "arctan", "atan2", "arctan2",
+            "sinh", "cosh", "asinh", "arcsinh", "acosh", "arccosh", "atanh", "arctanh", "log2",
+            "log10", "exp2", "erf", "erfc", "erfinv", "logit", "ceil", "round", "trunc", "fix",
+            "frac", "fmod", "remainder", "lerp", "addcmul", "addcdiv", "hypot", "xlogy",
+            "nan_to_num", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor",
+            "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "sgn", "heaviside",
+            "copysign", "deg2rad", "rad2deg", "cumprod"]
+
+# Sorting, statistics, indexing, structure, products, decompositions, sampling, sparse
+# (ops/sorting.py, statistics.py, indexing.py, structure.py, einsum.py, products.py,
+# decompositions.py, random.py; sparse.py).
+METHODS.update({
+    "sort": sorting.sort, "argsort": sorting.argsort, "msort": sorting.msort,
+    "topk": sorting.topk, "kthvalue": sorting.kthvalue, "median": sorting.median,
+    "nanmedian": sorting.nanmedian, "mode": sorting.mode, "unique": sorting.unique,
+    "unique_consecutive": sorting.unique_consecutive, "quantile": stats.quantile,
+    "nanquantile": stats.nanquantile, "nansum": stats.nansum, "nanmean": stats.nanmean,
+    "count_nonzero": stats.count_nonzero, "aminmax": stats.aminmax,
+    "scatter": indexing.scatter, "scatter_reduce": indexing.scatter_reduce,
+    "index_select": indexing.index_select, "index_add": indexing.index_add,
+    "index_copy": indexing.index_copy, "index_fill": indexing.index_fill,
+    "index_put": indexing.index_put, "masked_select": indexing.masked_select,
+    "masked_scatter": indexing.masked_scatter, "take": indexing.take,
+    "take_along_dim": indexing.take_along_dim, "put": indexing.put,
+    "nonzero": indexing.nonzero, "argwhere": indexing.argwhere, "tril": structure.tril,
+    "triu": structure.triu, "diag": structure.diag, "diagonal": structure.diagonal,
+    "diag_embed": structure.diag_embed, "diagflat": structure.diagflat,
+    "trace": structure.trace, "roll": structure.roll, "rot90": structure.rot90,
+    "repeat_interleave": structure.repeat_interleave, "outer": products.outer,
+    "ger": products.ger, "addmm": products.addmm, "addmv": products.addmv,
+    "addr": products.addr, "addbmm": products.addbmm, "baddbmm": products.baddbmm,
+    "matrix_power": products.matrix_power, "kron": products.kron, "cross": products.cross,
+    "inner": es.inner, "vdot": es.vdot, "det": dec.det, "slogdet": dec.slogdet,
+    "pinverse": dec.pinverse, "svd": dec.svd_uv, "qr": dec.qr_reduced,
+    "cholesky": dec.cholesky_factor, "multinomial": rnd.multinomial,
+    "bernoulli": rnd.bernoulli, "geometric_": rnd.geometric_, "log_normal_": rnd.log_normal_,
+    "cauchy_": rnd.cauchy_, "to_sparse": sparse.to_sparse, "to_dense": sparse.to_dense,
+})
+INPLACE += ["scatter", "scatter_reduce", "index_add", "index_copy", "index_fill", "index_put",
+            "masked_scatter", "put", "tril", "triu", "addmm", "addmv", "addr", "addbmm",
+            "baddbmm"]
+Tensor.layout = sparse.strided
 
 
 def _install_methods():

@@ -47,8 +47,6 @@ constant("logical_and", lambda x, y: tsf.logical_and(x > 0, y > 0),
          lambda t, x, y: t.logical_and(x > 0, y > 0), domains=("normal", "normal"))
 constant("logical_or", lambda x, y: tsf.logical_or(x > 0, y > 0),
          lambda t, x, y: t.logical_or(x > 0, y > 0), domains=("normal", "normal"))
-constant("sign", tsf.sign, lambda t, x: t.sign(x))
-constant("floor", tsf.floor, lambda t, x: t.floor(x))
 constant("isnan", lambda x: tsf.isnan(tsf.log(x)), lambda t, x: t.isnan(t.log(x)))
 constant("isfinite", lambda x: tsf.isfinite(1 / x), lambda t, x: t.isfinite(1 / x),
          make=lambda rng: [np.array([0.0, 1.0, -2.0])])

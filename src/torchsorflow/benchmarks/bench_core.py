@@ -33,6 +33,11 @@ def op_workloads(lib, requires_grad):
         "exp": lambda: mod.exp(x),
         "sum": lambda: x.sum(),
         "getitem": lambda: x[1:3],
+        # functions of torch's wider API (ops/pointwise.py, scans.py, sorting.py, einsum.py)
+        "tan": lambda: mod.tan(x),
+        "prod(dim)": lambda: x.prod(1),
+        "sort(dim)": lambda: x.sort(1),
+        "einsum ij,jk->ik": lambda: mod.einsum("ij,jk->ik", x, y),
     }
 
 

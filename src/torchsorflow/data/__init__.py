@@ -8,8 +8,13 @@
 """
 from . import datasets
 from .dataloader import DataLoader, default_collate
-from .dataset import Dataset, Subset, TensorDataset
+from .dataset import (ChainDataset, ConcatDataset, Dataset, IterableDataset, Subset,
+                      TensorDataset, get_worker_info, random_split)
 from .distributed import DistributedSampler
+from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler,
+                      SubsetRandomSampler, WeightedRandomSampler)
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "DataLoader", "DistributedSampler",
-           "default_collate", "datasets"]
+__all__ = ["Dataset", "TensorDataset", "Subset", "IterableDataset", "ConcatDataset",
+           "ChainDataset", "random_split", "get_worker_info", "DataLoader", "default_collate",
+           "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
+           "WeightedRandomSampler", "BatchSampler", "DistributedSampler", "datasets"]

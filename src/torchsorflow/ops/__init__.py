@@ -7,10 +7,17 @@ and enters the :func:`registry`; see the modules :mod:`.elementwise`, :mod:`.red
 :mod:`.normalization` (layer, group, RMS norm) and :mod:`.attention` (scaled dot-product
 attention). Creation functions are in :mod:`.creation`; PyTorch's argument conventions in
 :mod:`.arguments`.
+
+torch's wider tensor API is in :mod:`.pointwise` (more element-wise math), :mod:`.scans`
+(products and scans), :mod:`.sorting`, :mod:`.statistics`, :mod:`.indexing` (scatter and the
+index family), :mod:`.structure` (triangles, diagonals, grids, stacking), :mod:`.einsum`,
+:mod:`.products`, :mod:`.decompositions` (torch.linalg) and :mod:`.random`; those are reached as
+submodules (``ops.sorting.sort``), and at the top level of ``torchsorflow``.
 """
 from ..autodiff.tracer import registry
-from . import (arguments, attention, creation, elementwise, kernels, linalg, nn_ops,
-               normalization, reductions, shape, special)
+from . import (arguments, attention, creation, decompositions, einsum, elementwise, indexing,
+               kernels, linalg, nn_ops, normalization, pointwise, products, random, reductions,
+               scans, shape, sorting, special, statistics, structure)
 from .creation import *  # noqa: F403
 from .elementwise import *  # noqa: F403
 from .linalg import *  # noqa: F403
@@ -21,7 +28,9 @@ from .special import *  # noqa: F403
 abs = absolute  # noqa: F405
 pow = power  # noqa: F405
 
-__all__ = ["registry", "arguments", "attention", "creation", "elementwise", "kernels", "linalg",
-           "nn_ops", "normalization", "reductions", "shape", "special", "abs", "pow",
-           *creation.__all__, *elementwise.__all__, *linalg.__all__, *reductions.__all__,
-           *shape.__all__, *special.__all__]
+__all__ = ["registry", "arguments", "attention", "creation", "decompositions", "einsum",
+           "elementwise", "indexing", "kernels", "linalg", "nn_ops", "normalization",
+           "pointwise", "products", "random", "reductions", "scans", "shape", "sorting",
+           "special", "statistics", "structure", "abs", "pow", *creation.__all__,
+           *elementwise.__all__, *linalg.__all__, *reductions.__all__, *shape.__all__,
+           *special.__all__]

@@ -131,8 +131,10 @@ def div(input, other, *, rounding_mode=None):
 
 
 def reciprocal(y):
-    """1/y, for Tensors and Python numbers alike."""
-    return 1 / y if isinstance(y, (int, float)) else true_divide(1.0, y)
+    """1/y, for Tensors and Python numbers alike (1/0 is inf, as for arrays)."""
+    if isinstance(y, (int, float)):
+        return 1 / y if y else float("inf")
+    return true_divide(1.0, y)
 
 
 def _safe_log_base(x):
@@ -260,8 +262,10 @@ greater_equal = _constant("ge", xp.greater_equal)
 logical_not = _constant("logical_not", xp.logical_not)
 logical_and = _constant("logical_and", xp.logical_and)
 logical_or = _constant("logical_or", xp.logical_or)
-sign = _constant("sign", xp.sign)
-floor = _constant("floor", xp.floor)
+# sign and floor are piecewise constant: a zero derivative (the result takes part in autograd
+# and passes zeros back, as in torch)
+sign = elementwise("sign", xp.sign, lambda ans, x: 0)
+floor = elementwise("floor", xp.floor, lambda ans, x: 0)
 isnan = _constant("isnan", xp.isnan)
 isfinite = _constant("isfinite", xp.isfinite)
 floor_divide = _constant("floor_divide", lambda x, y: xp.floor_divide(*_promoted(x, y)))

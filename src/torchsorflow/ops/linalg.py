@@ -47,7 +47,15 @@ _matmul = Primitive("matmul", runtime.matmul, vjp=(_matmul_vjp_left, _matmul_vjp
                     linear=(0, 1))
 
 
+def _sparse_mm(input, other):
+    """A product with a sparse COO operand goes to :func:`torchsorflow.sparse.mm`."""
+    from ..sparse import mm as sparse_mm
+    return sparse_mm(input, other)
+
+
 def matmul(input, other):
+    if getattr(input, "is_sparse", False) or getattr(other, "is_sparse", False):
+        return _sparse_mm(input, other)
     input, other = to_box(input), to_box(other)
     _check_matmul(input._array, other._array)
     return _matmul(input, other)
@@ -60,7 +68,10 @@ def _check_ndim(op, what, x, ndim):
 
 
 def mm(input, mat2):
-    """Matrix times matrix (both 2-D; ``matmul`` broadcasts, this does not)."""
+    """Matrix times matrix (both 2-D; ``matmul`` broadcasts, this does not); either may be
+    sparse."""
+    if getattr(input, "is_sparse", False) or getattr(mat2, "is_sparse", False):
+        return _sparse_mm(input, mat2)
     input, mat2 = to_box(input), to_box(mat2)
     _check_ndim("mm", "self", input, 2)
     _check_ndim("mm", "mat2", mat2, 2)

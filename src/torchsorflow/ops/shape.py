@@ -121,13 +121,21 @@ _flip = Primitive("flip", lambda x, axes: xp.flip(x, axes),
 
 # --- gather along a dimension and its adjoint ----------------------------------------------------
 def _along(index, axis):
-    """A full NumPy index that picks ``index`` along ``axis`` and its own position elsewhere."""
-    grids = list(xp.ogrid[tuple(slice(n) for n in index.shape)])
-    grids[axis] = index
+    """A full NumPy index that picks ``index`` along ``axis`` and its own position elsewhere
+    (broadcasting ranges: far cheaper than ``np.ogrid`` on small arrays)."""
+    ndim = index.ndim
+    grids = []
+    for k, n in enumerate(index.shape):
+        if k == axis:
+            grids.append(index)
+        else:
+            grids.append(xp.arange(n).reshape((1,) * k + (n,) + (1,) * (ndim - k - 1)))
     return tuple(grids)
 
 
 def _gather_impl(x, index, axis):
+    if x.shape[:axis] == index.shape[:axis] and x.shape[axis + 1:] == index.shape[axis + 1:]:
+        return xp.take_along_axis(x, index, axis)
     return x[_along(index, axis)]
 
 
@@ -415,7 +423,8 @@ def gather(input, dim, index):
             raise RuntimeError(f"Size does not match at dimension {k} expected index "
                                f"{index.shape} to be smaller than self {input.shape} apart from "
                                f"dimension {d}")
-    if index.shape != input.shape:  # index may cover only part of the other dimensions
+    if any(i != n for k, (i, n) in enumerate(zip(index.shape, input.shape)) if k != d):
+        # index may cover only part of the other dimensions
         input = getitem(input, tuple(slice(0, n) if k != d else slice(None)
                                      for k, n in enumerate(index.shape)))
     return _gather(input, index, axis=d)
