@@ -214,7 +214,8 @@ def _check_interpolation(input, mode, antialias):
 
 def _axis_map(mode, size_in, size_out, align_corners, scale, dtype, antialias):
     if mode in ("nearest", "nearest-exact"):
-        return axis_maps.nearest_map(size_in, size_out, scale, mode == "nearest-exact")
+        return axis_maps.nearest_map(size_in, size_out, scale, mode == "nearest-exact",
+                                     np.dtype(dtype).name)
     if mode == "area":
         return axis_maps.area_map(size_in, size_out)
     if antialias:

@@ -184,23 +184,20 @@ def _source(size_in, size_out, align_corners, scale, dtype, cubic):
 
 
 @lru_cache(maxsize=256)
-def nearest_map(size_in, size_out, scale=None, exact=False):
-    """``mode='nearest'`` (input ``floor(o * in/out)``, PyTorch's legacy OpenCV rule) or
-    ``'nearest-exact'`` (``floor((o + 0.5) * in/out)``, as Pillow and scipy), computed in float32
-    as PyTorch does, whatever the input's dtype."""
-    f32 = np.float32
-    o = np.arange(size_out)
-    if not exact and size_out == size_in:
-        index = o
-    elif not exact and size_out == 2 * size_in:
-        index = o >> 1
+def nearest_map(size_in, size_out, scale=None, exact=False, dtype="float32"):
+    """``mode='nearest'`` (input ``floor(o·in/out)``, PyTorch's legacy OpenCV rule) or
+    ``'nearest-exact'`` (``floor((o + ½)·in/out)``, as Pillow and scipy), in the precision
+    PyTorch's CPU kernel uses: the input's (float32 or float64; float32 for integers), with the
+    final floor taken in float32 (``floorf``)."""
+    dtype = np.dtype(dtype) if np.issubdtype(np.dtype(dtype), np.floating) else np.dtype("f4")
+    step = _scale(size_in, size_out, scale, dtype)
+    o = np.arange(size_out).astype(dtype)
+    if exact:
+        source = np.maximum(step * (o + dtype.type(0.5)) - dtype.type(0.5), dtype.type(0))
+        source = source + dtype.type(0.5)
     else:
-        step = _scale(size_in, size_out, scale, np.dtype(f32))
-        if exact:  # (o + 0.5) * scale in double, rounded to float by floorf
-            source = ((o + 0.5) * float(step)).astype(f32)
-        else:  # o * scale in float
-            source = o.astype(f32) * step
-        index = np.minimum(np.floor(source).astype(np.int64), size_in - 1)
+        source = step * o
+    index = np.minimum(np.floor(source.astype(np.float32)).astype(np.int64), size_in - 1)
     return _selection("nearest-exact" if exact else "nearest", index, size_in)
 
 
