@@ -166,8 +166,12 @@ LAYERS = [
         "can't be greater than actual input size", id="conv_kernel_too_big"),
     pytest.param(
         lambda: F.conv2d(tsf.ones(2, 2), tsf.ones(1, 1, 3, 3)), ValueError,
-        "conv2d: expected a 3-D or 4-D input and a 4-D weight, got input of shape [2, 2] and "
-        "weight of shape [1, 1, 3, 3]", id="conv_dims"),
+        "Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: [2, 2]",
+        id="conv_dims"),
+    pytest.param(
+        lambda: F.conv2d(tsf.ones(1, 1, 4, 4), tsf.ones(1, 1, 3)), ValueError,
+        "conv2d: expected a 4-D weight (C_out, C_in/groups, *kernel), got shape [1, 1, 3]",
+        id="conv_weight_dims"),
     pytest.param(
         lambda: F.conv2d(tsf.ones(1, 1, 4, 4), tsf.ones(1, 1, 3, 3), padding="full"), ValueError,
         "Invalid padding string 'full', should be one of {'valid', 'same'}", id="conv_pad_str"),

@@ -78,7 +78,9 @@ class _ConvNd(Module):
             sides = same_padding(self.kernel_size, self.dilation)
         else:
             sides = [(p, p) for p in self.padding]
-        self._reversed_padding_repeated_twice = [v for pair in reversed(sides) for v in pair]
+        reversed_twice = [v for pair in reversed(sides) for v in pair]
+        self._reversed_padding_repeated_twice = (reversed_twice if isinstance(padding, str)
+                                                 else tuple(reversed_twice))
         shape = ((in_channels, out_channels // groups) if transposed
                  else (out_channels, in_channels // groups)) + self.kernel_size
         self.weight = Parameter(ops.zeros(*shape, dtype=dtype))
@@ -186,7 +188,6 @@ class _ConvTransposeNd(_ConvNd):
         n = self._spatial
         if output_size is None:
             return self.output_padding
-        output_size = [int(v) for v in output_size]
         lead = 2 if input.ndim == n + 2 else 1
         if len(output_size) == lead + n:
             output_size = output_size[lead:]

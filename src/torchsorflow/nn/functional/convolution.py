@@ -71,13 +71,15 @@ def _check_bias(bias, expected, prefix):
 def _convolution(spatial, input, weight, bias, stride, padding, dilation, groups):
     op = f"conv{spatial}d"
     input, weight = _as_tensor(input), _as_tensor(weight)
+    if input.ndim not in (spatial + 1, spatial + 2):
+        raise ShapeError(f"Expected {spatial + 1}D (unbatched) or {spatial + 2}D (batched) input "
+                         f"to {op}, but got input of size: {size_str(input.shape)}")
+    if weight.ndim != spatial + 2:
+        raise ShapeError(f"{op}: expected a {spatial + 2}-D weight (C_out, C_in/groups, "
+                         f"*kernel), got shape {size_str(weight.shape)}")
     if input.ndim == spatial + 1:
         return _batched(lambda x: _convolution(spatial, x, weight, bias, stride, padding,
                                                dilation, groups), input, spatial)
-    if input.ndim != spatial + 2 or weight.ndim != spatial + 2:
-        raise ShapeError(f"{op}: expected a {spatial + 1}-D or {spatial + 2}-D input and a "
-                         f"{spatial + 2}-D weight, got input of shape {size_str(input.shape)} "
-                         f"and weight of shape {size_str(weight.shape)}")
     stride, dilation = ntuple(stride, spatial, "stride"), ntuple(dilation, spatial, "dilation")
     if groups < 1 or input.shape[1] != weight.shape[1] * groups or weight.shape[0] % groups:
         raise ShapeError(f"Given groups={groups}, weight of size {size_str(weight.shape)}, "

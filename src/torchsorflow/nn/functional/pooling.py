@@ -54,10 +54,10 @@ def _check_pool_padding(padding, kernel, dilation=(1, 1)):
     no window is made of padding alone."""
     for p, k, d in zip(padding, kernel, dilation):
         if p > (d * (k - 1) + 1) // 2:
-            raise ValueError(f"pad should be at most half of effective kernel size, but got "
+            raise ShapeError(f"pad should be at most half of effective kernel size, but got "
                              f"pad={p}, kernel_size={k} and dilation={d}")
     if any(p > k // 2 for p, k in zip(padding, kernel)):
-        raise ValueError(f"pad should be smaller than or equal to half of kernel size, but got "
+        raise ShapeError(f"pad should be smaller than or equal to half of kernel size, but got "
                          f"padW = {padding[1]}, padH = {padding[0]}, kW = {kernel[1]}, "
                          f"kH = {kernel[0]}")
 

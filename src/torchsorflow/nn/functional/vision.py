@@ -90,7 +90,7 @@ def pad(input, pad, mode="constant", value=None):
     if mode not in _PAD_MODES:
         raise NotImplementedError(f"Unrecognised padding mode {mode}")
     if value is not None and value != 0:
-        raise ValueError(f"Padding mode \"{mode}\" doesn't take in value argument")
+        raise RuntimeError(f"Padding mode \"{mode}\" doesn't take in value argument")
     if padded not in (1, 2, 3) or input.ndim not in (padded + 1, padded + 2):
         raise NotImplementedError(f"Padding size {len(pad)} is not supported for {input.ndim}D "
                                   "input tensor.")
