@@ -263,7 +263,8 @@ LAYERS = [
         "training mode is expected to be boolean", id="module_train"),
     pytest.param(
         lambda: nn.Linear(2, 2).to("cuda"), RuntimeError,
-        "TorchsorFlow runs on the CPU only; cannot move a module to 'cuda'", id="module_to_cuda"),
+        "device 'cuda' is not available: TorchsorFlow runs on the CPU only (use device='cpu')",
+        id="module_to_cuda"),
     pytest.param(
         lambda: nn.Linear(2, 3).load_state_dict({"weight": np.ones((3, 3)), "bias": np.ones(3)}),
         RuntimeError,

@@ -324,21 +324,7 @@ class Module(StateDictMixin):
     def to(self, *args: Any, **kwargs: Any) -> Self:
         """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(tensor)``, positionally or
         by keyword: casts floating parameters and buffers; devices other than CPU are refused."""
-        dtype, where = kwargs.pop("dtype", None), kwargs.pop("device", None)
-        kwargs.pop("non_blocking", None)
-        if kwargs:
-            raise TypeError(f"to() got an unexpected keyword argument {next(iter(kwargs))!r}")
-        for arg in args:
-            if isinstance(arg, Tensor):
-                dtype = arg.dtype
-            elif isinstance(arg, backend.device) or (isinstance(arg, str) and arg.split(":")[0] in
-                                                     ("cpu", "cuda", "mps", "xla", "meta")):
-                where = arg
-            elif not isinstance(arg, bool):  # a bool is non_blocking, given positionally
-                dtype = arg
-        if where is not None and str(where).split(":")[0] != "cpu":
-            raise RuntimeError("TorchsorFlow runs on the CPU only; cannot move a module to "
-                               f"{str(where)!r}")
+        dtype, _ = backend.to_arguments(args, kwargs, Tensor)
         if dtype is None:
             return self
         dtype = np.dtype(dtype)

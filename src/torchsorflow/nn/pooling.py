@@ -28,8 +28,11 @@ __all__ = ["MaxPool1d", "MaxPool2d", "AvgPool1d", "AvgPool2d", "LPPool1d", "LPPo
            "AdaptiveMaxPool2d", "MaxUnpool1d", "MaxUnpool2d"]
 
 
-class MaxPool2d(Module):
-    """The maximum of each ``kernel_size`` window; ``stride`` defaults to ``kernel_size``."""
+class _MaxPoolNd(Module):
+    """The maximum of each ``kernel_size`` window; ``stride`` defaults to ``kernel_size``;
+    ``return_indices`` also returns where each maximum came from (for ``MaxUnpool``)."""
+
+    _functional = staticmethod(F.max_pool2d)
 
     def __init__(self, kernel_size: _size_2_t, stride: _size_2_t | None = None,
                  padding: _size_2_t = 0, dilation: _size_2_t = 1, return_indices: bool = False,
@@ -43,12 +46,24 @@ class MaxPool2d(Module):
         self.ceil_mode = ceil_mode
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.max_pool2d(input, self.kernel_size, self.stride, self.padding, self.dilation,
-                            self.ceil_mode, self.return_indices)
+        return self._functional(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                                self.ceil_mode, self.return_indices)
 
     def extra_repr(self) -> str:
         return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
+
+
+class MaxPool1d(_MaxPoolNd):
+    """Max pooling over (N, C, L) or (C, L)."""
+
+    _functional = staticmethod(F.max_pool1d)
+
+
+class MaxPool2d(_MaxPoolNd):
+    """Max pooling over (N, C, H, W) or (C, H, W)."""
+
+    _functional = staticmethod(F.max_pool2d)
 
 
 class AvgPool2d(Module):
@@ -85,29 +100,6 @@ class AdaptiveAvgPool2d(Module):
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
-
-
-class MaxPool1d(Module):
-    """The maximum of each ``kernel_size`` window of (N, C, L); ``stride`` defaults to
-    ``kernel_size``."""
-
-    def __init__(self, kernel_size: int, stride: int | None = None, padding: int = 0,
-                 dilation: int = 1, return_indices: bool = False, ceil_mode: bool = False):
-        super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding = padding
-        self.dilation = dilation
-        self.return_indices = return_indices
-        self.ceil_mode = ceil_mode
-
-    def forward(self, input: Tensor) -> Tensor:
-        return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
-                            self.ceil_mode, self.return_indices)
-
-    def extra_repr(self) -> str:
-        return (f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}, "
-                f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
 
 class AvgPool1d(Module):

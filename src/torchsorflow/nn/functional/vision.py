@@ -105,15 +105,20 @@ def pad(input, pad, mode="constant", value=None):
 
 
 # --- pixel shuffling -------------------------------------------------------------------------
+def _shuffle_arguments(op, input, factor, name):
+    input, r = _as_tensor(input), int(factor)
+    if input.ndim < 3:
+        raise ShapeError(f"{op} expects input to have at least 3 dimensions, but got input with "
+                         f"{input.ndim} dimension(s)")
+    if r <= 0:
+        raise ShapeError(f"{op} expects a positive {name}, but got {r}")
+    return input, r
+
+
 def pixel_shuffle(input, upscale_factor):
     """(*, C·r², H, W) → (*, C, H·r, W·r): each group of r² channels becomes an r×r block (the
     sub-pixel convolution of super-resolution nets)."""
-    input, r = _as_tensor(input), int(upscale_factor)
-    if input.ndim < 3:
-        raise ShapeError(f"pixel_shuffle expects input to have at least 3 dimensions, but got "
-                         f"input with {input.ndim} dimension(s)")
-    if r <= 0:
-        raise ShapeError(f"pixel_shuffle expects a positive upscale_factor, but got {r}")
+    input, r = _shuffle_arguments("pixel_shuffle", input, upscale_factor, "upscale_factor")
     *lead, c, h, w = input.shape
     if c % (r * r):
         raise ShapeError(f"pixel_shuffle expects its input's 'channel' dimension to be divisible "
@@ -127,12 +132,7 @@ def pixel_shuffle(input, upscale_factor):
 
 def pixel_unshuffle(input, downscale_factor):
     """The inverse of :func:`pixel_shuffle`: (*, C, H·r, W·r) → (*, C·r², H, W)."""
-    input, r = _as_tensor(input), int(downscale_factor)
-    if input.ndim < 3:
-        raise ShapeError(f"pixel_unshuffle expects input to have at least 3 dimensions, but got "
-                         f"input with {input.ndim} dimension(s)")
-    if r <= 0:
-        raise ShapeError(f"pixel_unshuffle expects a positive downscale_factor, but got {r}")
+    input, r = _shuffle_arguments("pixel_unshuffle", input, downscale_factor, "downscale_factor")
     *lead, c, h, w = input.shape
     for name, axis, size in (("height", -2, h), ("width", -1, w)):
         if size % r:
@@ -163,35 +163,33 @@ _MODE_DIMS = {"linear": 3, "bilinear": 4, "bicubic": 4, "trilinear": 5}
 _MODES = "nearest | linear | bilinear | bicubic | trilinear | area | nearest-exact"
 
 
+def _per_dimension(input, value, name, shown, form):
+    """``value`` as a list with one entry per spatial dimension (a number is repeated)."""
+    dim = input.ndim - 2
+    if not isinstance(value, (list, tuple)):
+        return [value] * dim
+    if len(value) != dim:
+        raise ValueError(
+            f"Input and {name} must have the same number of spatial dimensions, but got input "
+            f"with spatial dimensions of {list(input.shape[2:])} and {shown} {value}. Please "
+            f"provide input tensor in (N, C, d1, d2, ...,dK) format and {form} format.")
+    return list(value)
+
+
 def _output_size(input, size, scale_factor, recompute_scale_factor):
     """``(output size, scale factors or None)`` as PyTorch's ``interpolate`` works them out."""
-    dim = input.ndim - 2
     if size is not None and scale_factor is not None:
         raise ValueError("only one of size or scale_factor should be defined")
     if size is not None:
         if recompute_scale_factor:
             raise ValueError("recompute_scale_factor is not meaningful with an explicit size.")
-        if isinstance(size, (list, tuple)):
-            if len(size) != dim:
-                raise ValueError(
-                    "Input and output must have the same number of spatial dimensions, but got "
-                    f"input with spatial dimensions of {list(input.shape[2:])} and output size "
-                    f"of {size}. Please provide input tensor in (N, C, d1, d2, ...,dK) format "
-                    "and output size in (o1, o2, ...,oK) format.")
-            return [int(s) for s in size], None
-        return [int(size)] * dim, None
+        return [int(s) for s in _per_dimension(input, size, "output", "output size of",
+                                               "output size in (o1, o2, ...,oK)")], None
     if scale_factor is None:
         raise ValueError("either size or scale_factor should be defined")
-    if isinstance(scale_factor, (list, tuple)):
-        if len(scale_factor) != dim:
-            raise ValueError(
-                "Input and scale_factor must have the same number of spatial dimensions, but got "
-                f"input with spatial dimensions of {list(input.shape[2:])} and scale_factor of "
-                f"shape {scale_factor}. Please provide input tensor in (N, C, d1, d2, ...,dK) "
-                "format and scale_factor in (s1, s2, ...,sK) format.")
-        scales = [float(s) for s in scale_factor]
-    else:
-        scales = [float(scale_factor)] * dim
+    scales = [float(s) for s in _per_dimension(input, scale_factor, "scale_factor",
+                                               "scale_factor of shape",
+                                               "scale_factor in (s1, s2, ...,sK)")]
     size = [math.floor(n * s) for n, s in zip(input.shape[2:], scales)]
     return size, (None if recompute_scale_factor else scales)
 
