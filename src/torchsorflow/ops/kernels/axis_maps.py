@@ -263,7 +263,10 @@ def _aa_filter(mode, x):
 def antialias_map(size_in, size_out, mode, align_corners=False, scale=None):
     """``antialias=True`` (bilinear or bicubic), as Pillow resizes: when shrinking, the filter is
     stretched by the scale so each output averages every input it covers; weights are
-    normalised to sum to 1 (PyTorch's ``_compute_indices_min_size_weights_aa``)."""
+    normalised to sum to 1 (PyTorch's ``_compute_indices_min_size_weights_aa``). An axis whose
+    size does not change is left alone, as PyTorch's separable kernel skips it."""
+    if size_out == size_in:
+        return _selection(f"antialiased {mode}", np.arange(size_out), size_in)
     step = float(_area_scale(size_in, size_out, align_corners, scale, np.dtype(np.float64)))
     support = (1.0 if mode == "linear" else 2.0) * max(step, 1.0)
     stretch = max(step, 1.0)
