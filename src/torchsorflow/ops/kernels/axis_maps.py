@@ -24,6 +24,7 @@ array([1., 2., 3., 1.])
 """
 from __future__ import annotations
 
+import math
 from functools import cached_property, lru_cache
 
 import numpy as np
@@ -85,7 +86,8 @@ class AxisMap:
         floating = np.issubdtype(x.dtype, np.floating)
         dtype = x.dtype if floating else np.dtype(np.float64)
         moved = np.moveaxis(x, axis, 0)
-        rows = np.ascontiguousarray(moved, dtype=dtype).reshape(self.shape[1], -1)
+        rows = np.ascontiguousarray(moved, dtype=dtype).reshape(self.shape[1],
+                                                                 math.prod(moved.shape[1:]))
         out = self._matrix_as(dtype) @ rows
         out = np.moveaxis(out.reshape((self.shape[0],) + moved.shape[1:]), 0, axis)
         return np.ascontiguousarray(out if floating else out.astype(x.dtype))
