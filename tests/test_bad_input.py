@@ -166,8 +166,12 @@ LAYERS = [
         "can't be greater than actual input size", id="conv_kernel_too_big"),
     pytest.param(
         lambda: F.conv2d(tsf.ones(2, 2), tsf.ones(1, 1, 3, 3)), ValueError,
-        "conv2d: expected a 3-D or 4-D input and a 4-D weight, got input of shape [2, 2] and "
-        "weight of shape [1, 1, 3, 3]", id="conv_dims"),
+        "Expected 3D (unbatched) or 4D (batched) input to conv2d, but got input of size: [2, 2]",
+        id="conv_dims"),
+    pytest.param(
+        lambda: F.conv2d(tsf.ones(1, 1, 4, 4), tsf.ones(1, 1, 3)), ValueError,
+        "conv2d: expected a 4-D weight (C_out, C_in/groups, *kernel), got shape [1, 1, 3]",
+        id="conv_weight_dims"),
     pytest.param(
         lambda: F.conv2d(tsf.ones(1, 1, 4, 4), tsf.ones(1, 1, 3, 3), padding="full"), ValueError,
         "Invalid padding string 'full', should be one of {'valid', 'same'}", id="conv_pad_str"),
@@ -175,8 +179,9 @@ LAYERS = [
         lambda: nn.Conv2d(3, 4, 3, groups=2), ValueError,
         "in_channels must be divisible by groups", id="conv_groups_module"),
     pytest.param(
-        lambda: nn.Conv2d(3, 4, 3, padding_mode="reflect"), NotImplementedError,
-        "Conv2d: padding_mode='reflect' is not implemented; use 'zeros'", id="conv_padding_mode"),
+        lambda: nn.Conv2d(3, 4, 3, padding_mode="mirror"), ValueError,
+        "padding_mode must be one of {'zeros', 'reflect', 'replicate', 'circular'}, but got "
+        "padding_mode='mirror'", id="conv_padding_mode"),
     pytest.param(
         lambda: nn.BatchNorm2d(3)(tsf.ones(2, 3)), ValueError,
         "expected 4D input (got 2D input)", id="bn_dims"),
@@ -239,10 +244,14 @@ LAYERS = [
         "one_hot: class values must be in [0, 3), got [0, 3]", id="one_hot"),
     pytest.param(
         lambda: F.pad(tsf.ones(2, 2), (1, 2, 3)), ValueError,
-        "pad: padding length 3 must be even and at most 2 × 2 dimensions", id="F_pad"),
+        "Padding length must be divisible by 2", id="F_pad"),
     pytest.param(
-        lambda: F.pad(tsf.ones(2, 2), (1, 1), mode="reflect"), NotImplementedError,
-        "pad: only mode='constant' is implemented, got 'reflect'", id="F_pad_mode"),
+        lambda: F.pad(tsf.ones(2, 2), (1, 1), mode="mirror"), NotImplementedError,
+        "Unrecognised padding mode mirror", id="F_pad_mode"),
+    pytest.param(
+        lambda: F.pad(tsf.ones(1, 2, 3), (3, 1), mode="reflect"), ValueError,
+        "Argument #4: Padding size should be less than the corresponding input dimension, but "
+        "got: padding (3, 1) at dimension 2 of input [1, 2, 3]", id="F_pad_reflect_too_far"),
     pytest.param(
         lambda: F.gelu(tsf.ones(2), approximate="fast"), ValueError,
         "approximate argument must be either none or tanh, got 'fast'", id="gelu"),

@@ -156,3 +156,29 @@ def check_device(value, op="device"):
         return device(value)
     except RuntimeError as error:
         raise RuntimeError(f"{op}: {error}") from None
+
+
+_DEVICE_NAMES = ("cpu", "cuda", "mps", "xla", "meta", "xpu", "hip", "vulkan", "ipu")
+
+
+def to_arguments(args, kwargs, tensor_type, op="to"):
+    """``(dtype or None, copy)`` from the arguments of ``x.to(...)`` or ``module.to(...)`` in any of
+    PyTorch's forms: ``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other_tensor)``,
+    with keywords too; a device other than the CPU is an error."""
+    kwargs = dict(kwargs)
+    dtype = kwargs.pop("dtype", None)
+    copy = kwargs.pop("copy", False)
+    check_device(kwargs.pop("device", None), op)
+    kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
+    if kwargs:
+        raise TypeError(f"to() got an unexpected keyword argument {next(iter(kwargs))!r}")
+    for arg in args:
+        if isinstance(arg, tensor_type):
+            dtype = arg.dtype
+        elif isinstance(arg, (str, device, int)) and not isinstance(arg, bool) and (
+                not isinstance(arg, str) or arg.split(":")[0] in _DEVICE_NAMES):
+            check_device(arg, op)
+        elif not isinstance(arg, bool):  # a bool is non_blocking, given positionally
+            dtype = arg
+    return dtype, copy

@@ -351,24 +351,7 @@ class Tensor(Box):
     # --- conversions --------------------------------------------------------------------------
     def to(self, *args, **kwargs):
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``; only the CPU."""
-        dtype = kwargs.pop("dtype", None)
-        copy = kwargs.pop("copy", False)
-        check_device(kwargs.pop("device", None), "to")
-        kwargs.pop("non_blocking", None)
-        kwargs.pop("memory_format", None)
-        if kwargs:
-            raise TypeError(f"to() got an unexpected keyword argument {next(iter(kwargs))!r}")
-        for arg in args:
-            if isinstance(arg, Box):
-                dtype = arg.dtype
-            elif isinstance(arg, (str, backend.device, int)) and not isinstance(arg, bool) and (
-                    not isinstance(arg, str) or arg.split(":")[0] in (
-                        "cpu", "cuda", "mps", "xla", "meta", "xpu", "hip", "vulkan", "ipu")):
-                check_device(arg, "to")
-            elif isinstance(arg, bool):
-                continue  # non_blocking given positionally
-            else:
-                dtype = arg
+        dtype, copy = backend.to_arguments(args, kwargs, Box)
         dtype = to_dtype(dtype)
         if dtype is None or dtype == self.dtype:
             return shape.astype(self, self.dtype, copy=True) if copy else self

@@ -33,7 +33,6 @@ from typing import Any, Self
 import numpy as np
 
 from .. import backend
-from ..backend import check_device, to_dtype
 from ..tensor import Tensor
 from .parameter import Parameter
 from .state_dict import IncompatibleKeys, StateDictMixin, size_str  # noqa: F401  (re-exported)
@@ -323,24 +322,9 @@ class Module(StateDictMixin):
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> Self:
-        """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(tensor)``, as
-        ``torch.nn.Module.to``: floating parameters and buffers are cast to the dtype; a device
-        other than the CPU is an error naming it."""
-        dtype = to_dtype(kwargs.pop("dtype", None))
-        check_device(kwargs.pop("device", None), "Module.to")
-        kwargs.pop("non_blocking", None)
-        kwargs.pop("memory_format", None)
-        if kwargs:
-            raise TypeError(f"to() got an unexpected keyword argument {next(iter(kwargs))!r}")
-        for arg in args:
-            if isinstance(arg, Tensor):
-                dtype = arg.dtype
-            elif isinstance(arg, (backend.device, int)) and not isinstance(arg, bool) or (
-                    isinstance(arg, str) and arg.split(":")[0] in ("cpu", "cuda", "mps", "xla",
-                                                                   "meta", "xpu")):
-                check_device(arg, "Module.to")
-            elif not isinstance(arg, bool):
-                dtype = to_dtype(arg)
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(tensor)``, positionally or
+        by keyword: casts floating parameters and buffers; devices other than CPU are refused."""
+        dtype, _ = backend.to_arguments(args, kwargs, Tensor)
         if dtype is None:
             return self
         if not np.issubdtype(dtype, np.floating):

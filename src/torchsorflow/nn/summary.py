@@ -40,8 +40,9 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from ..autodiff.tracer import no_grad
+from ..ops.shape import ShapeError
 from ..tensor import Tensor
-from .conv import Conv2d
+from .conv import _Conv, _ConvTransposeNd
 from .linear import Linear
 from .module import Module, size_str
 
@@ -59,10 +60,16 @@ def register_mac_counter(layer_type):
     return decorator
 
 
-@register_mac_counter(Conv2d)
+@register_mac_counter(_Conv)
 def _conv_macs(module, inputs, output):
-    # Each output element is a dot product over (C_in/groups) × k_h × k_w inputs: weight.shape[1:].
+    # Each output element is a dot product over (C_in/groups) × kernel inputs: weight.shape[1:].
     return _numel(output) * math.prod(module.weight.shape[1:])
+
+
+@register_mac_counter(_ConvTransposeNd)
+def _conv_transpose_macs(module, inputs, output):
+    # Each input element is spread over (C_out/groups) × kernel outputs: weight.shape[1:].
+    return _numel(inputs[0]) * math.prod(module.weight.shape[1:])
 
 
 @register_mac_counter(Linear)
@@ -331,7 +338,8 @@ def _record_forward(model, inputs, names):
             f"the model's own forward ({type(module).__name__})"
         message = (f"summary: layer {label} failed on input of shape "
                    f"{_shape_text(_shapes(args))}: {error}")
-        kind = type(error) if type(error) in (ValueError, TypeError, RuntimeError) else RuntimeError
+        kind = (type(error) if type(error) in (ValueError, TypeError, RuntimeError, ShapeError)
+                else RuntimeError)
         raise kind(message) from error
     finally:
         for handle in handles:

@@ -6,6 +6,8 @@ PyTorch's cell ``i`` of ``out`` along an axis of length ``n`` averages positions
 
     y[b, c] = P_h @ x[b, c] @ P_wᵀ        and its adjoint        gx[b, c] = P_hᵀ @ gy[b, c] @ P_w.
 
+Adaptive *max* pooling (:func:`adaptive_max_pool2d`) takes the maximum of the same cells.
+
 Each product is done as *one* GEMM over all (batch, channel) planes at once (the planes are
 stacked into the rows of a 2-D matrix), not one tiny product per plane. When the input divides
 evenly (the usual ``7×7 → 1×1`` or ``8×8 → 4×4``), cells are equal non-overlapping blocks and a
@@ -22,7 +24,8 @@ import numpy as np
 from . import reference, runtime
 from .geometry import as_pair_of_ints
 
-__all__ = ["adaptive_avg_pool2d", "adaptive_avg_pool2d_backward", "adaptive_matrix"]
+__all__ = ["adaptive_avg_pool2d", "adaptive_avg_pool2d_backward", "adaptive_matrix",
+           "adaptive_max_pool2d"]
 
 
 def adaptive_matrix(n: int, out: int, dtype=np.float64):
@@ -108,3 +111,48 @@ def adaptive_avg_pool2d_backward(gy, x_shape, output_hw):
     # Grow along the rows first (small arrays), then the columns straight into NCHW order.
     return _along_columns(_along_rows(gy, adaptive_matrix(h, out_h, gy.dtype).T),
                           adaptive_matrix(w, out_w, gy.dtype).T)
+
+
+def _cell_taps(n, out):
+    """Per output cell (rows) the input positions of its taps (columns, clamped) and which taps
+    exist: cells have ``ceil(n/out)`` or one more positions, fewer at some cells."""
+    start = (np.arange(out) * n) // out
+    end = -((-(np.arange(out) + 1) * n) // out)
+    taps = np.arange(int((end - start).max()))
+    position = start[:, None] + taps[None, :]
+    return np.minimum(position, n - 1), position < end[:, None]
+
+
+def adaptive_max_pool2d(x, output_hw):
+    """``(y, indices)``: the maximum of each adaptive cell and its flat position in the H×W plane.
+
+    Like PyTorch, each cell is scanned row by row and a value wins if it is greater than the
+    maximum so far or NaN (so the first maximum is kept and NaN propagates); one pass per tap
+    position of the largest cell, over all cells at once.
+
+    >>> y, idx = adaptive_max_pool2d(np.array([[[[1., 5., 2.], [4., 3., 9.]]]]), (1, 2))
+    >>> y.tolist(), idx.tolist()
+    ([[[[5.0, 9.0]]]], [[[[1, 5]]]])
+    """
+    x = np.asarray(x)
+    out_h, out_w = _sizes("adaptive_max_pool2d", x.shape, output_hw)
+    n, c, h, w = x.shape
+    if min(h, w) < 1:
+        raise ValueError(f"adaptive_max_pool2d: input {x.shape} has an empty plane")
+    if runtime.using_reference_kernels():
+        return reference.adaptive_max_pool2d(x, (out_h, out_w))
+    rows, row_ok = _cell_taps(h, out_h)
+    cols, col_ok = _cell_taps(w, out_w)
+    floating = np.issubdtype(x.dtype, np.floating)
+    best = np.full((n, c, out_h, out_w), -np.inf if floating else np.iinfo(x.dtype).min, x.dtype)
+    index = np.broadcast_to(rows[:, :1] * w + cols[None, :, 0], best.shape).copy()
+    for a in range(rows.shape[1]):
+        for b in range(cols.shape[1]):
+            exists = row_ok[:, a, None] & col_ok[None, :, b]
+            value = x[:, :, rows[:, a, None], cols[None, :, b]]
+            wins = exists & (value > best)
+            if floating:
+                wins |= exists & np.isnan(value)
+            best = np.where(wins, value, best)
+            index = np.where(wins, rows[:, a, None] * w + cols[None, :, b], index)
+    return best, index

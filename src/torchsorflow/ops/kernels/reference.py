@@ -13,6 +13,7 @@ array([[10., 18.],
 """
 from __future__ import annotations
 
+import itertools
 import math
 
 import numpy as np
@@ -22,7 +23,7 @@ from .shapes import pool_output_hw
 
 __all__ = ["conv2d", "conv2d_grad_input", "conv2d_grad_weight", "max_pool2d",
            "max_pool2d_backward", "avg_pool2d", "avg_pool2d_backward", "adaptive_avg_pool2d",
-           "adaptive_avg_pool2d_backward"]
+           "adaptive_avg_pool2d_backward", "adaptive_max_pool2d", "conv3d", "conv_transpose"]
 
 
 def _taps(out_hw, kernel, stride, dilation):
@@ -196,3 +197,66 @@ def adaptive_avg_pool2d_backward(gy, x_shape, output_hw):
         for j, (c0, c1) in enumerate(_cells(w, ow)):
             gx[:, :, r0:r1, c0:c1] += gy[:, :, i:i + 1, j:j + 1] / math.prod((r1 - r0, c1 - c0))
     return gx
+
+
+def adaptive_max_pool2d(x, output_hw):
+    """The maximum of each adaptive cell, scanned row by row (a greater value or a NaN wins)."""
+    (oh, ow), (h, w) = output_hw, x.shape[2:]
+    y = np.empty(x.shape[:2] + (oh, ow), x.dtype)
+    index = np.empty(x.shape[:2] + (oh, ow), np.int64)
+    for i, (r0, r1) in enumerate(_cells(h, oh)):
+        for j, (c0, c1) in enumerate(_cells(w, ow)):
+            best = np.full(x.shape[:2], -np.inf)
+            where = np.full(x.shape[:2], r0 * w + c0)
+            for r, c in itertools.product(range(r0, r1), range(c0, c1)):
+                value = x[:, :, r, c]
+                wins = (value > best) | np.isnan(value)
+                best, where = np.where(wins, value, best), np.where(wins, r * w + c, where)
+            y[:, :, i, j], index[:, :, i, j] = best, where
+    return y, index
+
+
+# --- convolutions over any number of spatial dimensions, by their definitions ------------------
+def _conv_taps(kernel, stride, padding, dilation, out_size):
+    """For each kernel tap, per spatial axis the padded-input slice it meets across all outputs."""
+    for tap in itertools.product(*(range(k) for k in kernel)):
+        yield tap, tuple(slice(t * d, t * d + s * (o - 1) + 1, s) for t, d, s, o in
+                         zip(tap, dilation, stride, out_size))
+
+
+def conv3d(x, w, stride, padding, dilation, groups):
+    """3-D cross-correlation without bias, as im2col over the three spatial axes and one product
+    per group (any number of spatial axes works the same way)."""
+    n, c = x.shape[:2]
+    kernel = w.shape[2:]
+    out_size = tuple((size + 2 * p - d * (k - 1) - 1) // s + 1 for size, k, s, p, d in
+                     zip(x.shape[2:], kernel, stride, padding, dilation))
+    xp = np.pad(x, ((0, 0), (0, 0)) + tuple((p, p) for p in padding))
+    cols = np.empty((n, c) + kernel + out_size, np.result_type(x, w))
+    for tap, at in _conv_taps(kernel, stride, padding, dilation, out_size):
+        cols[(slice(None), slice(None)) + tap] = xp[(slice(None), slice(None)) + at]
+    cols = cols.reshape(n, groups, -1, math.prod(out_size))
+    wmat = w.reshape(groups, w.shape[0] // groups, -1)
+    return (wmat @ cols).reshape((n, w.shape[0]) + out_size)
+
+
+def conv_transpose(x, w, stride, padding, output_padding, dilation, groups):
+    """Transposed convolution without bias, any number of spatial axes, by its definition: input
+    position ``i`` adds ``x[i]·w[tap]`` onto output position ``i·stride + tap·dilation -
+    padding`` (positions outside the output, in its padding, are dropped)."""
+    n, c_in = x.shape[:2]
+    kernel = w.shape[2:]
+    out_per_group = w.shape[1]
+    size = tuple((i - 1) * s - 2 * p + d * (k - 1) + op + 1 for i, k, s, p, d, op in
+                 zip(x.shape[2:], kernel, stride, padding, dilation, output_padding))
+    full = tuple(o + 2 * p + s for o, p, s in zip(size, padding, stride))  # room past the end
+    out = np.zeros((n, out_per_group * groups) + full, np.result_type(x, w))
+    xg = x.reshape((n, groups, c_in // groups) + x.shape[2:])
+    wg = w.reshape((groups, c_in // groups, out_per_group) + kernel)
+    for tap, at in _conv_taps(kernel, stride, padding, dilation, x.shape[2:]):
+        # (n, g, c, *spatial) x (g, c, o) -> (n, g, o, *spatial), added at the tap's offset
+        contribution = np.einsum("ngc...,gco->ngo...", xg, wg[(slice(None),) * 3 + tap])
+        out[(slice(None), slice(None)) + at] += contribution.reshape(
+            (n, out_per_group * groups) + x.shape[2:])
+    inner = tuple(slice(p, p + o) for p, o in zip(padding, size))
+    return out[(slice(None), slice(None)) + inner].copy()
