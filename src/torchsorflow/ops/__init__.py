@@ -9,6 +9,7 @@ batch norm), :mod:`.nn_ops` over the NumPy kernels in :mod:`.kernels`. Creation 
 from ..autodiff.tracer import registry
 from . import (arguments, creation, elementwise, kernels, linalg, nn_ops, reductions, shape,
                special)
+from . import activations, losses  # activation functions; fused losses (Huber, CTC)
 from .creation import *  # noqa: F403
 from .elementwise import *  # noqa: F403
 from .linalg import *  # noqa: F403
@@ -23,3 +24,4 @@ __all__ = ["registry", "arguments", "creation", "elementwise", "kernels", "linal
            "reductions", "shape", "special", "abs", "pow", *creation.__all__,
            *elementwise.__all__, *linalg.__all__, *reductions.__all__, *shape.__all__,
            *special.__all__]
+__all__ += ["activations", "losses"]
