@@ -4,7 +4,7 @@
 >>> import torchsorflow as tsf
 >>> from torchsorflow import nn
 >>> nn.CosineSimilarity(dim=0)(tsf.tensor([1.0, 0.0]), tsf.tensor([1.0, 1.0]))
-tensor(0.7071)
+tensor(0.70710677)
 """
 from __future__ import annotations
 

@@ -28,3 +28,27 @@ def dtype_cpp(dtype):
     """``double`` for float64, ``long int`` for int64 ... (the C++ names in PyTorch's messages)."""
     name = np.dtype(dtype).name
     return _CPP.get(name, name)
+
+
+def check_linear_dtypes(input, weight, bias=None):
+    """PyTorch's errors for a linear layer whose operands differ in dtype (no silent upcast of
+    a float64 or integer input into float32 weights)."""
+    if bias is not None and bias.dtype != weight.dtype:
+        raise RuntimeError(f"self and mat2 must have the same dtype, but got "
+                           f"{dtype_title(bias.dtype)} and {dtype_title(weight.dtype)}")
+    if input.dtype != weight.dtype:
+        if bias is None:
+            raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                               f"{dtype_cpp(input.dtype)} != {dtype_cpp(weight.dtype)}")
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
+                           f"{dtype_title(input.dtype)} and {dtype_title(weight.dtype)}")
+
+
+def check_conv_dtypes(input, weight, bias=None):
+    """PyTorch's errors for a convolution whose input, weight and bias differ in dtype."""
+    if bias is not None and bias.dtype != input.dtype:
+        raise RuntimeError(f"Input type ({dtype_cpp(input.dtype)}) and bias type "
+                           f"({dtype_cpp(bias.dtype)}) should be the same")
+    if input.dtype != weight.dtype:
+        raise RuntimeError(f"expected scalar type {dtype_title(input.dtype)} but found "
+                           f"{dtype_title(weight.dtype)}")

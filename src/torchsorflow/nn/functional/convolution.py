@@ -4,7 +4,7 @@ from __future__ import annotations
 from ... import ops
 from ...ops import nn_ops
 from ..module import size_str
-from ._common import as_tensor as _as_tensor
+from ._common import as_tensor as _as_tensor, check_conv_dtypes, check_linear_dtypes
 
 __all__ = ["linear", "conv2d"]
 
@@ -22,7 +22,9 @@ def linear(input, weight, bias=None):
     if weight.ndim != 2:
         raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape "
                          f"{tuple(weight.shape)}")
-    return nn_ops.linear(_as_tensor(input), weight, bias)
+    input = _as_tensor(input)
+    check_linear_dtypes(input, weight, bias)
+    return nn_ops.linear(input, weight, bias)
 
 
 def _same_padding(kernel_hw, dilation):
@@ -38,6 +40,7 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
     input; stride 1 only). An unbatched (C, H, W) input gives an unbatched output.
     """
     input, weight = _as_tensor(input), _as_tensor(weight)
+    check_conv_dtypes(input, weight, None if bias is None else _as_tensor(bias))
     if input.ndim == 3:
         out = conv2d(ops.unsqueeze(input, 0), weight, bias, stride, padding, dilation, groups)
         return ops.squeeze(out, 0)

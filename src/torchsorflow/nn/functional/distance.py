@@ -5,7 +5,7 @@
 >>> F.pairwise_distance(tsf.tensor([[0.0, 0.0]]), tsf.tensor([[3.0, 4.0]]), eps=0.0)
 tensor([5.])
 >>> F.pdist(tsf.tensor([[0.0, 0.0], [3.0, 4.0], [0.0, 1.0]]))
-tensor([5.    , 1.    , 4.2426])
+tensor([5.       , 1.       , 4.2426405])
 """
 from __future__ import annotations
 

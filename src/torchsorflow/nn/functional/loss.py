@@ -612,9 +612,8 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
         labels = labels.astype(np.int64)
     input_lengths = _lengths(input_lengths, "input_lengths")
     target_lengths = _lengths(target_lengths, "target_lengths")
-    if not batched:
+    if not batched:  # one sample; 1-D targets then read as concatenated, as in PyTorch
         log_probs = ops.unsqueeze(log_probs, 1)
-        labels = labels[None]
     steps, batch, classes = log_probs.shape
     if not 0 <= blank < classes:
         raise RuntimeError("blank must be in label range")
