@@ -431,3 +431,23 @@ def test_ctc_loss_module_accepts_lists_int32_and_unbatched_input_like_pytorch():
                                           torch.tensor(7), torch.tensor(3), reduction="none")
     assert ours.shape == ()
     np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-5)
+
+
+def test_ctc_loss_stays_exact_for_very_peaked_log_probabilities():
+    """Prefix probabilities thousands of nats apart (a confident network): the recursion stays
+    in log space, so a path that was very unlikely midway but is the only one to finish still
+    counts, as in PyTorch."""
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(7)
+    logits = rng.standard_normal((30, 2, 5)) * 200
+    targets, lengths_in = np.array([[1, 2, 3], [4, 4, 1]]), np.array([30, 25])
+    xo, xt = tsf.tensor(logits, requires_grad=True), torch.tensor(logits, requires_grad=True)
+    ours = F.ctc_loss(F.log_softmax(xo, -1), tsf.tensor(targets), tsf.tensor(lengths_in),
+                      (3, 3), reduction="none")
+    theirs = torch.nn.functional.ctc_loss(xt.log_softmax(-1), torch.tensor(targets),
+                                          torch.tensor(lengths_in), torch.tensor([3, 3]),
+                                          reduction="none")
+    np.testing.assert_allclose(ours.detach().numpy(), theirs.detach().numpy(), rtol=1e-12)
+    ours.sum().backward()
+    theirs.sum().backward()
+    np.testing.assert_allclose(xo.grad.numpy(), xt.grad.numpy(), atol=1e-9)

@@ -56,35 +56,38 @@ def ctc_extended_targets(labels, blank):
     return extended, lengths
 
 
-def _may_skip(extended):
-    """Where a path may jump from s − 2 to s: onto a label different from the one two back
-    (a blank never differs from the blank two back)."""
-    skip = np.zeros(extended.shape, dtype=bool)
-    skip[:, 2:] = extended[:, 2:] != extended[:, :-2]
-    return skip
+def _skip_penalty(extended):
+    """0 where a path may jump from s − 2 to s (onto a label different from the one two back; a
+    blank never differs from the blank two back), −∞ where it may not: added, not masked."""
+    penalty = np.full(extended.shape, -np.inf)
+    penalty[:, 2:][extended[:, 2:] != extended[:, :-2]] = 0.0
+    return penalty
 
 
-def _log_alpha(log_probs, extended, ext_lengths):
-    """The frames' log-probabilities of the extended labels (T, N, S) and log α (T, N, S)."""
-    steps, batch, _ = log_probs.shape
-    width = extended.shape[1]
+def _emissions(log_probs, extended, ext_lengths):
+    """Each frame's log-probabilities of the extended labels (T, N, S); −∞ past a sample's
+    extended label, so that no path enters those positions."""
+    batch, width = extended.shape
     emit = log_probs[:, np.arange(batch)[:, None], extended]
-    valid = np.arange(width) < ext_lengths[:, None]
-    skip = _may_skip(extended)[:, 2:]
-    alpha = np.full((steps, batch, width), -np.inf, dtype=log_probs.dtype)
+    emit[:, np.arange(width)[None, :] >= ext_lengths[:, None]] = -np.inf
+    return emit
+
+
+def _log_alpha(emit, skip):
+    """log α (T, N, S): the log-probability of all path prefixes ending at (t, s)."""
+    steps, batch, width = emit.shape
+    alpha = np.full(emit.shape, -np.inf, dtype=emit.dtype)
     if steps == 0:
-        return emit, alpha
-    alpha[0, :, 0] = emit[0, :, 0]
-    if width > 1:
-        alpha[0, :, 1] = np.where(ext_lengths > 1, emit[0, :, 1], -np.inf)
+        return alpha
+    alpha[0, :, :2] = emit[0, :, :2]
+    skip = skip[:, 2:].astype(emit.dtype)
     for t in range(1, steps):
-        prev = alpha[t - 1]
-        acc = prev.copy()
+        prev, acc = alpha[t - 1], alpha[t]
+        acc[:] = prev
         np.logaddexp(acc[:, 1:], prev[:, :-1], out=acc[:, 1:])
-        np.logaddexp(acc[:, 2:], np.where(skip, prev[:, :-2], -np.inf), out=acc[:, 2:])
+        np.logaddexp(acc[:, 2:], prev[:, :-2] + skip, out=acc[:, 2:])
         acc += emit[t]
-        alpha[t] = np.where(valid, acc, -np.inf)
-    return emit, alpha
+    return alpha
 
 
 def _log_likelihood(alpha, ext_lengths, input_lengths):
@@ -103,45 +106,46 @@ def _log_likelihood(alpha, ext_lengths, input_lengths):
 
 
 def _ctc_forward(log_probs, extended, ext_lengths, input_lengths, zero_infinity):
-    _, alpha = _log_alpha(log_probs, extended, ext_lengths)
+    emit = _emissions(log_probs, extended, ext_lengths)
+    alpha = _log_alpha(emit, _skip_penalty(extended))
     nll = -_log_likelihood(alpha, ext_lengths, input_lengths)
     if zero_infinity:
         nll = np.where(np.isinf(nll), 0.0, nll)
     return nll.astype(log_probs.dtype, copy=False)
 
 
-def _log_beta(emit, extended, ext_lengths, input_lengths):
+def _log_beta(emit, skip, ext_lengths, input_lengths):
     """log β (T, N, S): the probability of finishing the target from (t, s), frame t included."""
     steps, batch, width = emit.shape
-    valid = np.arange(width) < ext_lengths[:, None]
-    skip = _may_skip(extended)[:, 2:]
     beta = np.full(emit.shape, -np.inf, dtype=emit.dtype)
+    skip = skip[:, 2:].astype(emit.dtype)
     for t in range(steps - 1, -1, -1):
-        row = np.full((batch, width), -np.inf, dtype=emit.dtype)
+        row = beta[t]
         going_on = t < input_lengths - 1
         if going_on.any():
             nxt = beta[t + 1]
-            acc = nxt.copy()
-            np.logaddexp(acc[:, :-1], nxt[:, 1:], out=acc[:, :-1])
-            np.logaddexp(acc[:, :-2], np.where(skip, nxt[:, 2:], -np.inf), out=acc[:, :-2])
-            acc += emit[t]
-            row = np.where(going_on[:, None] & valid, acc, -np.inf)
+            row[:] = nxt
+            np.logaddexp(row[:, :-1], nxt[:, 1:], out=row[:, :-1])
+            np.logaddexp(row[:, :-2], nxt[:, 2:] + skip, out=row[:, :-2])
+            row += emit[t]
+            row[~going_on] = -np.inf
         ending = np.flatnonzero(input_lengths - 1 == t)
         if ending.size:
             last = ext_lengths[ending] - 1
             row[ending, last] = emit[t, ending, last]
             two = ending[last > 0]
             row[two, ext_lengths[two] - 2] = emit[t, two, ext_lengths[two] - 2]
-        beta[t] = row
     return beta
 
 
 def _ctc_gradient(log_probs, extended, ext_lengths, input_lengths, zero_infinity):
     """∂ nll_n / ∂ log_probs[t, n, c] = −(posterior of the positions carrying c at frame t)."""
     steps, batch, classes = log_probs.shape
-    emit, alpha = _log_alpha(log_probs, extended, ext_lengths)
+    emit = _emissions(log_probs, extended, ext_lengths)
+    skip = _skip_penalty(extended)
+    alpha = _log_alpha(emit, skip)
     nll = -_log_likelihood(alpha, ext_lengths, input_lengths)
-    beta = _log_beta(emit, extended, ext_lengths, input_lengths)
+    beta = _log_beta(emit, skip, ext_lengths, input_lengths)
     both = alpha + beta
     with np.errstate(invalid="ignore"):
         log_post = np.where(np.isneginf(both), -np.inf, both - emit + nll[None, :, None])
