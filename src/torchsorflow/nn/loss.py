@@ -23,9 +23,7 @@ class _Loss(Module):
     def __init__(self, size_average: bool | None = None, reduce: bool | None = None,
                  reduction: str = "mean"):
         super().__init__()
-        reduction = L.legacy_reduction(size_average, reduce, reduction)
-        L._check_reduction(reduction, self._reductions)
-        self.reduction = reduction
+        self.reduction = L.legacy_reduction(size_average, reduce, reduction, self._reductions)
 
 
 class _WeightedLoss(_Loss):

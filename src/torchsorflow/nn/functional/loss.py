@@ -51,11 +51,12 @@ def _check_reduction(reduction, allowed=_REDUCTIONS):
         raise ValueError(f"{reduction} is not a valid value for reduction")
 
 
-def legacy_reduction(size_average, reduce, reduction):
-    """``reduction`` from the deprecated ``size_average``/``reduce`` pair when either is given
-    (both default to True), with PyTorch's deprecation warning."""
+def legacy_reduction(size_average, reduce, reduction, allowed=_REDUCTIONS):
+    """``reduction``, checked to be one of ``allowed``, or the one the deprecated
+    ``size_average``/``reduce`` pair stands for when either is given (both default to True),
+    with PyTorch's deprecation warning."""
     if size_average is None and reduce is None:
-        _check_reduction(reduction, _REDUCTIONS + ("batchmean",))
+        _check_reduction(reduction, allowed)
         return reduction
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
@@ -117,7 +118,6 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     ``'mean'`` divides by the total weight of the non-ignored targets, as PyTorch does.
     """
     reduction = legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
     input = _as_tensor(input)
     _check_weight_dtype(input, weight)
     labels = _labels(target, "nll_loss")
@@ -153,7 +153,6 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     with the uniform distribution: (1−ε)·target + ε/C.
     """
     reduction = legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     input = _as_tensor(input)
@@ -198,7 +197,6 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
                          reduction="mean"):
     """BCE on probabilities; log is clamped at −100 as in PyTorch so 0 and 1 stay finite."""
     reduction = legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
     input, target = _as_tensor(input), _as_tensor(target)
     _check_same_shape("binary_cross_entropy", input, target)
     if target.dtype != input.dtype:
@@ -216,7 +214,6 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
                                      reduction="mean", pos_weight=None):
     """BCE on logits x: (1−t)·x + (1 + (pos_weight−1)·t)·softplus(−x), stable for any x."""
     reduction = legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
     input, target = _as_tensor(input), _as_tensor(target)
     _check_same_shape("binary_cross_entropy_with_logits", input, target)
     softplus_neg = ops.softplus(ops.neg(input))  # −log σ(x), computed without overflow
@@ -231,28 +228,28 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
 
 
 # --- regression ----------------------------------------------------------------------------------
+def _of_difference(name, function, input, target, reduction, weight):
+    """``function(input − target)``, weighted and reduced (mse_loss, l1_loss)."""
+    input, target = _as_tensor(input), _as_tensor(target)
+    _check_same_shape(name, input, target)
+    return _weighted_reduce(function(ops.sub(input, target)), weight, reduction)
+
+
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """(input − target)², optionally weighted per element."""
     reduction = legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
-    input, target = _as_tensor(input), _as_tensor(target)
-    _check_same_shape("mse_loss", input, target)
-    return _weighted_reduce(ops.square(ops.sub(input, target)), weight, reduction)
+    return _of_difference("mse_loss", ops.square, input, target, reduction, weight)
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """|input − target|, optionally weighted per element."""
     reduction = legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
-    input, target = _as_tensor(input), _as_tensor(target)
-    _check_same_shape("l1_loss", input, target)
-    return _weighted_reduce(ops.abs(ops.sub(input, target)), weight, reduction)
+    return _of_difference("l1_loss", ops.abs, input, target, reduction, weight)
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """½d²/β where |d| < β, |d| − ½β beyond (d = input − target); L1 for β = 0."""
     reduction = legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
     if beta < 0:
         raise RuntimeError("smooth_l1_loss does not support negative values for beta.")
     input, target = _as_tensor(input), _as_tensor(target)
@@ -296,8 +293,7 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
                       "support size.'batchmean' divides only by the batch size, and aligns with "
                       "the KL div math definition.'mean' will be changed to behave the same as "
                       "'batchmean' in the next major release.", stacklevel=2)
-    reduction = legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction, _REDUCTIONS + ("batchmean",))
+    reduction = legacy_reduction(size_average, reduce, reduction, _REDUCTIONS + ("batchmean",))
     input, target = _as_tensor(input), _as_tensor(target)
     if log_target:
         loss = ops.mul(ops.exp(target), ops.sub(target, input))
@@ -315,7 +311,6 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     input − target·log(input + eps) for a rate; ``full`` adds Stirling's approximation of
     log(target!) where target > 1."""
     reduction = legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
     input, target = _as_tensor(input), _as_tensor(target)
     if log_input:
         loss = ops.sub(ops.exp(input), ops.mul(target, input))
@@ -368,7 +363,6 @@ def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, r
     """1 − cos(x1, x2) for target 1, max(0, cos(x1, x2) − margin) for target −1, with the
     cosine taken along dimension 1 (0 for unbatched 1-D inputs)."""
     reduction = legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
     input1, input2, target = _as_tensor(input1), _as_tensor(input2), _as_tensor(target)
     if target.ndim not in (0, 1):
         raise RuntimeError("0D or 1D target tensor expected, multi-target not supported")
@@ -393,7 +387,6 @@ def margin_ranking_loss(input1, input2, target, margin=0, size_average=None, red
     """max(0, −target·(input1 − input2) + margin): input1 should rank above input2 where
     target = 1 and below where target = −1."""
     reduction = legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
     input1, input2, target = _as_tensor(input1), _as_tensor(input2), _as_tensor(target)
     if not input1.ndim == input2.ndim == target.ndim:
         raise RuntimeError(f"margin_ranking_loss : All input tensors should have same dimension "
@@ -415,7 +408,6 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2, eps=1e-6, s
     """max(d(a, p) − d(a, n) + margin, 0) with the p-norm distance d; ``swap`` uses
     min(d(a, n), d(p, n)) as the negative distance (Balntas et al., 2016)."""
     reduction = legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
     anchor, positive, negative = map(_as_tensor, (anchor, positive, negative))
     _check_triplet_ranks(anchor, positive, negative)
     d_pos = pairwise_distance(anchor, positive, p, eps)
@@ -446,7 +438,6 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     """input where target = 1, max(0, margin − input) where target = −1 (``input`` is usually a
     distance)."""
     reduction = legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
     input, target = _as_tensor(input), _as_tensor(target)
     below = ops.where(ops.not_equal(target, 1), ops.clamp_min(ops.sub(margin, input), 0.0), 0.0)
     itself = ops.where(ops.not_equal(target, -1), input, 0.0)
@@ -456,7 +447,6 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
     """log(1 + exp(−target·input)) for targets ±1 (a logistic loss)."""
     reduction = legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
     input, target = _as_tensor(input), _as_tensor(target)
     return _reduce(ops.softplus(ops.neg(ops.mul(target, input))), reduction)
 
@@ -466,7 +456,6 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     """One-versus-all logistic loss averaged over the C classes (last dimension) of each
     sample: −(t·log σ(x) + (1 − t)·log σ(−x))."""
     reduction = legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
     input, target = _as_tensor(input), _as_tensor(target)
     loss = ops.neg(ops.add(ops.mul(target, act.logsigmoid(input)),
                            ops.mul(ops.sub(1.0, target), act.logsigmoid(ops.neg(input)))))
@@ -489,7 +478,6 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
                       reduce=None, reduction="mean"):
     """Multi-class hinge loss: Σ_{j≠y} w[y]·max(0, margin − x[y] + x[j])^p / C per sample."""
     reduction = legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
     if p not in (1, 2):
         raise ValueError("only p == 1 and p == 2 supported")
     input = _as_tensor(input)
@@ -527,7 +515,6 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     max(0, 1 − (x[j] − x[k])) / C. Each row of ``target`` lists label indices, ended by the
     first −1."""
     reduction = legacy_reduction(size_average, reduce, reduction)
-    _check_reduction(reduction)
     input = _as_tensor(input)
     rows = _margin_rows(input)
     samples, classes = rows.shape
