@@ -305,6 +305,8 @@ ERRORS = {
         t.ones(2, 3, dtype=t.float64), t.tensor([0, 1]), t.ones(3)),
     "bce_target_dtype": lambda t: t.nn.functional.binary_cross_entropy(
         t.full((2,), 0.5), t.ones(2, dtype=t.float64)),
+    "bce_input_range": lambda t: t.nn.functional.binary_cross_entropy(
+        t.tensor([0.5, 1.5]), t.tensor([1.0, 0.0])),
     "hardtanh_bounds": lambda t: t.nn.functional.hardtanh(t.ones(2), 2.0, 1.0),
     "glu_odd": lambda t: t.nn.functional.glu(t.ones(2, 3), 1),
     "glu_scalar": lambda t: t.nn.functional.glu(t.tensor(1.0)),

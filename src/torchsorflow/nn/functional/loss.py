@@ -202,6 +202,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     if target.dtype != input.dtype:
         raise RuntimeError(f"Found dtype {dtype_title(target.dtype)} but expected "
                            f"{dtype_title(input.dtype)}")
+    if input.numel() and not (0 <= input._array.min() and input._array.max() <= 1):
+        raise RuntimeError("all elements of input should be between 0 and 1")
     log_p = ops.clamp(ops.log(input), -100.0, None)
     log_not_p = ops.clamp(ops.log(ops.sub(1.0, input)), -100.0, None)
     loss = ops.neg(ops.add(ops.mul(target, log_p), ops.mul(ops.sub(1.0, target), log_not_p)))
