@@ -170,6 +170,9 @@ class Objective:
     def outputs(self, theta, inputs):
         """The model's outputs (logits) at ``theta`` for ``inputs``, as an array."""
         theta = Tensor(np.asarray(theta, dtype=np.float64))
+        inputs = np.asarray(inputs)
+        if np.issubdtype(inputs.dtype, np.floating):  # the model copy is float64
+            inputs = inputs.astype(np.float64)
         with no_grad():
             return np.concatenate([
                 functional_call(self.model, self.unflatten(theta), (Tensor(inputs[s]),)).numpy()

@@ -6,6 +6,14 @@ import numpy as np
 from ... import ops
 from ...tensor import Tensor
 
+# dtype names as PyTorch's messages print them: ScalarType names ("Double") and C++ type names.
+_TITLES = {"float64": "Double", "float32": "Float", "float16": "Half", "int64": "Long",
+           "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool",
+           "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+_CPP = {"float64": "double", "float32": "float", "float16": "c10::Half", "int64": "long int",
+        "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+        "bool": "bool"}
+
 
 def as_tensor(x):
     return x if isinstance(x, Tensor) else Tensor(x)
@@ -34,3 +42,39 @@ def batched(fn, input, spatial, *args, **kwargs):
     if isinstance(out, tuple):
         return tuple(ops.squeeze(o, 0) for o in out)
     return ops.squeeze(out, 0)
+
+
+def dtype_title(dtype):
+    """``Double`` for float64, ``Long`` for int64 ... (PyTorch's ScalarType names)."""
+    name = np.dtype(dtype).name
+    return _TITLES.get(name, name)
+
+
+def dtype_cpp(dtype):
+    """``double`` for float64, ``long int`` for int64 ... (the C++ names in PyTorch's messages)."""
+    name = np.dtype(dtype).name
+    return _CPP.get(name, name)
+
+
+def check_linear_dtypes(input, weight, bias=None):
+    """PyTorch's errors for a linear layer whose operands differ in dtype (no silent upcast of
+    a float64 or integer input into float32 weights)."""
+    if bias is not None and bias.dtype != weight.dtype:
+        raise RuntimeError(f"self and mat2 must have the same dtype, but got "
+                           f"{dtype_title(bias.dtype)} and {dtype_title(weight.dtype)}")
+    if input.dtype != weight.dtype:
+        if bias is None:
+            raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
+                               f"{dtype_cpp(input.dtype)} != {dtype_cpp(weight.dtype)}")
+        raise RuntimeError(f"mat1 and mat2 must have the same dtype, but got "
+                           f"{dtype_title(input.dtype)} and {dtype_title(weight.dtype)}")
+
+
+def check_conv_dtypes(input, weight, bias=None):
+    """PyTorch's errors for a convolution whose input, weight and bias differ in dtype."""
+    if bias is not None and bias.dtype != input.dtype:
+        raise RuntimeError(f"Input type ({dtype_cpp(input.dtype)}) and bias type "
+                           f"({dtype_cpp(bias.dtype)}) should be the same")
+    if input.dtype != weight.dtype:
+        raise RuntimeError(f"expected scalar type {dtype_title(input.dtype)} but found "
+                           f"{dtype_title(weight.dtype)}")

@@ -25,7 +25,8 @@ from ...ops.kernels.shapes import span
 from ...ops.resample import fold_axis, unfold_axis
 from ...ops.shape import ShapeError
 from ..state_dict import size_str
-from ._common import as_tensor as _as_tensor, batched as _batched, ntuple
+from ._common import (as_tensor as _as_tensor, batched as _batched, check_conv_dtypes,
+                      check_linear_dtypes, ntuple)
 
 __all__ = ["linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
            "conv_transpose3d", "unfold", "fold"]
@@ -44,7 +45,9 @@ def linear(input, weight, bias=None):
     if weight.ndim != 2:
         raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape "
                          f"{tuple(weight.shape)}")
-    return nn_ops.linear(_as_tensor(input), weight, bias)
+    input = _as_tensor(input)
+    check_linear_dtypes(input, weight, bias)
+    return nn_ops.linear(input, weight, bias)
 
 
 # --- convolution -----------------------------------------------------------------------------
@@ -71,6 +74,7 @@ def _check_bias(bias, expected, prefix):
 def _convolution(spatial, input, weight, bias, stride, padding, dilation, groups):
     op = f"conv{spatial}d"
     input, weight = _as_tensor(input), _as_tensor(weight)
+    check_conv_dtypes(input, weight, None if bias is None else _as_tensor(bias))
     if input.ndim not in (spatial + 1, spatial + 2):
         raise ShapeError(f"Expected {spatial + 1}D (unbatched) or {spatial + 2}D (batched) input "
                          f"to {op}, but got input of size: {size_str(input.shape)}")
@@ -148,6 +152,7 @@ def _conv_transpose(spatial, input, weight, bias, stride, padding, output_paddin
                     dilation):
     op = f"conv_transpose{spatial}d"
     input, weight = _as_tensor(input), _as_tensor(weight)
+    check_conv_dtypes(input, weight, None if bias is None else _as_tensor(bias))
     if input.ndim == spatial + 1:
         return _batched(lambda x: _conv_transpose(spatial, x, weight, bias, stride, padding,
                                                   output_padding, groups, dilation),
