@@ -32,11 +32,9 @@ from .special import *  # noqa: F403
 abs = absolute  # noqa: F405
 pow = power  # noqa: F405
 
-__all__ = ["registry", "activations", "losses", "arguments", "attention", "convolution", "creation", "decompositions",
-           "einsum", "elementwise", "indexing", "kernels", "linalg", "nn_ops", "normalization",
-           "pointwise", "pooling", "products", "random", "reductions", "resample", "scans",
-           "shape", "sorting", "special", "statistics", "structure", "abs", "pow",
-           *creation.__all__,
-           *elementwise.__all__, *linalg.__all__, *reductions.__all__, *shape.__all__,
-           *special.__all__]
-__all__ += ["activations", "losses"]
+__all__ = ["registry", "activations", "arguments", "attention", "convolution", "creation",
+           "decompositions", "einsum", "elementwise", "indexing", "kernels", "linalg", "losses",
+           "nn_ops", "normalization", "pointwise", "pooling", "products", "random",
+           "reductions", "resample", "scans", "shape", "sorting", "special", "statistics",
+           "structure", "abs", "pow", *creation.__all__, *elementwise.__all__, *linalg.__all__,
+           *reductions.__all__, *shape.__all__, *special.__all__]
