@@ -351,7 +351,7 @@ class Tensor(Box):
     # --- conversions --------------------------------------------------------------------------
     def to(self, *args, **kwargs):
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)``; only the CPU."""
-        dtype, copy = backend.to_arguments(args, kwargs, Box)
+        dtype, copy = backend.to_arguments(args, kwargs, Box, "Tensor.to")
         dtype = to_dtype(dtype)
         if dtype is None or dtype == self.dtype:
             return shape.astype(self, self.dtype, copy=True) if copy else self

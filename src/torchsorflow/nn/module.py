@@ -324,7 +324,7 @@ class Module(StateDictMixin):
     def to(self, *args: Any, **kwargs: Any) -> Self:
         """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(tensor)``, positionally or
         by keyword: casts floating parameters and buffers; devices other than CPU are refused."""
-        dtype, _ = backend.to_arguments(args, kwargs, Tensor)
+        dtype, _ = backend.to_arguments(args, kwargs, Tensor, "Module.to")
         if dtype is None:
             return self
         if not np.issubdtype(dtype, np.floating):
