@@ -19,6 +19,7 @@ import os
 import time
 
 from . import CommandError, finite_number, positive_int
+from ..ops.creation import as_tensor
 
 
 def register(subparsers):
@@ -86,7 +87,6 @@ def run(args) -> int:
     from ..autodiff.tracer import no_grad
     from ..data import datasets
     from ..influence.report import explanation_png, head_surrogate
-    from ..tensor import Tensor
 
     from ..models.digits import check_hparams
 
@@ -113,7 +113,7 @@ def run(args) -> int:
     test_features = features(test_images)
     head_logits = influence.objective.outputs(influence.theta, test_features)
     with no_grad():
-        original = model(Tensor(test_images)).numpy()
+        original = model(as_tensor(test_images)).numpy()
     head_losses = influence.objective.losses(influence.theta, (test_features, test_labels))
     cnn_wrong = original.argmax(1) != test_labels
     head_wrong = head_logits.argmax(1) != test_labels

@@ -32,6 +32,7 @@ import numpy as np
 from ..ops.creation import Generator, default_generator
 from ..tensor import Tensor
 from .dataset import Dataset, IterableDataset
+from ..ops.creation import as_tensor
 
 
 class DataLoader:
@@ -188,19 +189,19 @@ def default_collate(samples: list) -> Any:
             raise RuntimeError(f"stack expects each tensor to be equal size, but got "
                                f"{list(first.shape)} at entry 0 and "
                                f"{list(samples[other].shape)} at entry {other}")
-        return Tensor(np.stack([s.numpy() for s in samples]))
+        return as_tensor(np.stack([s.numpy() for s in samples]))
     if isinstance(first, (np.ndarray, np.generic)) and not isinstance(first, (np.str_,
                                                                              np.bytes_)):
         if first.dtype.kind in "OSU":
             raise TypeError(f"default_collate: batch must contain tensors, numpy arrays, "
                             f"numbers, dicts or lists; found {first.dtype}")
-        return Tensor(np.stack([np.asarray(s) for s in samples]))
+        return as_tensor(np.stack([np.asarray(s) for s in samples]))
     if isinstance(first, bool):
-        return Tensor(np.array(samples, dtype=bool))
+        return as_tensor(np.array(samples, dtype=bool))
     if isinstance(first, numbers.Integral):
-        return Tensor(np.array(samples, dtype=np.int64))
+        return as_tensor(np.array(samples, dtype=np.int64))
     if isinstance(first, numbers.Real):
-        return Tensor(np.array(samples, dtype=np.float64))
+        return as_tensor(np.array(samples, dtype=np.float64))
     if isinstance(first, (str, bytes)):
         return list(samples)
     if isinstance(first, Mapping):

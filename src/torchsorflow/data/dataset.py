@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ..tensor import Tensor
+from ..ops.creation import as_tensor
 
 
 class Dataset:
@@ -45,7 +46,8 @@ class TensorDataset(Dataset):
     def __init__(self, *tensors: Tensor | np.ndarray):
         if not tensors:
             raise ValueError("TensorDataset needs at least one tensor")
-        self.tensors = tuple(t if isinstance(t, Tensor) else Tensor(np.asarray(t)) for t in tensors)
+        self.tensors = tuple(as_tensor(t if isinstance(t, Tensor) else np.asarray(t))
+                             for t in tensors)
         sizes = [t.shape[0] if t.ndim else None for t in self.tensors]
         if any(size != sizes[0] for size in sizes):
             raise ValueError(f"Size mismatch between tensors: first dimensions are {sizes}")
@@ -56,12 +58,12 @@ class TensorDataset(Dataset):
     def __getitem__(self, index: int) -> tuple[Tensor, ...]:
         if isinstance(index, (int, np.integer)) and not -len(self) <= index < len(self):
             raise IndexError(f"index {index} is out of range for a dataset of {len(self)} samples")
-        return tuple(Tensor(t.numpy()[index]) for t in self.tensors)
+        return tuple(as_tensor(t.numpy()[index]) for t in self.tensors)
 
     def __getitems__(self, indices: Sequence[int] | np.ndarray) -> tuple[Tensor, ...]:
         """A whole batch: one tuple of stacked tensors (not a list of samples)."""
         indices = np.asarray(indices, dtype=np.int64)
-        return tuple(Tensor(t.numpy()[indices]) for t in self.tensors)
+        return tuple(as_tensor(t.numpy()[indices]) for t in self.tensors)
 
 
 class Subset(Dataset):

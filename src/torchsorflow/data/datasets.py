@@ -13,8 +13,8 @@ import functools
 import numpy as np
 
 from .._optional import require
-from ..tensor import Tensor
 from .dataset import TensorDataset
+from ..ops.creation import as_tensor
 
 DIGITS_TEST_PER_CLASS = 36
 DIGITS_SPLIT_SEED = 0
@@ -62,4 +62,4 @@ def digits(split: str = "train") -> TensorDataset:
     if split not in choose:
         raise ValueError(f"digits(split={split!r}): split must be 'train', 'test' or 'all'")
     rows = choose[split]
-    return TensorDataset(Tensor(images[rows]), Tensor(labels[rows]))
+    return TensorDataset(as_tensor(images[rows]), as_tensor(labels[rows]))

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 import numpy as np
 
 from ..ops.creation import default_generator
+from ..ops.creation import as_tensor
 
 __all__ = ["Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
            "WeightedRandomSampler", "BatchSampler"]
@@ -119,8 +120,7 @@ class WeightedRandomSampler(Sampler):
 
     def __iter__(self):
         from ..ops.random import multinomial
-        from ..tensor import Tensor
-        draws = multinomial(Tensor(self.weights), self.num_samples, self.replacement,
+        draws = multinomial(as_tensor(self.weights), self.num_samples, self.replacement,
                             generator=self.generator)
         return iter(draws.tolist())
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .process_group import _default_group
+from ..ops.creation import as_tensor
 
 _ALLOWED_KINDS = "biufc"
 _MARKERS = ("__tuple__", "__set__", "__items__", "__bytes__", "__array__", "__tensor__",
@@ -110,7 +111,7 @@ def decode(data: bytes):
         if "__scalar__" in node:
             return array(node["__scalar__"])[()]
         if "__tensor__" in node:
-            return Tensor(array(node["__tensor__"]))
+            return as_tensor(array(node["__tensor__"]))
         return {k: walk(v) for k, v in node.items()}
 
     return walk(skeleton)

@@ -27,6 +27,7 @@ from .distribution import Distribution
 from .likelihood import check_data, degenerate
 from .utils import (broadcast_all, first_violation, lazy_property, logits_to_probs,
                     probs_to_logits, xlogy)
+from ..ops.creation import as_tensor
 
 
 def _one_of(probs, logits):
@@ -403,7 +404,7 @@ class Categorical(_ProbsOrLogits, Distribution):
 
     @classmethod
     def _unconstrained_to_free(cls, u, stats):
-        logits = ops.concatenate([u, Tensor(np.zeros(1))])
+        logits = ops.concatenate([u, as_tensor(np.zeros(1))])
         return ops.softmax(logits)[:-1]
 
 

@@ -19,11 +19,11 @@ import scipy.stats
 from .. import ops
 from ..func import grad
 from ..ops.special import digamma, lgamma, standard_gamma
-from ..tensor import Tensor
 from . import constraints
 from .continuous import _draws, _LocationScale
 from .distribution import Distribution
 from .utils import broadcast_all
+from ..ops.creation import as_tensor
 
 
 class Laplace(_LocationScale):
@@ -78,7 +78,7 @@ class Laplace(_LocationScale):
         log scale. When N is even every point between the two middle order statistics is a
         maximiser; we return the middle of that interval, which is the sample median."""
         from ..stats.optimize import newton_minimize  # stats imports this package
-        x = Tensor(stats["x"])
+        x = as_tensor(stats["x"])
         slope = grad(lambda m: ops.sum(ops.abs(x - m)))  # Σ sign(m − xᵢ): −N … +N
 
         def boundary(negative_side):
@@ -87,7 +87,7 @@ class Laplace(_LocationScale):
                 mid = 0.5 * (lo + hi)
                 if not lo < mid < hi:
                     break
-                if negative_side(float(slope(Tensor(np.float64(mid))).item())):
+                if negative_side(float(slope(as_tensor(np.float64(mid))).item())):
                     lo = mid
                 else:
                     hi = mid

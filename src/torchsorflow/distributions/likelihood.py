@@ -20,6 +20,7 @@ from .. import ops
 from ..func import hessian
 from ..tensor import Tensor
 from .utils import first_violation
+from ..ops.creation import as_tensor
 
 
 def as_float_array(data, owner):
@@ -129,7 +130,7 @@ class MaximumLikelihood:
         this with a formula in those sums (same value, O(1) cost).
         """
         model = cls(**params, validate_args=False)
-        return ops.sum(model._log_prob(Tensor(stats["x"])))
+        return ops.sum(model._log_prob(as_tensor(stats["x"])))
 
     @classmethod
     def _closed_form(cls, stats):
@@ -196,7 +197,7 @@ class MaximumLikelihood:
             return ops.neg(cls._loglik(cls._unconstrained_to_params(u, stats), stats)) / n
 
         result = newton_minimize(mean_nll, cls._free_to_unconstrained(theta0, stats))
-        return cls._unconstrained_to_free(Tensor(result.x), stats)._array, result
+        return cls._unconstrained_to_free(as_tensor(result.x), stats)._array, result
 
     @classmethod
     def _information(cls, theta, stats):
@@ -205,4 +206,4 @@ class MaximumLikelihood:
         ``(matrix, "observed")``."""
         def nll(t):
             return ops.neg(cls._loglik(cls._free_to_params(t, stats), stats))
-        return hessian(nll)(Tensor(theta))._array, "observed"
+        return hessian(nll)(as_tensor(theta))._array, "observed"

@@ -26,8 +26,8 @@ from __future__ import annotations
 import numpy as np
 
 from .. import ops
+from ..autodiff.tracer import wrap
 from ..ops.special import cholesky
-from ..tensor import Tensor
 from . import constraints
 from .continuous import _draws
 from .distribution import Distribution
@@ -194,7 +194,7 @@ class MultivariateNormal(Distribution):
         about x̄: Σᵢ (xᵢ − μ)(xᵢ − μ)ᵀ = S + N (x̄ − μ)(x̄ − μ)ᵀ."""
         n, d = stats["n"], stats["d"]
         loc, cov = params["loc"], params["covariance_matrix"]
-        trace = ops.sum(ops.solve(cov, Tensor(stats["scatter"])) * np.eye(d))
+        trace = ops.sum(ops.solve(cov, wrap(stats["scatter"])) * np.eye(d))
         delta = stats["mean"] - loc
         quadratic = ops.sum(delta * ops.solve(cov, delta))
         return -0.5 * n * (d * LOG_2PI + ops.logdet(cov)) - 0.5 * trace - 0.5 * n * quadratic
@@ -232,7 +232,7 @@ class MultivariateNormal(Distribution):
     @classmethod
     def _free_to_unconstrained(cls, theta, stats):
         d = stats["d"]
-        cov = cls._free_to_params(Tensor(theta), stats)["covariance_matrix"]._array
+        cov = cls._free_to_params(wrap(np.asarray(theta)), stats)["covariance_matrix"]._array
         factor = np.linalg.cholesky(cov)
         factor[np.diag_indices(d)] = np.log(np.diag(factor))
         return np.concatenate([theta[:d], factor[np.tril_indices(d)]])
@@ -240,7 +240,7 @@ class MultivariateNormal(Distribution):
     @classmethod
     def _unconstrained_to_free(cls, u, stats):
         d = stats["d"]
-        raw = ops.concatenate([u[d:], Tensor(np.zeros(1))])
+        raw = ops.concatenate([u[d:], wrap(np.zeros(1))])
         zero_slot = d * (d + 1) // 2
         strictly_lower = np.array([[_vech_position(i, j) if i > j else zero_slot for j in range(d)]
                                    for i in range(d)])

@@ -38,6 +38,7 @@ import numpy as np
 from .._optional import progress_bar
 from ..optim import Adagrad
 from ..tensor import Tensor
+from ..ops.creation import as_tensor
 
 
 def tokenize(line, lower=False):
@@ -131,8 +132,8 @@ def glove_loss(W, W_ctx, b, b_ctx, rows, cols, x, x_max=100.0, alpha=0.75) -> Te
     ((3, 2), 0.0)
     """
     dtype = W.dtype
-    fx = Tensor(weighting(x, x_max, alpha).astype(dtype))
-    log_x = Tensor(np.log(x).astype(dtype))
+    fx = as_tensor(weighting(x, x_max, alpha).astype(dtype))
+    log_x = as_tensor(np.log(x).astype(dtype))
     residual = (W[rows] * W_ctx[cols]).sum(1) + b[rows] + b_ctx[cols] - log_x
     return (fx * residual * residual).sum()
 
@@ -148,7 +149,7 @@ def _adagrad_step_rows(params, tables, sums, touched, lr, steps_taken):
     ``nn.Embedding(sparse=True)``)."""
     optimizer = Adagrad(params, lr=lr)
     for param, accumulated, rows in zip(params, sums, touched):
-        optimizer.state[param] = {"step": steps_taken, "sum": Tensor(accumulated[rows])}
+        optimizer.state[param] = {"step": steps_taken, "sum": as_tensor(accumulated[rows])}
     optimizer.step()
     for param, table, accumulated, rows in zip(params, tables, sums, touched):
         table[rows] = param.numpy()
@@ -204,7 +205,7 @@ def train_glove(cooccurrences, dim=50, epochs=25, x_max=100.0, alpha=0.75, learn
             centres, i = np.unique(rows[sel], return_inverse=True)
             contexts, j = np.unique(cols[sel], return_inverse=True)
             touched = (centres, contexts, centres, contexts)
-            block = [Tensor(table[r], requires_grad=True) for table, r in zip(tables, touched)]
+            block = [as_tensor(table[r]).requires_grad_() for table, r in zip(tables, touched)]
             loss = glove_loss(*block, i, j, x[sel], x_max, alpha)
             loss.backward()
             total += loss.item()

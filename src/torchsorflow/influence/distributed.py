@@ -15,6 +15,7 @@ from __future__ import annotations
 import numpy as np
 
 from .objective import Objective
+from ..ops.creation import as_tensor
 
 
 def shard_bounds(n: int, rank: int, world_size: int) -> tuple[int, int]:
@@ -71,14 +72,13 @@ class DistributedObjective(Objective):
         if rows is None:
             return super().hvp(theta, v, weights)
         from ..func import grad, jvp
-        from ..tensor import Tensor
         rows = np.asarray(rows)
         mine = rows[(rows >= self.shard.start) & (rows < self.shard.stop)]
         partial = np.zeros(self.size)
         if len(mine):
             risk = self._chunk_risk(mine, None)
-            partial = jvp(grad(risk), (Tensor(np.asarray(theta, np.float64)),),
-                          (Tensor(np.asarray(v, np.float64)),))[1].numpy()
+            partial = jvp(grad(risk), (as_tensor(np.asarray(theta, np.float64)),),
+                          (as_tensor(np.asarray(v, np.float64)),))[1].numpy()
         return self.l2 * np.asarray(v, np.float64) + self.n / len(rows) * self._total(partial)
 
     def losses(self, theta, data=None):

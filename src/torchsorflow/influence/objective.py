@@ -36,6 +36,7 @@ from ..autodiff.tracer import no_grad
 from ..func import grad, jacrev, jvp, vjp
 from ..nn.utils.stateless import functional_call
 from ..tensor import Tensor
+from ..ops.creation import as_tensor
 
 
 def _as_array(x):
@@ -145,8 +146,8 @@ class Objective:
 
     # --- per-example losses -----------------------------------------------------------------------
     def _losses(self, theta, inputs, targets):
-        out = functional_call(self.model, self.unflatten(theta), (Tensor(inputs),))
-        losses = self.loss(out, Tensor(targets))
+        out = functional_call(self.model, self.unflatten(theta), (as_tensor(inputs),))
+        losses = self.loss(out, as_tensor(targets))
         if tuple(losses.shape) != (len(targets),):
             raise ValueError(f"loss_fn returned shape {tuple(losses.shape)} for a batch of "
                              f"{len(targets)} examples; it must return one loss per example")
@@ -162,26 +163,26 @@ class Objective:
     def losses(self, theta, data=None):
         """Per-example losses L(z, θ) on ``data`` (default: the training set), as an array."""
         inputs, targets = self._data(data)
-        theta = Tensor(np.asarray(theta, dtype=np.float64))
+        theta = as_tensor(np.asarray(theta, dtype=np.float64))
         with no_grad():
             return np.concatenate([self._losses(theta, inputs[s], targets[s]).numpy()
                                    for s in self._chunks(len(targets))])
 
     def outputs(self, theta, inputs):
         """The model's outputs (logits) at ``theta`` for ``inputs``, as an array."""
-        theta = Tensor(np.asarray(theta, dtype=np.float64))
+        theta = as_tensor(np.asarray(theta, dtype=np.float64))
         inputs = np.asarray(inputs)
         if np.issubdtype(inputs.dtype, np.floating):  # the model copy is float64
             inputs = inputs.astype(np.float64)
         with no_grad():
             return np.concatenate([
-                functional_call(self.model, self.unflatten(theta), (Tensor(inputs[s]),)).numpy()
+                functional_call(self.model, self.unflatten(theta), (as_tensor(inputs[s]),)).numpy()
                 for s in self._chunks(len(inputs))])
 
     # --- R_w and its derivatives ------------------------------------------------------------------
     def _chunk_risk(self, sl, weights):
         inputs, targets = self.inputs[sl], self.targets[sl]
-        w = None if weights is None else Tensor(np.asarray(weights[sl], dtype=np.float64))
+        w = None if weights is None else as_tensor(np.asarray(weights[sl], dtype=np.float64))
 
         def risk(theta):
             losses = self._losses(theta, inputs, targets)
@@ -203,23 +204,24 @@ class Objective:
         theta = np.asarray(theta, dtype=np.float64)
         partial = np.zeros(self.size + 1)
         for sl in self._train_slices():
-            out, pullback = vjp(self._chunk_risk(sl, weights), Tensor(theta))
+            out, pullback = vjp(self._chunk_risk(sl, weights), as_tensor(theta))
             partial[0] += float(out.numpy())
-            partial[1:] += pullback(Tensor(np.ones((), np.float64)))[0].numpy()
+            partial[1:] += pullback(as_tensor(np.ones((), np.float64)))[0].numpy()
         total = self._total(partial)
         return float(0.5 * self.l2 * theta @ theta + total[0]), self.l2 * theta + total[1:]
 
     def hvp(self, theta, v, weights=None, rows=None):
         """∇²R_w(θ) v by forward-over-reverse; ``rows`` (an index array) gives the Hessian of that
         mini-batch's mean loss instead (LiSSA's stochastic estimate)."""
-        theta, v = Tensor(np.asarray(theta, np.float64)), np.asarray(v, np.float64)
+        theta, v = as_tensor(np.asarray(theta, np.float64)), np.asarray(v, np.float64)
         if rows is not None:
             risk = self._chunk_risk(np.asarray(rows), None)
             scale = self.n / len(rows)
-            return self.l2 * v + scale * jvp(grad(risk), (theta,), (Tensor(v),))[1].numpy()
+            return self.l2 * v + scale * jvp(grad(risk), (theta,), (as_tensor(v),))[1].numpy()
         partial = np.zeros(self.size)
         for sl in self._train_slices():
-            partial += jvp(grad(self._chunk_risk(sl, weights)), (theta,), (Tensor(v),))[1].numpy()
+            risk = self._chunk_risk(sl, weights)
+            partial += jvp(grad(risk), (theta,), (as_tensor(v),))[1].numpy()
         return self.l2 * v + self._total(partial)
 
     def hessian(self, theta, weights=None):
@@ -229,7 +231,7 @@ class Objective:
         ``jacrev(grad(f))`` instead: the gradient's graph is recorded once and swept backwards P
         times, which is several times cheaper for the small P an exact solve is meant for.
         """
-        theta = Tensor(np.asarray(theta, np.float64))
+        theta = as_tensor(np.asarray(theta, np.float64))
         partial = np.zeros((self.size, self.size))
         for sl in self._train_slices():
             partial += jacrev(grad(self._chunk_risk(sl, weights)))(theta).numpy()
@@ -238,7 +240,7 @@ class Objective:
 
     def example_hessian(self, theta, rows):
         """(1/N) Σ_{i in rows} ∇²L(zᵢ, θ): the change of ∇²R_w per unit change of those wᵢ."""
-        theta = Tensor(np.asarray(theta, np.float64))
+        theta = as_tensor(np.asarray(theta, np.float64))
         part = jacrev(grad(self._chunk_risk(np.asarray(rows, dtype=np.int64), None)))(theta)
         return part.numpy()
 
@@ -247,7 +249,7 @@ class Objective:
         """⟨∇θ L(zᵢ, θ), v⟩ for every example of ``data`` at once: one forward-mode pass over the
         per-example loss vector (its Jacobian times v), with no per-example gradient formed."""
         inputs, targets = self._data(data)
-        theta, v = Tensor(np.asarray(theta, np.float64)), Tensor(np.asarray(v, np.float64))
+        theta, v = as_tensor(np.asarray(theta, np.float64)), as_tensor(np.asarray(v, np.float64))
         return np.concatenate([
             jvp(lambda th, s=s: self._losses(th, inputs[s], targets[s]), (theta,), (v,))[1].numpy()
             for s in self._chunks(len(targets))])
@@ -268,7 +270,7 @@ class Objective:
                              f"{self.names} do not all belong to nn.Linear layers")
         if method not in ("general", "linear"):
             raise ValueError(f"method must be 'auto', 'general' or 'linear', got {method!r}")
-        theta = Tensor(np.asarray(theta, np.float64))
+        theta = as_tensor(np.asarray(theta, np.float64))
         rows = []
         for s in self._chunks(len(targets), chunk if method == "general" else None):
             if method == "general":
@@ -313,8 +315,8 @@ class Objective:
                 probes.update(zip(layers, probe_values))
                 return self._losses(theta, inputs, targets).sum()
 
-            _, pullback = vjp(total_loss, *[Tensor(np.zeros(shapes[layer])) for layer in layers])
-            output_grads = dict(zip(layers, (g.numpy() for g in pullback(Tensor(np.ones(()))))))
+            _, pullback = vjp(total_loss, *[as_tensor(np.zeros(shapes[layer])) for layer in layers])
+            output_grads = dict(zip(layers, (g.numpy() for g in pullback(as_tensor(np.ones(()))))))
         except _CalledTwice:
             return self.per_example_grads(theta, (inputs, targets), method="general")
         finally:

@@ -27,7 +27,7 @@ import numpy as np
 
 from .. import nn
 from ..autodiff.tracer import no_grad
-from ..tensor import Tensor
+from ..ops.creation import as_tensor
 
 
 def last_linear(model):
@@ -54,7 +54,7 @@ def frozen_features(model, inputs, batch_size=512, distributed=False):
     try:
         with no_grad():
             for start in range(0, len(inputs), batch_size):
-                model(Tensor(np.asarray(inputs[start:start + batch_size], dtype=np.float32)))
+                model(as_tensor(np.asarray(inputs[start:start + batch_size], dtype=np.float32)))
     finally:
         handle.remove()
         model.train(was_training)

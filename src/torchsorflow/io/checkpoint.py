@@ -47,6 +47,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from .safetensors import SafetensorsError, is_buffer, load_file, save_file
+from ..ops.creation import as_tensor
 
 STRUCTURE_KEY = "torchsorflow.structure"
 FORMAT_KEY = "format"
@@ -77,7 +78,7 @@ def load(path, verify: bool = True, mmap: bool = False, name: str | None = None)
     :func:`~torchsorflow.io.safetensors.load_file`). ``path`` may be the file's contents as bytes,
     which ``name`` then names in messages."""
     arrays, metadata = load_file(path, with_metadata=True, verify=verify, mmap=mmap, name=name)
-    tensors = {name: Tensor(array) for name, array in arrays.items()}
+    tensors = {name: as_tensor(array) for name, array in arrays.items()}
     if STRUCTURE_KEY not in metadata:
         return tensors
     path = name or ("<bytes>" if is_buffer(path) else os.fspath(path))
@@ -239,7 +240,7 @@ def _tensor(node, tensors, unused, path, bad):
     if not all(isinstance(value, bool) for value in flags.values()):
         raise bad(f"tensor {name!r}: requires_grad and parameter must be true or false, got "
                   f"{flags}")
-    tensor = tensors[name] if name in unused else Tensor(tensors[name])
+    tensor = tensors[name] if name in unused else as_tensor(tensors[name])
     unused.discard(name)
     if flags["requires_grad"] and not tensor.is_floating_point():
         raise bad(f"tensor {name!r} of dtype {tensor.dtype} cannot require gradients")

@@ -31,6 +31,7 @@ from .. import nn, ops
 from ..autodiff.tracer import no_grad
 from ..nn import functional as F
 from ..tensor import Tensor
+from ..ops.creation import as_tensor
 
 __all__ = ["GPT", "GPTConfig", "HPARAMS", "from_checkpoint"]
 
@@ -144,7 +145,7 @@ class GPT(nn.Module):
         self.hparams = {k: getattr(config, k) for k in HPARAMS}
 
     def forward(self, idx: Tensor, targets: Tensor | None = None):
-        idx = idx if isinstance(idx, Tensor) else Tensor(idx)
+        idx = idx if isinstance(idx, Tensor) else as_tensor(idx)
         if idx.dtype.kind not in "iu":
             idx = idx.long()
         B, T = idx.shape

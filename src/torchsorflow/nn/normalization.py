@@ -25,6 +25,7 @@ from . import functional as F
 from .common_types import _dtype_t
 from .module import Module
 from .parameter import Parameter
+from ..ops.creation import as_tensor
 
 
 class _BatchNorm(Module):
@@ -52,7 +53,7 @@ class _BatchNorm(Module):
         if track_running_stats:
             self.register_buffer("running_mean", ops.zeros(num_features, dtype=dtype))
             self.register_buffer("running_var", ops.ones(num_features, dtype=dtype))
-            self.register_buffer("num_batches_tracked", Tensor(np.array(0, dtype=np.int64)))
+            self.register_buffer("num_batches_tracked", as_tensor(np.array(0, dtype=np.int64)))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)

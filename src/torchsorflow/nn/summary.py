@@ -45,6 +45,7 @@ from ..tensor import Tensor
 from .conv import _Conv, _ConvTransposeNd
 from .linear import Linear
 from .module import Module, size_str
+from ..ops.creation import as_tensor
 
 __all__ = ["summary", "ModelSummary", "LayerRow", "register_mac_counter"]
 
@@ -393,14 +394,14 @@ def summary(model, input_size=None, depth=3, input_data=None, dtype=None):
                  for m in names}
     if input_data is not None:
         inputs = tuple(input_data) if isinstance(input_data, (tuple, list)) else (input_data,)
-        inputs = tuple(x if isinstance(x, Tensor) else Tensor(x) for x in inputs)
+        inputs = tuple(x if isinstance(x, Tensor) else as_tensor(x) for x in inputs)
         sizes = [list(x.shape) for x in inputs]
     elif sizes is not None:
         if dtype is None:
             floating = [p.dtype for ps in params_of.values() for p in ps.values()
                         if np.issubdtype(p.dtype, np.floating)]
             dtype = floating[0] if floating else np.float32
-        inputs = tuple(Tensor(np.zeros(size, dtype=dtype)) for size in sizes)
+        inputs = tuple(as_tensor(np.zeros(size, dtype=dtype)) for size in sizes)
     records, forward_backward = (None, 0) if sizes is None else _record_forward(model, inputs,
                                                                                  names)
     result = ModelSummary(model._get_name(), None if sizes is None else

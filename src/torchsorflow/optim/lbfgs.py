@@ -33,6 +33,7 @@ import numpy as np
 from ..autodiff.tracer import enable_grad
 from ..tensor import Tensor
 from .optimizer import Optimizer
+from ..ops.creation import as_tensor
 
 
 class LBFGS(Optimizer):
@@ -167,8 +168,8 @@ class LBFGS(Optimizer):
                     or abs(loss - prev_loss) < tolerance_change):
                 break
 
-        state.update(d=_tensor(d), t=t, old_dirs=[Tensor(v) for v in old_dirs],
-                     old_stps=[Tensor(v) for v in old_stps], ro=ro, H_diag=H_diag,
+        state.update(d=_tensor(d), t=t, old_dirs=[as_tensor(v) for v in old_dirs],
+                     old_stps=[as_tensor(v) for v in old_stps], ro=ro, H_diag=H_diag,
                      prev_flat_grad=_tensor(prev_flat_grad), prev_loss=prev_loss)
         return orig_loss
 
@@ -180,7 +181,7 @@ def _array(value):
 
 
 def _tensor(array):
-    return None if array is None else Tensor(array)
+    return None if array is None else as_tensor(array)
 
 
 def _two_loop_direction(flat_grad, old_dirs, old_stps, ro, H_diag, al):

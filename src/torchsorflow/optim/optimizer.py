@@ -43,6 +43,7 @@ import numpy as np
 
 from ..autodiff.tracer import enable_grad
 from ..tensor import Tensor
+from ..ops.creation import as_tensor
 
 
 # What an optimizer takes: Tensors, or dicts of options with a "params" entry (parameter groups).
@@ -142,7 +143,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad = Tensor(np.zeros_like(p.grad.numpy()))
+                    p.grad = as_tensor(np.zeros_like(p.grad.numpy()))
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; returns ``closure()`` if one is given."""
@@ -242,7 +243,7 @@ class Optimizer:
                                  f"{expected}")
             if array.ndim == 0:
                 return array.item()
-            return Tensor(array)
+            return as_tensor(array)
         return copy.deepcopy(value)
 
     def _state_shape(self, param: Tensor) -> tuple:
@@ -296,14 +297,14 @@ def weight_decay_(param: np.ndarray, grad: np.ndarray, group: dict) -> np.ndarra
 
 def zeros_state(param: Tensor, fill: float = 0.0) -> Tensor:
     """A state buffer shaped like ``param`` (moment estimates start at zero)."""
-    return Tensor(np.full_like(param.numpy(), fill))
+    return as_tensor(np.full_like(param.numpy(), fill))
 
 
 def state_buffer(state: dict, name: str, like: np.ndarray) -> np.ndarray:
     """The array of ``state[name]``, created as zeros the first time (also when an option such as
     ``amsgrad`` or ``centered`` is switched on between steps)."""
     if name not in state:
-        state[name] = Tensor(np.zeros_like(like))
+        state[name] = as_tensor(np.zeros_like(like))
     return state[name].numpy()
 
 

@@ -24,8 +24,8 @@ Sutskever et al. who write ``b = momentum * b + lr * g``; the two agree while ``
 """
 from __future__ import annotations
 
-from ..tensor import Tensor
 from .optimizer import Optimizer, weight_decay_
+from ..ops.creation import as_tensor
 
 
 class SGD(Optimizer):
@@ -45,7 +45,7 @@ class SGD(Optimizer):
         if momentum != 0:
             buffer = state.get("momentum_buffer")
             if buffer is None:
-                state["momentum_buffer"] = Tensor(grad.copy())
+                state["momentum_buffer"] = as_tensor(grad.copy())
                 buffer = state["momentum_buffer"].numpy()
             else:
                 buffer = buffer.numpy()

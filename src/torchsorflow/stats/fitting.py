@@ -44,6 +44,7 @@ from ..tensor import Tensor
 from ..distributions import (Bernoulli, Beta, Categorical, Distribution, Exponential, Gamma,
                              Laplace, LogNormal, MultivariateNormal, Normal, Poisson, StudentT)
 from ..distributions.likelihood import constant_value
+from ..ops.creation import as_tensor
 
 FAMILIES = (Normal, MultivariateNormal, Exponential, Bernoulli, Categorical, Poisson, Gamma, Beta,
             Laplace, LogNormal, StudentT)
@@ -179,7 +180,7 @@ def _rescaled(cls, params, e, inverse=False):
 
 def _free_factors(cls, theta, stats, e):
     """θ_x = f ⊙ θ_(x/2**e): the factor of each free coordinate, through the parameters."""
-    params = cls._free_to_params(Tensor(np.ones_like(theta)), stats)
+    params = cls._free_to_params(as_tensor(np.ones_like(theta)), stats)
     ones = {k: np.ones(np.shape(getattr(v, "_array", v))) for k, v in params.items()}
     return cls._params_to_free(_rescaled(cls, ones, e), stats)
 
@@ -229,9 +230,9 @@ def _standard_errors(cls, theta, stats):
     if cls.scalar_parameters:  # θ lists the parameters themselves: J is the identity
         jacobian = np.eye(len(theta))
     else:
-        jacobian = jacrev(flat_params)(Tensor(theta))._array
+        jacobian = jacrev(flat_params)(as_tensor(theta))._array
     variances = np.einsum("ij,jk,ik->i", jacobian, covariance, jacobian)
-    shapes = [p.shape for p in cls._free_to_params(Tensor(theta), stats).values()]
+    shapes = [p.shape for p in cls._free_to_params(as_tensor(theta), stats).values()]
     stderr, offset = {}, 0
     for name, shape in zip(cls.fit_constraints, shapes):
         size = math.prod(shape)
@@ -286,9 +287,9 @@ def fit(dist, data, method="auto", start=None):
         if not converged:
             message = f"the optimizer stopped without converging: {result.message}"
             warnings.warn(f"{cls.__name__}: {message}", RuntimeWarning, stacklevel=2)
-        params = {k: _plain(v) for k, v in cls._free_to_params(Tensor(theta), stats).items()}
+        params = {k: _plain(v) for k, v in cls._free_to_params(as_tensor(theta), stats).items()}
 
-    loglik = float(cls._loglik(cls._free_to_params(Tensor(theta), stats), stats).item())
+    loglik = float(cls._loglik(cls._free_to_params(as_tensor(theta), stats), stats).item())
     stderr, covariance, kind, problem = _standard_errors(cls, theta, stats)
     k, n = len(theta), stats["n"]
     if e:   # back to the data's units: the density of x is that of x / 2**e over 2**(e·d)

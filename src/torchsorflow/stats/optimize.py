@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..func import hessian, value_and_grad
-from ..tensor import Tensor
+from ..ops.creation import as_tensor
 
 
 @dataclass
@@ -75,7 +75,7 @@ def newton_minimize(objective, x0, max_iter=100, step_tol=1e-11, grad_tol=1e-13)
         counts as f = +inf, so the line search simply backs off from it."""
         try:
             with np.errstate(all="ignore"):
-                value, grad = value_grad(Tensor(x))
+                value, grad = value_grad(as_tensor(x))
         except (ValueError, ArithmeticError, np.linalg.LinAlgError):
             return np.inf, np.full_like(x, np.nan)
         return float(value.item()), grad._array.astype(np.float64)
@@ -87,7 +87,7 @@ def newton_minimize(objective, x0, max_iter=100, step_tol=1e-11, grad_tol=1e-13)
     for iteration in range(1, max_iter + 1):
         if np.max(np.abs(g), initial=0.0) <= grad_tol:
             return NewtonResult(x, f, g, iteration - 1, True, "gradient vanished")
-        step = _descent_direction(hess(Tensor(x))._array, g)
+        step = _descent_direction(hess(as_tensor(x))._array, g)
         slope = float(g @ step)
         # Done when the step is negligible, or when the decrease Newton predicts (half the
         # "Newton decrement" gᵀH⁻¹g) is below the rounding error of f: then no step can be

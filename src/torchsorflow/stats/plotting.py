@@ -9,11 +9,11 @@ from __future__ import annotations
 import numpy as np
 
 from .._optional import require
-from ..tensor import Tensor
+from ..ops.creation import as_tensor
 
 
 def _density(dist, grid):
-    return np.exp(dist.log_prob(Tensor(grid), validate_args=False)._array)
+    return np.exp(dist.log_prob(as_tensor(grid), validate_args=False)._array)
 
 
 def _draw_discrete(axes, dist, x, support):

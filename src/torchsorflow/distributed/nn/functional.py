@@ -32,6 +32,7 @@ from ..collectives import (
     reduce_scatter_array,
 )
 from ..process_group import _default_group
+from ...ops.creation import as_tensor
 
 __all__ = ["ReduceOp", "all_reduce", "all_gather", "all_gather_tensor", "reduce_scatter",
            "reduce_scatter_tensor", "broadcast"]
@@ -151,7 +152,7 @@ def broadcast(tensor, src, group=None):
 
 
 def _as_tensor(x):
-    return x if isinstance(x, Tensor) else Tensor(x)
+    return x if isinstance(x, Tensor) else as_tensor(x)
 
 
 def _dim(dim, ndim):

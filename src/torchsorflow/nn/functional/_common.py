@@ -4,7 +4,9 @@ from __future__ import annotations
 import numpy as np
 
 from ... import ops
-from ...tensor import Tensor
+from ...ops.creation import as_tensor
+
+__all__ = ["as_tensor", "batched", "check_conv_dtypes", "check_linear_dtypes", "ntuple"]
 
 # dtype names as PyTorch's messages print them: ScalarType names ("Double") and C++ type names.
 _TITLES = {"float64": "Double", "float32": "Float", "float16": "Half", "int64": "Long",
@@ -13,10 +15,6 @@ _TITLES = {"float64": "Double", "float32": "Float", "float16": "Half", "int64": 
 _CPP = {"float64": "double", "float32": "float", "float16": "c10::Half", "int64": "long int",
         "int32": "int", "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
         "bool": "bool"}
-
-
-def as_tensor(x):
-    return x if isinstance(x, Tensor) else Tensor(x)
 
 
 def _is_int(value):

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 
 from ...tensor import Tensor
+from ...ops.creation import as_tensor
 
 __all__ = ["one_hot"]
 
@@ -16,4 +17,4 @@ def one_hot(tensor, num_classes=-1):
     if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
         raise ValueError(f"one_hot: class values must be in [0, {num_classes}), got "
                          f"[{labels.min()}, {labels.max()}]")
-    return Tensor((labels[..., None] == np.arange(num_classes)).astype(np.int64))
+    return as_tensor((labels[..., None] == np.arange(num_classes)).astype(np.int64))

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import contextlib
 
-from ...tensor import Tensor
+from ...ops.creation import as_tensor
 
 
 def _registry_of(module, path):
@@ -58,7 +58,7 @@ def reparametrize(module, values, tie_weights=True, strict=False):
         for path, value in list(values.items()) + list(tied.items()):
             registry, name = _registry_of(module, path)
             saved.append((registry, name, registry[name]))
-            registry[name] = value if isinstance(value, Tensor) or value is None else Tensor(value)
+            registry[name] = value if value is None else as_tensor(value)
         yield module
     finally:
         for registry, name, original in reversed(saved):
