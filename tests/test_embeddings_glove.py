@@ -9,7 +9,7 @@ from torchsorflow.cli import main
 from torchsorflow.embeddings import load_glove
 from torchsorflow.embeddings.glove import (build_vocab, cooccurrence_matrix, glove_loss,
                                            train_glove, train_glove_on_corpus, weighting)
-from torchsorflow.tensor import Tensor
+import torchsorflow as tsf
 
 
 def naive_cooccurrences(lines, vocab, window):
@@ -68,7 +68,7 @@ def closed_form(W, C, b, c, rows, cols, x):
 
 
 def autodiff_loss_and_grads(params, rows, cols, x):
-    tensors = [Tensor(p, requires_grad=True) for p in params]
+    tensors = [tsf.tensor(p, requires_grad=True) for p in params]
     loss = glove_loss(*tensors, rows, cols, x)
     loss.backward()
     return loss.item(), [t.grad.numpy() for t in tensors]
@@ -114,9 +114,10 @@ def test_row_steps_equal_dense_adagrad_on_whole_tables():
     entries = X.data > 0
     r, k, v = X.row[entries].astype(np.int64), X.col[entries].astype(np.int64), X.data[entries]
     rng = np.random.default_rng(3)
-    tables = [Tensor((rng.random((7, 4)) - 0.5) / 4, requires_grad=True),
-              Tensor((rng.random((7, 4)) - 0.5) / 4, requires_grad=True),
-              Tensor(np.zeros(7), requires_grad=True), Tensor(np.zeros(7), requires_grad=True)]
+    tables = [tsf.tensor((rng.random((7, 4)) - 0.5) / 4, requires_grad=True),
+              tsf.tensor((rng.random((7, 4)) - 0.5) / 4, requires_grad=True),
+              tsf.tensor(np.zeros(7), requires_grad=True),
+              tsf.tensor(np.zeros(7), requires_grad=True)]
     optimizer = Adagrad(tables, lr=0.05, initial_accumulator_value=1.0)
     for _ in range(3):
         order = rng.permutation(len(v))

@@ -140,6 +140,11 @@ def test_dlpack_round_trips_share_memory():
 # --- constructors, devices, dtypes ------------------------------------------------------------
 def test_legacy_constructor_and_factories_take_torchs_arguments():
     assert tsf.Tensor(2, 3).shape == (2, 3) and tsf.Tensor(2, 3).dtype == tsf.float32
+    assert tsf.Tensor(np.arange(3)).dtype == tsf.float32   # torch.Tensor is a FloatTensor
+    assert tsf.Tensor([[1, 2]]).tolist() == [[1.0, 2.0]]
+    assert tsf.LongTensor([1.0, 2.0]).dtype == tsf.int64 and tsf.FloatTensor(2).shape == (2,)
+    assert tsf.ByteTensor(2, 2).dtype == tsf.uint8 and tsf.LongTensor(3).type() == \
+        "torch.LongTensor"
     assert tsf.zeros(2, 3, dtype=tsf.long, device="cpu").dtype == tsf.int64
     assert tsf.ones((2,), requires_grad=True).requires_grad
     assert tsf.full((2,), 3).dtype == tsf.int64 and tsf.full((2,), 3.0).dtype == tsf.float32

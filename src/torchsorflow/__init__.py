@@ -16,6 +16,8 @@ __version__ = "0.1.0"
 
 # isort: off
 from .tensor import Tensor  # first: the Tensor type registers itself with the tracer
+from .tensor import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor,
+                     IntTensor, LongTensor, ShortTensor)
 from . import autodiff, autograd, backends, cuda, func, linalg, ops, runtime, sparse, utils
 # isort: on
 from .autodiff.tracer import (enable_grad, inference_mode, is_grad_enabled, no_grad,
@@ -157,7 +159,9 @@ def __getattr__(name):
 
 __all__ = [
     # the Tensor, dtypes and the device
-    "Tensor", "Size", "device", "float16", "float32", "float64", "half", "float",
+    "Tensor", "FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor",
+    "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor", "Size", "device", "float16",
+    "float32", "float64", "half", "float",
     "double", "int8", "int16", "int32", "int64", "short", "int", "long", "uint8", "bool",
     "bool_", "complex64", "complex128", "cfloat", "cdouble", "finfo", "iinfo",
     "get_default_dtype", "set_default_dtype", "is_tensor", "is_floating_point", "numel",

@@ -53,8 +53,9 @@ _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "
 class Tensor(Box):
     """A multi-dimensional array with PyTorch's API and automatic differentiation.
 
-    ``Tensor(2, 3)`` is a new float32 Tensor of that size (zeros), as PyTorch's legacy
-    constructor; ``Tensor(data)`` wraps data (prefer :func:`torchsorflow.tensor`).
+    PyTorch's legacy constructor: ``Tensor(2, 3)`` is a new float32 Tensor of that size (zeros),
+    ``Tensor(data)`` the data as float32 (``torch.Tensor`` is ``torch.FloatTensor``). Prefer
+    :func:`torchsorflow.tensor`, which keeps the data's dtype.
     """
 
     __slots__ = ()
@@ -66,9 +67,9 @@ class Tensor(Box):
         check_device(device, "Tensor")
         if args and all(type(a) is int for a in args):  # Tensor(2, 3): a size
             array = np.zeros(args, to_dtype(dtype) or backend.default_float)
-        elif len(args) == 1:
+        elif len(args) == 1:  # Tensor(data): the data in the default float dtype, as torch's
             data = args[0]._array if isinstance(args[0], Box) else args[0]
-            array = backend.as_array(data, dtype)
+            array = backend.as_array(data, dtype or backend.default_float)
         elif not args:
             array = np.zeros((0,), to_dtype(dtype) or backend.default_float)
         else:
@@ -631,6 +632,27 @@ class Tensor(Box):
     def __rshift__(self, other): return pw.bitwise_right_shift(self, other)
     def __rlshift__(self, other): return pw.bitwise_left_shift(other, self)
     def __rrshift__(self, other): return pw.bitwise_right_shift(other, self)
+
+
+def _legacy_type(name, dtype):
+    """``torch.FloatTensor(2, 3)`` / ``torch.LongTensor([1, 2])``: the legacy constructor with a
+    fixed dtype."""
+    def construct(*args, device=None):
+        return Tensor(*args, dtype=dtype, device=device)
+    construct.__name__ = construct.__qualname__ = name
+    construct.__doc__ = f"``torch.{name}``: :class:`Tensor`'s legacy constructor, dtype {dtype}."
+    return construct
+
+
+FloatTensor = _legacy_type("FloatTensor", backend.float32)
+DoubleTensor = _legacy_type("DoubleTensor", backend.float64)
+HalfTensor = _legacy_type("HalfTensor", backend.float16)
+LongTensor = _legacy_type("LongTensor", backend.int64)
+IntTensor = _legacy_type("IntTensor", backend.int32)
+ShortTensor = _legacy_type("ShortTensor", backend.int16)
+CharTensor = _legacy_type("CharTensor", backend.int8)
+ByteTensor = _legacy_type("ByteTensor", backend.uint8)
+BoolTensor = _legacy_type("BoolTensor", backend.bool_)
 
 
 def _rebuild(cls, array, requires_grad):
