@@ -1,0 +1,318 @@
+"""NumPy loops of the recurrent layers (LSTM, GRU, Elman RNN) over a packed sequence.
+
+:func:`forward` and :func:`backward` work on arrays only; :mod:`torchsorflow.ops.recurrent` makes
+them one differentiable primitive per cell type and explains the layout (packed rows, ``steps``
+as ``(first row, rows)`` pairs in visiting order, one flat output ``[y, h_n, c_n]``).
+
+Both loops do as little per step as possible, because every NumPy call costs about a
+microsecond whatever its size and a step's arrays are small (batch × hidden):
+
+* the input projections of all steps are one product before the loop, and the weight gradients
+  and the input's cotangent are products after the backward loop, over the gates' cotangents of
+  all steps kept in one (N, gates) array; inside the loops remain the recurrent products
+  ``h Wₕₕᵀ`` and ``δ Wₕₕ``, which depend on the previous step;
+* the activated gates are computed in place in the projection array, which the backward pass
+  then reads (no copies), and the gates' cotangents are written straight into their rows;
+* per-step temporaries are slices of workspaces allocated once per call.
+
+The names follow the gate equations: LSTM ``i, f, g, o`` (sigmoid, sigmoid, tanh, sigmoid),
+``c' = f⊙c + i⊙g``, ``h' = o⊙tanh(c')`` (then ``h' Wₕᵣᵀ`` with a projection); GRU ``r, z, n``,
+``h' = n + z⊙(h − n)``; Elman ``h' = act(pre)``.
+"""
+from __future__ import annotations
+
+import numpy as np
+from scipy.special import expit
+
+from .runtime import matmul
+
+__all__ = ["forward", "backward"]
+
+
+def _sizes(arrays):
+    x, h0 = arrays["x"], arrays["h0"]
+    return x.shape[0], h0.shape[0], arrays["w_hh"].shape[1]
+
+
+def _input_projection(x, w_ih, bias):
+    """``x Wᵢₕᵀ + bias`` for all rows at once, in x's dtype."""
+    out = matmul(x, w_ih.T)
+    if bias is not None:
+        out += bias
+    return out
+
+
+def _flat(y, h, c=None):
+    parts = [y.reshape(-1), h.reshape(-1)] + ([] if c is None else [c.reshape(-1)])
+    return np.concatenate(parts)
+
+
+# --- forward ----------------------------------------------------------------------------------
+def forward(mode, arrays, steps, keep):
+    """``(flat output, saved)``: ``saved`` holds what :func:`backward` needs when ``keep``,
+    else ``None``."""
+    if mode == "LSTM":
+        return _lstm_forward(arrays, steps, keep)
+    if mode == "GRU":
+        return _gru_forward(arrays, steps, keep)
+    return _rnn_forward(arrays, steps, keep, relu=mode == "RNN_RELU")
+
+
+def _lstm_forward(a, steps, keep):
+    x, w_hh, w_hr = a["x"], a["w_hh"], a["w_hr"]
+    n, batch, width = _sizes(a)
+    hidden = a["c0"].shape[1]
+    bias = None if a["b_ih"] is None else a["b_ih"] + a["b_hh"]
+    gates = _input_projection(x, a["w_ih"], bias)          # (N, 4H), activated in place
+    w_hh_t = w_hh.T
+    dtype = gates.dtype
+    h = a["h0"].astype(dtype, copy=True)
+    c = a["c0"].astype(dtype, copy=True)
+    y = np.empty((n, width), dtype)
+    tanh_c = np.empty((n, hidden), dtype)                  # tanh(c_t), kept for backward
+    h_prev = np.empty((n, width), dtype) if keep else None
+    c_prev = np.empty((n, hidden), dtype) if keep else None
+    hh_all = np.empty((n, hidden), dtype) if keep and w_hr is not None else None
+    work = np.empty((batch, hidden), dtype)
+    two, three = 2 * hidden, 3 * hidden
+    for start, rows in steps:
+        stop = start + rows
+        g = gates[start:stop]
+        hp, cp = h[:rows], c[:rows]
+        if keep:
+            h_prev[start:stop] = hp
+            c_prev[start:stop] = cp
+        g += matmul(hp, w_hh_t)
+        expit(g[:, :two], out=g[:, :two])
+        np.tanh(g[:, two:three], out=g[:, two:three])
+        expit(g[:, three:], out=g[:, three:])
+        ig = np.multiply(g[:, :hidden], g[:, two:three], out=work[:rows])
+        cp *= g[:, hidden:two]
+        cp += ig
+        tc = np.tanh(cp, out=tanh_c[start:stop])
+        if w_hr is None:
+            np.multiply(g[:, three:], tc, out=y[start:stop])
+        else:
+            hh = np.multiply(g[:, three:], tc, out=work[:rows])
+            if keep:
+                hh_all[start:stop] = hh
+            np.matmul(hh, w_hr.T, out=y[start:stop])
+        hp[...] = y[start:stop]
+    saved = None
+    if keep:
+        saved = {"gates": gates, "tanh_c": tanh_c, "h_prev": h_prev, "c_prev": c_prev,
+                 "hh": hh_all}
+    return _flat(y, h, c), saved
+
+
+def _gru_forward(a, steps, keep):
+    x, w_hh, b_hh = a["x"], a["w_hh"], a["b_hh"]
+    n, batch, hidden = _sizes(a)
+    gi = _input_projection(x, a["w_ih"], a["b_ih"])          # (N, 3H): r, z, n
+    dtype = gi.dtype
+    w_hh_t = w_hh.T
+    two = 2 * hidden
+    h = a["h0"].astype(dtype, copy=True)
+    y = np.empty((n, hidden), dtype)
+    hn_all = np.empty((n, hidden), dtype) if keep else None   # Wₕₙh + bₕₙ of every step
+    h_prev = np.empty((n, hidden), dtype) if keep else None
+    for start, rows in steps:
+        stop = start + rows
+        hp = h[:rows]
+        if keep:
+            h_prev[start:stop] = hp
+        gh = matmul(hp, w_hh_t)
+        if b_hh is not None:
+            gh += b_hh
+        rz = gi[start:stop, :two]
+        rz += gh[:, :two]
+        expit(rz, out=rz)
+        hn = gh[:, two:]
+        if keep:
+            hn_all[start:stop] = hn
+        new = gi[start:stop, two:]
+        hn *= rz[:, :hidden]
+        new += hn
+        np.tanh(new, out=new)
+        out = np.subtract(hp, new, out=y[start:stop])
+        out *= rz[:, hidden:]
+        out += new
+        hp[...] = out
+    saved = {"gates": gi, "hn": hn_all, "h_prev": h_prev} if keep else None
+    return _flat(y, h), saved
+
+
+def _rnn_forward(a, steps, keep, relu):
+    x, w_hh = a["x"], a["w_hh"]
+    n, batch, hidden = _sizes(a)
+    bias = None if a["b_ih"] is None else a["b_ih"] + a["b_hh"]
+    y = _input_projection(x, a["w_ih"], bias)                # pre-activations, then outputs
+    dtype = y.dtype
+    w_hh_t = w_hh.T
+    h = a["h0"].astype(dtype, copy=True)
+    h_prev = np.empty((n, hidden), dtype) if keep else None
+    for start, rows in steps:
+        stop = start + rows
+        hp = h[:rows]
+        if keep:
+            h_prev[start:stop] = hp
+        pre = y[start:stop]
+        pre += matmul(hp, w_hh_t)
+        if relu:
+            np.maximum(pre, 0, out=pre)
+        else:
+            np.tanh(pre, out=pre)
+        hp[...] = pre
+    saved = {"y": y, "h_prev": h_prev} if keep else None
+    return _flat(y, h), saved
+
+
+# --- backward ---------------------------------------------------------------------------------
+def _split_cotangent(g, n, batch, width, hidden=None):
+    """The flat output's cotangent as (gy, gh_n, gc_n) arrays; the last two are copies, since the
+    loop accumulates into them."""
+    gy = g[:n * width].reshape(n, width)
+    gh = g[n * width:(n + batch) * width].reshape(batch, width).copy()
+    gc = None
+    if hidden is not None:
+        start = (n + batch) * width
+        gc = g[start:start + batch * hidden].reshape(batch, hidden).copy()
+    return gy, gh, gc
+
+
+def backward(mode, g, arrays, saved, steps):
+    """Cotangents of every input (``x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr``; absent ones
+    ``None``) for the cotangent ``g`` of the flat output."""
+    if mode == "LSTM":
+        return _lstm_backward(g, arrays, saved, steps)
+    if mode == "GRU":
+        return _gru_backward(g, arrays, saved, steps)
+    return _rnn_backward(g, arrays, saved, steps, relu=mode == "RNN_RELU")
+
+
+def _weight_grads(a, d_gates, d_gates_h, h_prev):
+    """Cotangents of x, W_ih, W_hh and the biases from the gates' cotangents of all steps
+    (``d_gates_h``: those seen by the recurrent product, when they differ)."""
+    x, w_ih = a["x"], a["w_ih"]
+    grads = {"x": matmul(d_gates, w_ih).astype(x.dtype, copy=False),
+             "w_ih": matmul(d_gates.T, x), "w_hh": matmul(d_gates_h.T, h_prev)}
+    if a["b_ih"] is not None:
+        grads["b_ih"] = d_gates.sum(axis=0)
+        grads["b_hh"] = d_gates_h.sum(axis=0)
+    return grads
+
+
+def _lstm_backward(g, a, s, steps):
+    w_hh, w_hr = a["w_hh"], a["w_hr"]
+    n, batch, width = _sizes(a)
+    hidden = a["c0"].shape[1]
+    gates, tanh_c, c_prev = s["gates"], s["tanh_c"], s["c_prev"]
+    dtype = gates.dtype
+    gy, dh, dc = _split_cotangent(g.astype(dtype, copy=False), n, batch, width, hidden)
+    d_gates = np.empty_like(gates)
+    dh_all = np.empty((n, width), dtype) if w_hr is not None else None
+    work = np.empty((batch, hidden), dtype)
+    two, three = 2 * hidden, 3 * hidden
+    for start, rows in reversed(steps):
+        stop = start + rows
+        dht = dh[:rows]
+        dht += gy[start:stop]
+        if w_hr is not None:
+            dh_all[start:stop] = dht
+            dhh = matmul(dht, w_hr)
+        else:
+            dhh = dht
+        gt, dg = gates[start:stop], d_gates[start:stop]
+        i, f, gg, o = gt[:, :hidden], gt[:, hidden:two], gt[:, two:three], gt[:, three:]
+        tc = tanh_c[start:stop]
+        np.multiply(dhh, tc, out=dg[:, three:])                  # ∂o
+        tmp = np.multiply(tc, tc, out=work[:rows])               # ∂c += ∂h·o·(1 − tanh²c)
+        np.subtract(1, tmp, out=tmp)
+        tmp *= o
+        tmp *= dhh
+        dct = dc[:rows]
+        dct += tmp
+        np.multiply(dct, gg, out=dg[:, :hidden])                 # ∂i
+        np.multiply(dct, c_prev[start:stop], out=dg[:, hidden:two])  # ∂f
+        np.multiply(dct, i, out=dg[:, two:three])                # ∂g
+        dct *= f                                                 # ∂c_{t-1}
+        # through the activations: σ' = σ(1 − σ) for i, f, o; tanh' = 1 − g² for g
+        _times_sigmoid_slope(dg[:, :two], gt[:, :two])
+        _times_sigmoid_slope(dg[:, three:], o)
+        tmp = np.multiply(gg, gg, out=work[:rows])
+        np.subtract(1, tmp, out=tmp)
+        dg[:, two:three] *= tmp
+        dht[...] = matmul(dg, w_hh)
+    grads = _weight_grads(a, d_gates, d_gates, s["h_prev"])
+    grads.update(h0=dh, c0=dc)
+    if w_hr is not None:
+        grads["w_hr"] = matmul(dh_all.T, s["hh"])
+    return grads
+
+
+def _times_sigmoid_slope(d, sig):
+    """``d *= sig·(1 − sig)`` in place."""
+    d *= sig
+    d -= d * sig
+
+
+def _gru_backward(g, a, s, steps):
+    w_hh = a["w_hh"]
+    n, batch, hidden = _sizes(a)
+    gates, hn_all, h_prev = s["gates"], s["hn"], s["h_prev"]
+    dtype = gates.dtype
+    gy, dh, _ = _split_cotangent(g.astype(dtype, copy=False), n, batch, hidden)
+    d_gi = np.empty_like(gates)           # cotangents of the input-side pre-activations
+    d_gh = np.empty_like(gates)           # ... and of the recurrent side (differs in n)
+    work = np.empty((batch, hidden), dtype)
+    two = 2 * hidden
+    for start, rows in reversed(steps):
+        stop = start + rows
+        dht = dh[:rows]
+        dht += gy[start:stop]
+        gt, dgi, dgh = gates[start:stop], d_gi[start:stop], d_gh[start:stop]
+        r, z, nn = gt[:, :hidden], gt[:, hidden:two], gt[:, two:]
+        hp = h_prev[start:stop]
+        dn = dgi[:, two:]
+        np.subtract(1, z, out=dn)                                # ∂n = ∂h·(1 − z)
+        dn *= dht
+        tmp = np.multiply(nn, nn, out=work[:rows])               # through tanh
+        np.subtract(1, tmp, out=tmp)
+        dn *= tmp
+        np.multiply(dn, r, out=dgh[:, two:])                     # ∂(Wₕₙh + bₕₙ)
+        dr = np.multiply(dn, hn_all[start:stop], out=dgi[:, :hidden])
+        _times_sigmoid_slope(dr, r)
+        dz = np.subtract(hp, nn, out=dgi[:, hidden:two])         # ∂z = ∂h·(h − n)
+        dz *= dht
+        _times_sigmoid_slope(dz, z)
+        dgh[:, :two] = dgi[:, :two]
+        dht *= z                                                 # ∂h_{t-1}, direct part
+        dht += matmul(dgh, w_hh)
+    grads = _weight_grads(a, d_gi, d_gh, h_prev)
+    grads["h0"] = dh
+    return grads
+
+
+def _rnn_backward(g, a, s, steps, relu):
+    w_hh = a["w_hh"]
+    n, batch, hidden = _sizes(a)
+    y, h_prev = s["y"], s["h_prev"]
+    dtype = y.dtype
+    gy, dh, _ = _split_cotangent(g.astype(dtype, copy=False), n, batch, hidden)
+    d_pre = np.empty_like(y)
+    for start, rows in reversed(steps):
+        stop = start + rows
+        dht = dh[:rows]
+        dht += gy[start:stop]
+        d = d_pre[start:stop]
+        yt = y[start:stop]
+        if relu:
+            np.multiply(dht, yt > 0, out=d)
+        else:
+            np.multiply(yt, yt, out=d)
+            np.subtract(1, d, out=d)
+            d *= dht
+        dht[...] = matmul(d, w_hh)
+    grads = _weight_grads(a, d_pre, d_pre, h_prev)
+    grads["h0"] = dh
+    return grads
