@@ -20,9 +20,9 @@ def register(subparsers):
     parser = subparsers.add_parser(
         "summary", help="layer-by-layer parameters, shapes, MACs and memory of a model",
         description="Build a model of the zoo (vgg11 ... vgg19_bn, resnet18/34/50, or the digits "
-                    "models mlp, cnn, cnn-bn) and print its summary: parameters per layer (tied "
-                    "weights counted once), and with --input-size one no-gradient forward pass "
-                    "for input/output shapes, multiply-accumulates and a memory estimate.")
+                    "models mlp, cnn, cnn-bn, lstm) and print its summary: parameters per layer "
+                    "(tied weights counted once), and with --input-size one no-gradient forward "
+                    "pass for input/output shapes, multiply-accumulates and a memory estimate.")
     parser.add_argument("model", help="model name, e.g. vgg11, vgg16_bn, resnet18, cnn-bn")
     parser.add_argument("--input-size", type=positive_int, nargs="+", metavar="N",
                         help="input shape including the batch dimension, e.g. 1 3 224 224")

@@ -483,3 +483,37 @@ class GRUCell(RNNCellBase):
 
     def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         return self._step(input, None if hx is None else [hx], "GRUCell")[0]
+
+
+# --- multiply-accumulates, for torchsorflow.nn.summary ---------------------------------------
+def _rows_of(input, input_size):
+    """Time steps × sequences of one call: the rows every layer multiplies."""
+    data = input.data if isinstance(input, PackedSequence) else input
+    return math.prod(data.shape) // input_size
+
+
+def _register_mac_counters():
+    from .summary import register_mac_counter
+
+    @register_mac_counter(RNNBase)
+    def _recurrent_macs(module, inputs, output):
+        """Per layer and direction, each row costs a gate projection of the layer input and of
+        the recurrent state (and the projection of the LSTM's output, if any)."""
+        rows = _rows_of(inputs[0], module.input_size)
+        gates = recurrent.MODES[module.mode] * module.hidden_size
+        width = module.proj_size or module.hidden_size
+        directions = 2 if module.bidirectional else 1
+        total = 0
+        for layer in range(module.num_layers):
+            layer_input = module.input_size if layer == 0 else width * directions
+            per_row = gates * (layer_input + width) + module.proj_size * module.hidden_size
+            total += directions * rows * per_row
+        return total
+
+    @register_mac_counter(RNNCellBase)
+    def _cell_macs(module, inputs, output):
+        rows = _rows_of(inputs[0], module.input_size)
+        return rows * module.weight_ih.shape[0] * (module.input_size + module.hidden_size)
+
+
+_register_mac_counters()

@@ -13,7 +13,12 @@ microsecond whatever its size and a step's arrays are small (batch × hidden):
   ``h Wₕₕᵀ`` and ``δ Wₕₕ``, which depend on the previous step;
 * the activated gates are computed in place in the projection array, which the backward pass
   then reads (no copies), and the gates' cotangents are written straight into their rows;
-* per-step temporaries are slices of workspaces allocated once per call.
+* per-step temporaries are slices of workspaces allocated once per call;
+* the loops run with BLAS on one thread (:func:`.runtime.blas_limited`): a step's product is
+  small and the next step waits for it, so waking and synchronising a second BLAS thread every
+  step costs more than it saves (and, with other processes on the cores, a helper thread that
+  must wait for a time slice stalls every step); the big products before and after the loop
+  keep all threads.
 
 The names follow the gate equations: LSTM ``i, f, g, o`` (sigmoid, sigmoid, tanh, sigmoid),
 ``c' = f⊙c + i⊙g``, ``h' = o⊙tanh(c')`` (then ``h' Wₕᵣᵀ`` with a projection); GRU ``r, z, n``,
@@ -23,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .runtime import matmul
+from .runtime import blas_limited, matmul
 
 __all__ = ["forward", "backward"]
 
@@ -65,20 +70,21 @@ def _flat(y, h, c=None):
 def forward(mode, arrays, steps, keep):
     """``(flat output, saved)``: ``saved`` holds what :func:`backward` needs when ``keep``,
     else ``None``."""
-    with np.errstate(over="ignore"):
-        if mode == "LSTM":
-            return _lstm_forward(arrays, steps, keep)
-        if mode == "GRU":
-            return _gru_forward(arrays, steps, keep)
-        return _rnn_forward(arrays, steps, keep, relu=mode == "RNN_RELU")
+    bias = arrays["b_ih"]
+    if bias is not None and mode != "GRU":   # the GRU keeps b_hh inside r ⊙ (Wₕₙh + bₕₙ)
+        bias = bias + arrays["b_hh"]
+    projected = _input_projection(arrays["x"], arrays["w_ih"], bias)
+    loop = {"LSTM": _lstm_forward, "GRU": _gru_forward, "RNN_TANH": _rnn_forward,
+            "RNN_RELU": _rnn_forward}[mode]
+    with np.errstate(over="ignore"), blas_limited(1):
+        return loop(mode, arrays, projected, steps, keep)
 
 
-def _lstm_forward(a, steps, keep):
-    x, w_hh, w_hr = a["x"], a["w_hh"], a["w_hr"]
+def _lstm_forward(mode, a, gates, steps, keep):
+    """``gates`` (N, 4H): the input projections, activated in place step by step."""
+    w_hh, w_hr = a["w_hh"], a["w_hr"]
     n, batch, width = _sizes(a)
     hidden = a["c0"].shape[1]
-    bias = None if a["b_ih"] is None else a["b_ih"] + a["b_hh"]
-    gates = _input_projection(x, a["w_ih"], bias)          # (N, 4H), activated in place
     w_hh_t = w_hh.T
     dtype = gates.dtype
     h = a["h0"].astype(dtype, copy=True)
@@ -120,10 +126,10 @@ def _lstm_forward(a, steps, keep):
     return _flat(y, h, c), saved
 
 
-def _gru_forward(a, steps, keep):
-    x, w_hh, b_hh = a["x"], a["w_hh"], a["b_hh"]
+def _gru_forward(mode, a, gi, steps, keep):
+    """``gi`` (N, 3H): the input projections (r, z, n), activated in place step by step."""
+    w_hh, b_hh = a["w_hh"], a["b_hh"]
     n, batch, hidden = _sizes(a)
-    gi = _input_projection(x, a["w_ih"], a["b_ih"])          # (N, 3H): r, z, n
     dtype = gi.dtype
     w_hh_t = w_hh.T
     two = 2 * hidden
@@ -157,11 +163,11 @@ def _gru_forward(a, steps, keep):
     return _flat(y, h), saved
 
 
-def _rnn_forward(a, steps, keep, relu):
-    x, w_hh = a["x"], a["w_hh"]
+def _rnn_forward(mode, a, y, steps, keep):
+    """``y`` (N, H): the input projections, turned into the outputs step by step."""
+    relu = mode == "RNN_RELU"
+    w_hh = a["w_hh"]
     n, batch, hidden = _sizes(a)
-    bias = None if a["b_ih"] is None else a["b_ih"] + a["b_hh"]
-    y = _input_projection(x, a["w_ih"], bias)                # pre-activations, then outputs
     dtype = y.dtype
     w_hh_t = w_hh.T
     h = a["h0"].astype(dtype, copy=True)
@@ -198,11 +204,15 @@ def _split_cotangent(g, n, batch, width, hidden=None):
 def backward(mode, g, arrays, saved, steps):
     """Cotangents of every input (``x, h0, c0, w_ih, w_hh, b_ih, b_hh, w_hr``; absent ones
     ``None``) for the cotangent ``g`` of the flat output."""
-    if mode == "LSTM":
-        return _lstm_backward(g, arrays, saved, steps)
-    if mode == "GRU":
-        return _gru_backward(g, arrays, saved, steps)
-    return _rnn_backward(g, arrays, saved, steps, relu=mode == "RNN_RELU")
+    backward_loop = {"LSTM": _lstm_backward, "GRU": _gru_backward, "RNN_TANH": _rnn_backward,
+                     "RNN_RELU": _rnn_backward}[mode]
+    with blas_limited(1):
+        d_gates, d_gates_h, grads = backward_loop(mode, g, arrays, saved, steps)
+    grads.update(_weight_grads(arrays, d_gates, d_gates_h, saved["h_prev"]))
+    dh_all = grads.pop("dh_all", None)     # the LSTM projection's output cotangents
+    if dh_all is not None:
+        grads["w_hr"] = matmul(dh_all.T, saved["hh"])
+    return grads
 
 
 def _weight_grads(a, d_gates, d_gates_h, h_prev):
@@ -217,7 +227,7 @@ def _weight_grads(a, d_gates, d_gates_h, h_prev):
     return grads
 
 
-def _lstm_backward(g, a, s, steps):
+def _lstm_backward(mode, g, a, s, steps):
     w_hh, w_hr = a["w_hh"], a["w_hr"]
     n, batch, width = _sizes(a)
     hidden = a["c0"].shape[1]
@@ -258,11 +268,7 @@ def _lstm_backward(g, a, s, steps):
         np.subtract(1, tmp, out=tmp)
         dg[:, two:three] *= tmp
         dht[...] = matmul(dg, w_hh)
-    grads = _weight_grads(a, d_gates, d_gates, s["h_prev"])
-    grads.update(h0=dh, c0=dc)
-    if w_hr is not None:
-        grads["w_hr"] = matmul(dh_all.T, s["hh"])
-    return grads
+    return d_gates, d_gates, {"h0": dh, "c0": dc, "dh_all": dh_all}
 
 
 def _times_sigmoid_slope(d, sig):
@@ -271,7 +277,7 @@ def _times_sigmoid_slope(d, sig):
     d -= d * sig
 
 
-def _gru_backward(g, a, s, steps):
+def _gru_backward(mode, g, a, s, steps):
     w_hh = a["w_hh"]
     n, batch, hidden = _sizes(a)
     gates, hn_all, h_prev = s["gates"], s["hn"], s["h_prev"]
@@ -303,15 +309,14 @@ def _gru_backward(g, a, s, steps):
         dgh[:, :two] = dgi[:, :two]
         dht *= z                                                 # ∂h_{t-1}, direct part
         dht += matmul(dgh, w_hh)
-    grads = _weight_grads(a, d_gi, d_gh, h_prev)
-    grads["h0"] = dh
-    return grads
+    return d_gi, d_gh, {"h0": dh}
 
 
-def _rnn_backward(g, a, s, steps, relu):
+def _rnn_backward(mode, g, a, s, steps):
+    relu = mode == "RNN_RELU"
     w_hh = a["w_hh"]
     n, batch, hidden = _sizes(a)
-    y, h_prev = s["y"], s["h_prev"]
+    y = s["y"]
     dtype = y.dtype
     gy, dh, _ = _split_cotangent(g.astype(dtype, copy=False), n, batch, hidden)
     d_pre = np.empty_like(y)
@@ -328,6 +333,4 @@ def _rnn_backward(g, a, s, steps, relu):
             np.subtract(1, d, out=d)
             d *= dht
         dht[...] = matmul(d, w_hh)
-    grads = _weight_grads(a, d_pre, d_pre, h_prev)
-    grads["h0"] = dh
-    return grads
+    return d_pre, d_pre, {"h0": dh}
