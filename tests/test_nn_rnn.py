@@ -326,3 +326,4 @@ def test_a_packed_batch_gives_each_sequence_its_own_result():
     grad = x.grad.numpy()
     for b, n in enumerate(lengths):
         assert np.all(grad[:n, b] != 0) and not grad[n:, b].any()
+
