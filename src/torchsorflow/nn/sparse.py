@@ -47,6 +47,19 @@ def _table(num_embeddings, embedding_dim, _weight, _freeze, dtype):
     return Parameter(_weight, requires_grad=not _freeze), False
 
 
+def _norm_options(layer):
+    """The renormalisation and gradient-scaling options of a table that differ from the
+    defaults, as PyTorch's repr lists them."""
+    s = ""
+    if layer.max_norm is not None:
+        s += f", max_norm={layer.max_norm}"
+    if layer.norm_type != 2:
+        s += f", norm_type={layer.norm_type}"
+    if layer.scale_grad_by_freq is not False:
+        s += f", scale_grad_by_freq={layer.scale_grad_by_freq}"
+    return s
+
+
 class Embedding(Module):
     """A lookup table: ``layer(indices)`` returns ``weight[indices]``.
 
@@ -93,12 +106,7 @@ class Embedding(Module):
         s = f"{self.num_embeddings}, {self.embedding_dim}"
         if self.padding_idx is not None:
             s += f", padding_idx={self.padding_idx}"
-        if self.max_norm is not None:
-            s += f", max_norm={self.max_norm}"
-        if self.norm_type != 2:
-            s += f", norm_type={self.norm_type}"
-        if self.scale_grad_by_freq is not False:
-            s += f", scale_grad_by_freq={self.scale_grad_by_freq}"
+        s += _norm_options(self)
         if self.sparse is not False:
             s += ", sparse=True"
         return s
@@ -227,13 +235,7 @@ class EmbeddingBag(Module):
                                per_sample_weights, self.include_last_offset, self.padding_idx)
 
     def extra_repr(self) -> str:
-        s = f"{self.num_embeddings}, {self.embedding_dim}"
-        if self.max_norm is not None:
-            s += f", max_norm={self.max_norm}"
-        if self.norm_type != 2:
-            s += f", norm_type={self.norm_type}"
-        if self.scale_grad_by_freq is not False:
-            s += f", scale_grad_by_freq={self.scale_grad_by_freq}"
+        s = f"{self.num_embeddings}, {self.embedding_dim}" + _norm_options(self)
         s += f", mode={self.mode!r}"
         if self.padding_idx is not None:
             s += f", padding_idx={self.padding_idx}"

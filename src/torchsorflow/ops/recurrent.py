@@ -102,9 +102,12 @@ def _vjp_for(mode):
         if is_constant(g, *args):   # a plain backward(): one BPTT loop in NumPy
             arrays = _arrays(named)
             steps = steps_of(batch_sizes, reverse)
-            if saved is None or saved.arrays is None:
-                saved = Saved(*kernels.forward(mode, arrays, steps, keep=True))
-            grads = kernels.backward(mode, g._array, arrays, saved.arrays, steps)
+            kept = None if saved is None else saved.arrays
+            if kept is None:   # not kept, or already used: run the forward loop again
+                kept = kernels.forward(mode, arrays, steps, keep=True)[1]
+            grads = kernels.backward(mode, g._array, arrays, kept, steps)
+            if saved is not None:
+                saved.arrays = None   # free the gates now; the graph node may outlive the sweep
             order = [k for k in ("x", "h0", "c0", "w_ih", "w_hh", "b_ih", "b_hh", "w_hr")
                      if named[k] is not None]
             return tuple(wrap(grads[k]) for k in order)
