@@ -17,7 +17,7 @@ Embedding(3, 2)
 >>> layer.index(["queen", "king"])
 tensor([1, 0])
 >>> layer(layer.index("queen"))
-tensor([0.9000, 0.1000])
+tensor([0.9, 0.1])
 >>> layer.most_similar("king", topn=1)
 [('queen', 0.9938837289810181)]
 """
