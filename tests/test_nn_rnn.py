@@ -240,6 +240,31 @@ def test_fused_backward_equals_the_derivative_of_the_composition(mode, proj, bat
                                    err_msg=name)
 
 
+@pytest.mark.parametrize("mode,proj", [("LSTM", False), ("LSTM", True), ("GRU", False),
+                                       ("RNN_TANH", False), ("RNN_RELU", False)])
+@pytest.mark.parametrize("batch_sizes,reverse", [((3, 3, 3, 3), False), ((3, 3, 2, 1), False),
+                                                 ((3, 2, 2, 1), True)])
+def test_fused_tangent_equals_the_forward_derivative_of_the_composition(mode, proj, batch_sizes,
+                                                                       reverse):
+    rng = np.random.default_rng(8)
+    arrays = _layer_arrays(mode, batch_sizes, proj, rng)
+    names = [k for k, v in arrays.items() if v is not None]
+    steps = recurrent.steps_of(batch_sizes, reverse)
+    _, saved = kernels.forward(mode, arrays, steps, keep=True)
+    for moving in (names, names[::2]):     # every input, or only some, with a tangent
+        tangents = {k: rng.standard_normal(arrays[k].shape) if k in moving else None
+                    for k in arrays}
+        fused = kernels.tangent(mode, arrays, tangents, saved, steps)
+        def composed(*values, moving=moving):
+            return recurrent.reference(mode, batch_sizes=batch_sizes, reverse=reverse,
+                                       **{**arrays, **dict(zip(moving, values))})
+
+        _, expected = tsf.func.jvp(
+            composed, tuple(tsf.tensor(arrays[k]) for k in moving),
+            tuple(tsf.tensor(tangents[k]) for k in moving))
+        np.testing.assert_allclose(fused, expected.numpy(), rtol=1e-10, atol=1e-12)
+
+
 def test_the_fused_path_keeps_float32_and_needs_no_graph_per_step():
     lstm = nn.LSTM(8, 16, num_layers=2)
     x = tsf.randn(30, 4, 8, requires_grad=True)

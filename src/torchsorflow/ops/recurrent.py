@@ -11,9 +11,10 @@ kernels. Here one primitive runs a whole layer over the whole sequence (for each
 * **reverse mode**, when nothing differentiates the rule (a plain ``loss.backward()``): one
   backpropagation-through-time loop in NumPy that leaves the gates' cotangents of all steps in
   one array, so the weight gradients and the input's cotangent are again single products;
-* otherwise (``create_graph=True``, ``grad`` of ``grad``, ``jvp``): the derivative of
-  :func:`reference`, the same layer composed step by step from primitives, so every order of
-  derivative works; a test proves the fused backward equal to it.
+* **forward mode**, likewise: one tangent loop in NumPy (:func:`.kernels.recurrent.tangent`);
+* otherwise (``create_graph=True``, ``grad`` of ``grad``, ``jvp`` of ``grad``): the derivative
+  of :func:`reference`, the same layer composed step by step from primitives, so every order of
+  derivative works; tests prove the fused rules equal to it.
 
 *Layout.* Sequences travel as PyTorch's packed data: the rows of all time steps one after the
 other, ``batch_sizes[t]`` rows at step t (sorted by decreasing length, so step t's rows are the
@@ -120,8 +121,16 @@ def _vjp_for(mode):
 
 def _jvp_for(mode):
     def rule(tangents, ans, *args, batch_sizes, reverse, has_bias, has_proj, saved=None):
-        from ..autodiff.transforms import jvp
         moving = [i for i, t in enumerate(tangents) if t is not None]
+        if is_constant(*args, *(tangents[i] for i in moving)):   # one tangent loop in NumPy
+            named = _arrays(_unpack(mode, args, has_bias, has_proj))
+            dotted = _arrays(_unpack(mode, tangents, has_bias, has_proj))
+            steps = steps_of(batch_sizes, reverse)
+            kept = None if saved is None else saved.arrays
+            if kept is None:
+                kept = kernels.forward(mode, named, steps, keep=True)[1]
+            return wrap(kernels.tangent(mode, named, dotted, kept, steps))
+        from ..autodiff.transforms import jvp
 
         def along(*values):
             full = list(args)

@@ -334,3 +334,121 @@ def _rnn_backward(mode, g, a, s, steps):
             d *= dht
         dht[...] = matmul(d, w_hh)
     return d_pre, d_pre, {"h0": dh}
+
+
+# --- forward mode -----------------------------------------------------------------------------
+def tangent(mode, arrays, tangents, saved, steps):
+    """The tangent of the flat output for ``tangents`` of the inputs (a dict like ``arrays``,
+    ``None`` for inputs without one), from the forward pass's ``saved`` values.
+
+    Whatever does not depend on the previous step is one product over all rows before the loop:
+    ``ẋ Wᵢₕᵀ + x Ẇᵢₕᵀ + ḃ`` and ``h_{t−1} Ẇₕₕᵀ`` (the states are known from the forward pass);
+    the loop carries ``ḣ`` (and ``ċ``) through ``ḣ Wₕₕᵀ`` and the gates' slopes.
+    """
+    a, t = arrays, tangents
+    n, batch, width = _sizes(a)
+    dtype = saved["h_prev"].dtype
+
+    def product(x, w):      # x wᵀ, or None when either is absent
+        return None if x is None or w is None else matmul(x.astype(dtype, copy=False), w.T)
+
+    lstm, gru = mode == "LSTM", mode == "GRU"
+    gates = a["w_hh"].shape[0]
+    recurrent_in = _sum_terms([product(saved["h_prev"], t["w_hh"]),
+                               None if t["b_hh"] is None else t["b_hh"]], (n, gates), dtype)
+    input_in = _sum_terms([product(t["x"], a["w_ih"]), product(a["x"], t["w_ih"]),
+                           None if t["b_ih"] is None else t["b_ih"]], (n, gates), dtype)
+    if not gru:                # both biases and both products add before the activations
+        input_in += recurrent_in
+    dh = _state(t["h0"], (batch, width), dtype)
+    dc = _state(t["c0"], (batch, a["c0"].shape[1]), dtype) if lstm else None
+    dy = np.empty((n, width), dtype)
+    loop = {"LSTM": _lstm_tangent, "GRU": _gru_tangent}.get(mode, _rnn_tangent)
+    with blas_limited(1):
+        loop(mode, a, t, saved, steps, input_in, recurrent_in, dh, dc, dy)
+    return _flat(dy, dh, dc)
+
+
+def _sum_terms(terms, shape, dtype):
+    out = np.zeros(shape, dtype)
+    for term in terms:
+        if term is not None:
+            out += term
+    return out
+
+
+def _state(value, shape, dtype):
+    return np.zeros(shape, dtype) if value is None else value.astype(dtype, copy=True)
+
+
+def _lstm_tangent(mode, a, t, s, steps, pre, _, dh, dc, dy):
+    """``pre`` (N, 4H): the tangents of the pre-activations except ``ḣ_{t−1} Wₕₕᵀ``."""
+    w_hh_t, w_hr = a["w_hh"].T, a["w_hr"]
+    gates, tanh_c, c_prev = s["gates"], s["tanh_c"], s["c_prev"]
+    hidden = tanh_c.shape[1]
+    two, three = 2 * hidden, 3 * hidden
+    for start, rows in steps:
+        stop = start + rows
+        da = pre[start:stop]
+        dht, dct = dh[:rows], dc[:rows]
+        da += matmul(dht, w_hh_t)
+        gt = gates[start:stop]
+        i, f, g, o = gt[:, :hidden], gt[:, hidden:two], gt[:, two:three], gt[:, three:]
+        _times_sigmoid_slope(da[:, :two], gt[:, :two])          # i̇, ḟ
+        _times_sigmoid_slope(da[:, three:], o)                  # ȯ
+        da[:, two:three] *= 1 - g * g                           # ġ
+        dct *= f                                                # ċ = ḟ c + f ċ + i̇ g + i ġ
+        dct += da[:, hidden:two] * c_prev[start:stop]
+        dct += da[:, :hidden] * g
+        dct += i * da[:, two:three]
+        tc = tanh_c[start:stop]
+        dhh = da[:, three:] * tc + o * (1 - tc * tc) * dct      # of o ⊙ tanh(c)
+        if w_hr is not None:
+            dhh = matmul(dhh, w_hr.T)
+            if t["w_hr"] is not None:
+                dhh += matmul(s["hh"][start:stop], t["w_hr"].T)
+        dy[start:stop] = dhh
+        dht[...] = dhh
+
+
+def _gru_tangent(mode, a, t, s, steps, gi, gh_in, dh, dc, dy):
+    """``gi`` (N, 3H): input-side tangents; ``gh_in``: ``h_{t−1} Ẇₕₕᵀ + ḃₕₕ`` of each step."""
+    w_hh_t = a["w_hh"].T
+    gates, hn_all, h_prev = s["gates"], s["hn"], s["h_prev"]
+    hidden = hn_all.shape[1]
+    two = 2 * hidden
+    for start, rows in steps:
+        stop = start + rows
+        dht = dh[:rows]
+        dgh = gh_in[start:stop]
+        dgh += matmul(dht, w_hh_t)
+        gt = gates[start:stop]
+        r, z, n = gt[:, :hidden], gt[:, hidden:two], gt[:, two:]
+        drz = gi[start:stop, :two]
+        drz += dgh[:, :two]
+        _times_sigmoid_slope(drz, gt[:, :two])                  # ṙ, ż
+        dn = gi[start:stop, two:]
+        dn += drz[:, :hidden] * hn_all[start:stop] + r * dgh[:, two:]
+        dn *= 1 - n * n
+        out = dy[start:stop]
+        np.multiply(drz[:, hidden:], h_prev[start:stop] - n, out=out)   # ż (h − n)
+        out += dn
+        out += z * (dht - dn)
+        dht[...] = out
+
+
+def _rnn_tangent(mode, a, t, s, steps, pre, _, dh, dc, dy):
+    w_hh_t = a["w_hh"].T
+    y = s["y"]
+    for start, rows in steps:
+        stop = start + rows
+        dht = dh[:rows]
+        da = pre[start:stop]
+        da += matmul(dht, w_hh_t)
+        yt = y[start:stop]
+        if mode == "RNN_RELU":
+            da *= yt > 0
+        else:
+            da *= 1 - yt * yt
+        dy[start:stop] = da
+        dht[...] = da
