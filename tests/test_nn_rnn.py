@@ -203,7 +203,7 @@ def test_second_derivatives_match_pytorch(name):
         np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-8, atol=1e-12)
 
 
-# --- the fused backward pass is the derivative of the composition ---------------------------------
+# --- the fused loops are the composition and its derivatives -------------------------------------
 def _layer_arrays(mode, batch_sizes, proj, rng):
     gates, width = recurrent.MODES[mode] * 4, 2 if proj else 4
     n, batch = sum(batch_sizes), batch_sizes[0]
@@ -218,51 +218,35 @@ def _layer_arrays(mode, batch_sizes, proj, rng):
                                        ("RNN_TANH", False), ("RNN_RELU", False)])
 @pytest.mark.parametrize("batch_sizes,reverse", [((3, 3, 3, 3), False), ((3, 3, 2, 1), False),
                                                  ((3, 2, 2, 1), True)])
-def test_fused_backward_equals_the_derivative_of_the_composition(mode, proj, batch_sizes,
-                                                                 reverse):
+def test_fused_loops_equal_the_composition_and_its_derivatives(mode, proj, batch_sizes, reverse):
+    """The NumPy forward loop, backward (BPTT) loop and tangent loop against the step-by-step
+    composition of primitives and its reverse- and forward-mode derivatives (float64)."""
     rng = np.random.default_rng(7)
     arrays = _layer_arrays(mode, batch_sizes, proj, rng)
     names = [k for k, v in arrays.items() if v is not None]
     steps = recurrent.steps_of(batch_sizes, reverse)
+
+    def composed(*values, moving=names):
+        return recurrent.reference(mode, batch_sizes=batch_sizes, reverse=reverse,
+                                   **{**arrays, **dict(zip(moving, values))})
+
     out, saved = kernels.forward(mode, arrays, steps, keep=True)
-    reference = recurrent.reference(mode, batch_sizes=batch_sizes, reverse=reverse,
-                                    **{k: None if v is None else tsf.tensor(v)
-                                       for k, v in arrays.items()})
-    np.testing.assert_allclose(out, reference.numpy(), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(out, composed(*[tsf.tensor(arrays[k]) for k in names]).numpy(),
+                               rtol=1e-12, atol=1e-12)
     cotangent = rng.standard_normal(out.shape)
     fused = kernels.backward(mode, cotangent, arrays, saved, steps)
-    _, pullback = tsf.func.vjp(
-        lambda *a: recurrent.reference(mode, batch_sizes=batch_sizes, reverse=reverse,
-                                       **{**dict.fromkeys(arrays), **dict(zip(names, a))}),
-        *[tsf.tensor(arrays[k]) for k in names])
+    _, pullback = tsf.func.vjp(composed, *[tsf.tensor(arrays[k]) for k in names])
     for name, expected in zip(names, pullback(tsf.tensor(cotangent))):
         np.testing.assert_allclose(fused[name], expected.numpy(), rtol=1e-10, atol=1e-12,
                                    err_msg=name)
-
-
-@pytest.mark.parametrize("mode,proj", [("LSTM", False), ("LSTM", True), ("GRU", False),
-                                       ("RNN_TANH", False), ("RNN_RELU", False)])
-@pytest.mark.parametrize("batch_sizes,reverse", [((3, 3, 3, 3), False), ((3, 3, 2, 1), False),
-                                                 ((3, 2, 2, 1), True)])
-def test_fused_tangent_equals_the_forward_derivative_of_the_composition(mode, proj, batch_sizes,
-                                                                       reverse):
-    rng = np.random.default_rng(8)
-    arrays = _layer_arrays(mode, batch_sizes, proj, rng)
-    names = [k for k, v in arrays.items() if v is not None]
-    steps = recurrent.steps_of(batch_sizes, reverse)
-    _, saved = kernels.forward(mode, arrays, steps, keep=True)
     for moving in (names, names[::2]):     # every input, or only some, with a tangent
         tangents = {k: rng.standard_normal(arrays[k].shape) if k in moving else None
                     for k in arrays}
-        fused = kernels.tangent(mode, arrays, tangents, saved, steps)
-        def composed(*values, moving=moving):
-            return recurrent.reference(mode, batch_sizes=batch_sizes, reverse=reverse,
-                                       **{**arrays, **dict(zip(moving, values))})
-
-        _, expected = tsf.func.jvp(
-            composed, tuple(tsf.tensor(arrays[k]) for k in moving),
-            tuple(tsf.tensor(tangents[k]) for k in moving))
-        np.testing.assert_allclose(fused, expected.numpy(), rtol=1e-10, atol=1e-12)
+        _, expected = tsf.func.jvp(lambda *v, moving=moving: composed(*v, moving=moving),
+                                   tuple(tsf.tensor(arrays[k]) for k in moving),
+                                   tuple(tsf.tensor(tangents[k]) for k in moving))
+        np.testing.assert_allclose(kernels.tangent(mode, arrays, tangents, saved, steps),
+                                   expected.numpy(), rtol=1e-10, atol=1e-12)
 
 
 def test_the_fused_path_keeps_float32_and_needs_no_graph_per_step():
