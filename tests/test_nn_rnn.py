@@ -352,3 +352,17 @@ def test_a_retained_graph_gives_the_same_gradient_twice():
     second = [x.grad.numpy()] + [p.grad.numpy() for p in gru.parameters()]
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_stack_of_matrices_times_a_matrix_is_one_product():
+    """runtime.matmul flattens (..., k) @ (k, n) into one 2-D product (NumPy's stacked loop is
+    several times slower, e.g. a decoder on (steps, batch, hidden)): same values, any strides."""
+    from torchsorflow.ops.kernels import runtime
+    rng = np.random.default_rng(5)
+    b = rng.standard_normal((6, 4)).astype(np.float32)
+    for a in (rng.standard_normal((3, 5, 6)), rng.standard_normal((5, 3, 6)).transpose(1, 0, 2),
+              rng.standard_normal((2, 3, 5, 6))):
+        a = a.astype(np.float32)
+        out = runtime.matmul(a, b)
+        assert out.shape == a.shape[:-1] + (4,)
+        np.testing.assert_allclose(out, np.matmul(a, b), rtol=1e-6, atol=1e-6)

@@ -9,7 +9,10 @@ LSTM from the carried (detached) state, decode, ``log_softmax`` + ``nll_loss``, 
 (forward+backward) and a GRU language model, to show where the time goes.
 
 Run alone: ``python -m torchsorflow.benchmarks.bench_sequence [--quick] [--json out.json]``; or
-with every other benchmark in one table: ``tsf bench sequence``.
+with every other benchmark in one table: ``tsf bench sequence``. On a busy machine the best of 9
+rounds still moves a lot; ``--rounds N`` instead times N alternating rounds of the untied step
+and prints both sides' minimum and median and the median of the per-round ratios (as
+:mod:`.step_rounds` does for the digits CNN).
 """
 from __future__ import annotations
 
@@ -104,5 +107,24 @@ def run(quick=False):
     return rows_beside_torch(workloads, quick, TARGET)
 
 
+def rounds_main(rounds, steps=2) -> int:
+    """``--rounds N``: the untied LSTM language-model step over N alternating rounds."""
+    import torchsorflow
+
+    from .harness import import_torch, prepare_process
+    from .step_rounds import report, timed_rounds
+
+    prepare_process()
+    torch = import_torch()
+    if torch is None:
+        print("PyTorch is not installed: nothing to compare with", file=sys.stderr)
+        return 2
+    ours, theirs = timed_rounds([lm_step(torchsorflow), lm_step(torch)], rounds, steps)
+    report(f"LSTM language model train step (untied), {rounds} rounds of {steps}:", ours, theirs)
+    return 0
+
+
 if __name__ == "__main__":
+    if "--rounds" in sys.argv:
+        sys.exit(rounds_main(int(sys.argv[sys.argv.index("--rounds") + 1])))
     sys.exit(script_main(run, __doc__.split("\n")[0]))
