@@ -20,7 +20,7 @@ from torchsorflow.cli import main
 
 BENCHMARKS = pathlib.Path(benchmarks.__file__).resolve().parent
 SHIPPED = ["attention", "core", "distributed", "distributions", "embeddings", "influence",
-           "kernels", "matmul", "models", "nn", "optim", "stats"]
+           "kernels", "matmul", "models", "nn", "optim", "sequence", "stats"]
 
 FAKE_SCRIPT = '''
 from torchsorflow.benchmarks import harness as common

@@ -73,7 +73,7 @@ def test_tsf_bench_runs_the_installed_benchmarks_from_another_directory(installe
     rows = [line.split() for line in listed.stdout.splitlines()]
     assert [name for name, _ in rows] == ["attention", "core", "distributed", "distributions",
                                           "embeddings", "influence", "kernels", "matmul",
-                                          "models", "nn", "optim", "stats"]
+                                          "models", "nn", "optim", "sequence", "stats"]
     assert all(pathlib.Path(path).is_relative_to(site) for _, path in rows)
 
     ran = tsf(site, "bench", "stats", "--quick", "--json", "out.json", cwd=elsewhere)

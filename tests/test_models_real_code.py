@@ -2,10 +2,7 @@
 word-level Transformer language model of pytorch/examples (word_language_model/model.py's
 TransformerModel and PositionalEncoding) and a small GPT as minGPT writes it (mingpt/model.py). The
 same source text is executed twice, once importing torch and once torchsorflow; outputs, gradients
-and an AdamW step must agree.
-
-Both need ``nn.Embedding`` and ``torch.tril`` (other parts of issues 17 and 18); until those are in
-the build the tests skip, saying so."""
+and an AdamW step must agree."""
 import numpy as np
 import pytest
 
@@ -196,10 +193,6 @@ def _load(source, ours):
 @pytest.fixture
 def torch():
     torch = pytest.importorskip("torch")
-    missing = [name for name, present in (("nn.Embedding", hasattr(tsf.nn, "Embedding")),
-                                          ("torch.tril", hasattr(tsf, "tril"))) if not present]
-    if missing:
-        pytest.skip(f"this build lacks {', '.join(missing)} (issues 17/18, other branches)")
     torch.set_default_dtype(torch.float64)
     tsf.set_default_dtype(tsf.float64)
     yield torch

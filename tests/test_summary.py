@@ -244,7 +244,7 @@ def test_cli_prints_json_and_writes_files(tmp_path, capsys):
 def test_cli_reports_unknown_models_and_bad_inputs(capsys):
     assert main(["summary", "vgg12"]) == 2
     err = capsys.readouterr().err
-    assert "unknown model 'vgg12'; choose one of: cnn, cnn-bn, gpt, mlp, resnet18" in err
+    assert "unknown model 'vgg12'; choose one of: cnn, cnn-bn, gpt, lstm, mlp, resnet18" in err
     assert main(["summary", "mlp", "--input-size", "2", "65"]) == 2  # a known failure
     err = capsys.readouterr().err
     assert "tsf summary: layer '1' (Linear) failed on input of shape [2, 65]" in err

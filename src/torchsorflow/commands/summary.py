@@ -21,7 +21,7 @@ def register(subparsers):
     parser = subparsers.add_parser(
         "summary", help="layer-by-layer parameters, shapes, MACs and memory of a model",
         description="Build a model of the zoo (vgg11 ... vgg19_bn, resnet18/34/50, or the digits "
-                    "models mlp, cnn, cnn-bn, or the character-level gpt) and print its "
+                    "models mlp, cnn, cnn-bn, lstm, or the character-level gpt) and print its "
                     "summary: parameters per layer (tied weights counted once), and with "
                     "--input-size one no-gradient forward pass for input/output shapes, "
                     "multiply-accumulates and a memory estimate.")

@@ -1,6 +1,9 @@
 """``tsf train`` and ``tsf eval``: train a digits classifier, then check the saved checkpoint.
 (``tsf train --model gpt --text FILE`` trains a character-level GPT: see :mod:`.text`.)
 
+The models are those of :mod:`torchsorflow.models.digits`: an MLP, two CNNs, and an LSTM that
+reads each image row by row (``--model lstm``: 8 steps of 8 pixels).
+
 ``tsf train --model cnn-bn --epochs 8 --out runs/cnn-bn`` writes three files to ``--out``:
 
 * ``checkpoint.safetensors`` -- model weights, optimizer and scheduler state, the configuration
@@ -42,6 +45,10 @@ DEFAULT_LR = {"adam": 3e-3, "adamw": 3e-3, "sgd": 0.05, "rmsprop": 1e-3, "adagra
 PARTIAL = ".tsf-partial"
 # Training settings: their defaults, applied after parsing so that a resumed run can tell the
 # options given on the command line (which must agree with the checkpoint) from the defaults.
+# What differs for one model: the LSTM reads 8 rows one after the other and needs a larger step
+# and a few more epochs to pass 97% (tests/test_train_lstm.py).
+MODEL_DEFAULTS = {"lstm": {"epochs": 12}}
+MODEL_LR = {"lstm": {"adam": 1e-2, "adamw": 1e-2}}
 DEFAULTS = {"model": "cnn-bn", "epochs": 8, "optimizer": "adam", "weight_decay": 0.0,
             "momentum": 0.9, "schedule": "cosine", "label_smoothing": 0.1, "batch_size": 32,
             "seed": 0}
@@ -49,13 +56,14 @@ DEFAULTS = {"model": "cnn-bn", "epochs": 8, "optimizer": "adam", "weight_decay":
 
 def register(subparsers):
     train = subparsers.add_parser(
-        "train", help="train a digits classifier (mlp, cnn, cnn-bn) or a character-level GPT "
+        "train", help="train a digits classifier (mlp, cnn, cnn-bn, lstm) or a character-level GPT "
                       "(--model gpt --text FILE) and save a checkpoint",
         description="Train on scikit-learn's 8x8 digits (1437 train / 360 test images), printing "
                     "loss and accuracy per epoch; writes checkpoint.safetensors, "
                     "training_curve.png and metrics.json to --out, as a whole.")
-    train.add_argument("--model", choices=("mlp", "cnn", "cnn-bn", "gpt"), default=None,
-                       help="default: cnn-bn; gpt trains a character-level GPT on --text")
+    train.add_argument("--model", choices=("mlp", "cnn", "cnn-bn", "lstm", "gpt"), default=None,
+                       help="default: cnn-bn; lstm reads each image row by row; gpt trains a "
+                            "character-level GPT on --text")
     train.add_argument("--text", metavar="FILE", default=None,
                        help="with --model gpt: the UTF-8 text to learn from")
     train.add_argument("--context", type=positive_int, default=None,
@@ -64,9 +72,11 @@ def register(subparsers):
                        help="with --model gpt: Transformer blocks (default 4)")
     train.add_argument("--heads", type=positive_int, default=None,
                        help="with --model gpt: attention heads (default 4)")
-    train.add_argument("--epochs", type=positive_int, default=None, help="default: 8")
+    train.add_argument("--epochs", type=positive_int, default=None,
+                       help="default: 8 (lstm: 12)")
     train.add_argument("--lr", type=finite_number(0, low_open=True), default=None,
-                       help="learning rate (default: 3e-3 for adam/adamw, 0.05 for sgd)")
+                       help="learning rate (default: 3e-3 for adam/adamw, 1e-2 for the lstm; "
+                            "0.05 for sgd)")
     train.add_argument("--optimizer", choices=OPTIMIZERS, default=None, help="default: adam")
     train.add_argument("--weight-decay", type=finite_number(0), default=None, help="default: 0")
     train.add_argument("--momentum", type=finite_number(0, 1), default=None,
@@ -79,7 +89,8 @@ def register(subparsers):
     train.add_argument("--batch-size", type=positive_int, default=None, help="default: 32")
     train.add_argument("--width", type=positive_int, default=None,
                        help="channels of the first convolution (cnn: 16, cnn-bn: 32), hidden "
-                            "units of the mlp (128) or the GPT's embedding width (128)")
+                            "units of the mlp and the lstm (128) or the GPT's embedding width "
+                            "(128)")
     train.add_argument("--seed", type=int, default=None,
                        help="seeds initialisation and shuffling (default 0)")
     train.add_argument("--out", default=None, help="output folder (default: runs/<model>)")
@@ -132,14 +143,16 @@ def _settings(args, resumed):
     if args.lr is not None:
         given["lr"] = args.lr
     if resumed is None:
-        settings = {**DEFAULTS, **given}
-        settings.setdefault("lr", DEFAULT_LR[settings["optimizer"]])
+        model = given.get("model", DEFAULTS["model"])
+        settings = {**DEFAULTS, **MODEL_DEFAULTS.get(model, {}), **given}
+        settings.setdefault("lr", MODEL_LR.get(model, {}).get(settings["optimizer"],
+                                                              DEFAULT_LR[settings["optimizer"]]))
         settings["hparams"] = {} if args.width is None else \
-            {"hidden" if settings["model"] == "mlp" else "width": args.width}
+            {_width_name(settings["model"]): args.width}
         return settings
     settings = dict(resumed)
     if args.width is not None:
-        given["hparams"] = {"hidden" if settings["model"] == "mlp" else "width": args.width}
+        given["hparams"] = {_width_name(settings["model"]): args.width}
     for key, value in given.items():
         if key == "hparams" and {**settings["hparams"], **value} == settings["hparams"]:
             continue
@@ -149,6 +162,11 @@ def _settings(args, resumed):
                                f"from the resumed run's {settings.get(key)}; a resumed run "
                                "continues with its own settings (leave the option out)")
     return settings
+
+
+def _width_name(model):
+    """The hyper-parameter that ``--width`` sets for ``model``."""
+    return "hidden" if model in ("mlp", "lstm") else "width"
 
 
 def _resumed_settings(checkpoint, path):

@@ -434,3 +434,13 @@ class KeyedVectors:
     def save_word2vec_format(self, path, binary=False, write_header=True):
         from .formats import save_word2vec_format
         save_word2vec_format(self, path, binary=binary, write_header=write_header)
+
+    def to_embedding(self, freeze=True, padding_idx=None, max_norm=None, norm_type=2.0,
+                     scale_grad_by_freq=False, dtype=None):
+        """These vectors as an :class:`torchsorflow.nn.Embedding` layer (a copy, row ``i`` for
+        ``index_to_key[i]``) with the vocabulary kept beside it: see
+        :meth:`torchsorflow.nn.Embedding.from_keyed_vectors`."""
+        from ..nn import Embedding
+        return Embedding.from_keyed_vectors(self, freeze=freeze, padding_idx=padding_idx,
+                                            max_norm=max_norm, norm_type=norm_type,
+                                            scale_grad_by_freq=scale_grad_by_freq, dtype=dtype)

@@ -1,4 +1,4 @@
-"""Three small classifiers for the 8x8 digits (:func:`torchsorflow.data.datasets.digits`).
+"""Four small classifiers for the 8x8 digits (:func:`torchsorflow.data.datasets.digits`).
 
 They take images of shape ``(N, 1, 8, 8)`` and return logits ``(N, 10)``:
 
@@ -7,7 +7,9 @@ They take images of shape ``(N, 1, 8, 8)`` and return logits ``(N, 10)``:
   pooling (8x8 -> 4x4 -> 2x2), then a linear classifier;
 * :class:`DigitsCNNBN` (``"cnn-bn"``) adds batch normalisation after every convolution (seed 000,
   exercise 2), which lets it train with a larger learning rate and reach >= 98 % test accuracy in a
-  few epochs.
+  few epochs;
+* :class:`DigitsLSTM` (``"lstm"``) reads each image as a sequence, row by row (8 steps of 8
+  pixels), and classifies from the LSTM's last hidden state.
 
 :func:`build` makes a model from its name and keyword hyper-parameters; checkpoints record exactly
 these two things, so ``tsf eval`` can rebuild the model before loading the weights.
@@ -71,14 +73,32 @@ class DigitsCNNBN(nn.Sequential):
         self.hparams = {"width": width}
 
 
-MODELS = {"mlp": DigitsMLP, "cnn": DigitsCNN, "cnn-bn": DigitsCNNBN}
+class DigitsLSTM(nn.Module):
+    """A sequence classifier: the 8 pixel rows of an image, top to bottom, are the 8 steps of an
+    LSTM (8 inputs each, ``layers`` deep, ``hidden`` units), and a linear layer maps the last
+    layer's final hidden state to the 10 logits."""
+
+    def __init__(self, hidden: int = 128, layers: int = 1):
+        super().__init__()
+        self.lstm = nn.LSTM(IMAGE_SHAPE[2], hidden, num_layers=layers, batch_first=True)
+        self.classifier = nn.Linear(hidden, NUM_CLASSES)
+        self.hparams = {"hidden": hidden, "layers": layers}
+
+    def forward(self, images):
+        rows = images.reshape(images.shape[0], IMAGE_SHAPE[1], IMAGE_SHAPE[2])  # (N, 8 steps, 8)
+        _, (h_n, _) = self.lstm(rows)
+        return self.classifier(h_n[-1])
+
+
+MODELS = {"mlp": DigitsMLP, "cnn": DigitsCNN, "cnn-bn": DigitsCNNBN, "lstm": DigitsLSTM}
 # The hyper-parameters each model accepts, with bounds that keep a model within about 100 MB
 # (widths far beyond what 8x8 digits can use), and the stored weight whose shape each one fixes.
 HPARAMS = {"mlp": {"hidden": (2, 4096)}, "cnn": {"width": (1, 1024)},
-           "cnn-bn": {"width": (1, 1024)}}
+           "cnn-bn": {"width": (1, 1024)}, "lstm": {"hidden": (1, 2048), "layers": (1, 8)}}
 _DEFINING_WEIGHT = {"mlp": ("1.weight", lambda h: (h["hidden"], 64)),
                     "cnn": ("0.weight", lambda h: (h["width"], 1, 3, 3)),
-                    "cnn-bn": ("0.weight", lambda h: (h["width"], 1, 3, 3))}
+                    "cnn-bn": ("0.weight", lambda h: (h["width"], 1, 3, 3)),
+                    "lstm": ("lstm.weight_hh_l0", lambda h: (4 * h["hidden"], h["hidden"]))}
 
 
 def check_hparams(name, hparams, source="hparams"):
@@ -100,7 +120,7 @@ def check_hparams(name, hparams, source="hparams"):
 
 
 def build(name: str, **hparams: int) -> nn.Module:
-    """The digits model called ``name`` ('mlp', 'cnn' or 'cnn-bn') with the given
+    """The digits model called ``name`` ('mlp', 'cnn', 'cnn-bn' or 'lstm') with the given
     hyper-parameters."""
     if name not in MODELS:
         raise ValueError(f"unknown digits model {name!r}; choose one of {sorted(MODELS)}")

@@ -36,25 +36,6 @@ from ..ops.creation import as_tensor
 __all__ = ["GPT", "GPTConfig", "HPARAMS", "from_checkpoint"]
 
 
-class _TokenLookup(nn.Module):
-    """``weight[idx]``: a lookup table with ``nn.Embedding``'s constructor and ``state_dict``
-    key, used when this build has no ``nn.Embedding`` (which then takes its place)."""
-
-    def __init__(self, num_embeddings: int, embedding_dim: int):
-        super().__init__()
-        self.num_embeddings, self.embedding_dim = num_embeddings, embedding_dim
-        self.weight = nn.Parameter(ops.randn(num_embeddings, embedding_dim))
-
-    def forward(self, input: Tensor) -> Tensor:
-        return self.weight[input]
-
-    def extra_repr(self) -> str:
-        return f"{self.num_embeddings}, {self.embedding_dim}"
-
-
-Embedding = getattr(nn, "Embedding", _TokenLookup)
-
-
 @dataclass
 class GPTConfig:
     vocab_size: int = 65      # the characters of tiny Shakespeare
@@ -128,8 +109,8 @@ class GPT(nn.Module):
         config = GPTConfig(**{**asdict(config or GPTConfig()), **overrides})
         self.config = config
         self.transformer = nn.ModuleDict(dict(
-            wte=Embedding(config.vocab_size, config.n_embd),
-            wpe=Embedding(config.block_size, config.n_embd),
+            wte=nn.Embedding(config.vocab_size, config.n_embd),
+            wpe=nn.Embedding(config.block_size, config.n_embd),
             drop=nn.Dropout(config.dropout),
             h=nn.ModuleList([Block(config) for _ in range(config.n_layer)]),
             ln_f=nn.LayerNorm(config.n_embd, bias=config.bias)))

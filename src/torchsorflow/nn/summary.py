@@ -90,14 +90,18 @@ def _numel(value):
 
 
 def _shapes(value):
-    """A Tensor's shape as a list; a tuple/list of Tensors as a list of shapes; else None."""
+    """A Tensor's shape as a list; the Tensors of a (nested) tuple/list, like an LSTM's
+    ``(output, (h_n, c_n))``, as a flat list of shapes; else None."""
+    shapes = list(_leaf_shapes(value))
+    return shapes[0] if len(shapes) == 1 else (shapes or None)
+
+
+def _leaf_shapes(value):
     if isinstance(value, (Tensor, np.ndarray)):
-        return [int(n) for n in value.shape]
-    if isinstance(value, (tuple, list)):
-        shapes = [_shapes(v) for v in value]
-        shapes = [s for s in shapes if s is not None]
-        return shapes[0] if len(shapes) == 1 else (shapes or None)
-    return None
+        yield [int(n) for n in value.shape]
+    elif isinstance(value, (tuple, list)):
+        for item in value:
+            yield from _leaf_shapes(item)
 
 
 def _bytes(value):

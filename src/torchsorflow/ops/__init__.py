@@ -7,7 +7,8 @@ and enters the :func:`registry`; see the modules :mod:`.elementwise`, :mod:`.red
 :mod:`.convolution` (1-D, 3-D and transposed convolutions on the 2-D engine), :mod:`.pooling`
 (adaptive max pooling, unpooling), :mod:`.resample` (interpolation, padding modes and sliding
 windows, one linear primitive), :mod:`.normalization` (layer, group, RMS norm) and
-:mod:`.attention` (scaled dot-product attention). Creation functions are in :mod:`.creation`;
+:mod:`.attention` (scaled dot-product attention); embedding lookup in :mod:`.embedding` and
+whole-sequence recurrent layers in :mod:`.recurrent`. Creation functions are in :mod:`.creation`;
 PyTorch's argument conventions in :mod:`.arguments`.
 
 torch's wider tensor API is in :mod:`.pointwise` (more element-wise math), :mod:`.scans`
@@ -19,9 +20,9 @@ reached as submodules (``ops.sorting.sort``), and at the top level of ``torchsor
 """
 from ..autodiff.tracer import registry
 from . import (activations, arguments, attention, convolution, creation, decompositions, einsum,
-               elementwise, indexing, kernels, linalg, losses, nn_ops, normalization, pointwise,
-               pooling, products, random, reductions, resample, scans, shape, sorting, special,
-               statistics, structure)
+               elementwise, embedding, indexing, kernels, linalg, losses, nn_ops, normalization,
+               pointwise, pooling, products, random, recurrent, reductions, resample, scans,
+               shape, sorting, special, statistics, structure)
 from .creation import *  # noqa: F403
 from .elementwise import *  # noqa: F403
 from .linalg import *  # noqa: F403
@@ -33,8 +34,9 @@ abs = absolute  # noqa: F405
 pow = power  # noqa: F405
 
 __all__ = ["registry", "activations", "arguments", "attention", "convolution", "creation",
-           "decompositions", "einsum", "elementwise", "indexing", "kernels", "linalg", "losses",
-           "nn_ops", "normalization", "pointwise", "pooling", "products", "random",
-           "reductions", "resample", "scans", "shape", "sorting", "special", "statistics",
-           "structure", "abs", "pow", *creation.__all__, *elementwise.__all__, *linalg.__all__,
-           *reductions.__all__, *shape.__all__, *special.__all__]
+           "decompositions", "einsum", "elementwise", "embedding", "indexing", "kernels",
+           "linalg", "losses", "nn_ops", "normalization", "pointwise", "pooling", "products",
+           "random", "recurrent", "reductions", "resample", "scans", "shape", "sorting",
+           "special", "statistics", "structure", "abs", "pow", *creation.__all__,
+           *elementwise.__all__, *linalg.__all__, *reductions.__all__, *shape.__all__,
+           *special.__all__]

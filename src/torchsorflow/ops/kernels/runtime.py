@@ -204,10 +204,11 @@ def matmul(a, b):
     """
     if a.ndim == 0 or b.ndim == 0:
         return np.matmul(a, b)
-    if a.ndim > 2 and b.ndim == 2 and a.flags.c_contiguous:
-        # A stack of rows times one matrix is one tall product: NumPy would instead loop over
-        # the stack, one small BLAS call (and a copy of a transposed b) per matrix.
-        rows = matmul(a.reshape(-1, a.shape[-1]), b)
+    if a.ndim > 2 and b.ndim == 2:
+        # A stack of matrices times one matrix is one product of all their rows: NumPy would
+        # loop over the stack with a small product each, several times slower (a Linear layer
+        # on (steps, batch, features)).
+        rows = matmul(np.reshape(a, (-1, a.shape[-1])), b)
         return rows.reshape(a.shape[:-1] + (b.shape[-1],))
     work = _work(a, b)
     if work >= SMALL_PRODUCT_WORK or work < BLAS_SINGLE_THREAD_WORK:
