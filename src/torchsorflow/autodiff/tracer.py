@@ -33,6 +33,8 @@ import weakref
 
 import numpy as np
 
+from ..backend import as_array
+
 __all__ = ["Box", "Primitive", "bind", "no_grad", "enable_grad", "is_grad_enabled",
            "set_grad_enabled", "Trace", "Node", "LeafNode", "new_trace", "is_constant",
            "register_tensor_type", "registry", "wrap", "to_box", "check_versions"]
@@ -92,7 +94,7 @@ def box(inner, trace, node=None, tangent=None):
 def to_box(value):
     """``value`` itself if it is a Tensor, else a new Tensor made from it (PyTorch's dtype
     rules)."""
-    return value if isinstance(value, Box) else _tensor_type(value)
+    return value if isinstance(value, Box) else wrap(as_array(value))
 
 
 def primal(value):

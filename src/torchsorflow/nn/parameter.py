@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend
+
 from ..tensor import Tensor
 
 
@@ -28,7 +30,12 @@ class Parameter(Tensor):
     def __init__(self, data: Tensor | np.ndarray | None = None, requires_grad: bool = True):
         if data is None:
             data = np.empty((0,), dtype=np.float32)
-        super().__init__(data, requires_grad=requires_grad)
+        # the data's own dtype and memory, as torch.nn.Parameter (not the legacy float constructor)
+        array = data._array if isinstance(data, Tensor) else backend.as_array(data)
+        super().__init__()
+        self._array = array
+        if requires_grad:
+            self.requires_grad_(True)
 
     def __repr__(self):
         return "Parameter containing:\n" + super().__repr__()

@@ -34,6 +34,7 @@ from .common_types import _dtype_t
 from .functional.sparse import _check_sparse, _padding_index
 from .module import Module
 from .parameter import Parameter
+from ..ops.creation import as_tensor
 
 __all__ = ["Embedding", "EmbeddingBag"]
 
@@ -142,7 +143,7 @@ class Embedding(Module):
         only key stays ``weight`` as in PyTorch.
         """
         vectors = np.array(keyed_vectors.vectors, dtype=dtype or np.float32, copy=True)
-        layer = cls.from_pretrained(Tensor(vectors), freeze=freeze, padding_idx=padding_idx,
+        layer = cls.from_pretrained(as_tensor(vectors), freeze=freeze, padding_idx=padding_idx,
                                     max_norm=max_norm, norm_type=norm_type,
                                     scale_grad_by_freq=scale_grad_by_freq)
         layer.index_to_key = list(keyed_vectors.index_to_key)
@@ -186,7 +187,7 @@ class Embedding(Module):
         def rows(item):
             return row(item) if isinstance(item, str) else [rows(i) for i in item]
 
-        return Tensor(np.asarray(rows(words), dtype=np.int64))
+        return as_tensor(np.asarray(rows(words), dtype=np.int64))
 
     def to_keyed_vectors(self):
         """The layer's current weights with its vocabulary, as a ``KeyedVectors`` (a copy)."""
