@@ -45,14 +45,7 @@ from .ops.shape import (astype, broadcast_tensors, broadcast_to, cat, chunk, con
                         stack, sum_to, swapaxes, swapdims, t, tile, transpose, unbind,
                         unflatten, unsqueeze)
 from .ops.special import digamma, erfinv, lgamma, polygamma
-from .ops.pointwise import (acos, acosh, addcdiv, addcmul, allclose, arccos, arccosh, arcsin,
-                            arcsinh, arctan, arctan2, arctanh, asin, asinh, atan, atan2, atanh,
-                            bitwise_and, bitwise_left_shift, bitwise_not, bitwise_or,
-                            bitwise_right_shift, bitwise_xor, ceil, copysign, cosh, deg2rad, equal,
-                            erfc, exp2, fix, float_power, floor, fmax, fmin, fmod, frac, heaviside,
-                            hypot, isclose, isinf, isneginf, isposinf, isreal, lerp, log10, log2,
-                            logaddexp, logaddexp2, logical_xor, logit, nan_to_num, positive,
-                            rad2deg, remainder, round, sgn, sign, signbit, sinh, tan, trunc, xlogy)
+from .ops.pointwise import *  # noqa: F403 (its __all__: the element-wise math functions)
 from .ops.scans import cummax, cummin, cumprod, diff, logcumsumexp, prod
 from .ops.sorting import (argsort, bucketize, kthvalue, median, mode, msort, nanmedian,
                           searchsorted, sort, topk, unique, unique_consecutive)
@@ -179,14 +172,7 @@ __all__ = [
     "clip", "where", "eq", "ne", "lt", "le", "gt", "ge", "equal", "not_equal", "less",
     "less_equal", "greater", "greater_equal", "logical_and", "logical_or", "logical_not",
     "isnan", "isfinite", "lgamma", "digamma", "polygamma", "erfinv",
-    "tan", "asin", "arcsin", "acos", "arccos", "atan", "arctan", "atan2", "arctan2", "sinh", "cosh",
-    "asinh", "arcsinh", "acosh", "arccosh", "atanh", "arctanh", "log2", "log10", "exp2", "erfc",
-    "logit", "ceil", "round", "trunc", "fix", "frac", "fmod", "remainder", "lerp", "addcmul",
-    "addcdiv", "hypot", "logaddexp", "logaddexp2", "xlogy", "nan_to_num", "isinf", "isposinf",
-    "isneginf", "isreal", "isclose", "allclose", "equal", "logical_xor", "bitwise_and",
-    "bitwise_or", "bitwise_xor", "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "fmax",
-    "fmin", "sgn", "heaviside", "copysign", "float_power", "deg2rad", "rad2deg", "signbit",
-    "positive",
+    *ops.pointwise.__all__,
     # reductions
     "sum", "mean", "var", "std", "amax", "amin", "max", "min", "argmax", "argmin", "all", "any",
     "logsumexp", "softmax", "log_softmax", "norm", "cumsum", "prod", "cumprod", "logcumsumexp",

@@ -770,36 +770,15 @@ INPLACE = ["abs", "add", "sub", "mul", "div", "pow", "neg", "exp", "expm1", "log
 # ... and those that change only the shape: ``x.unsqueeze_(0)``.
 INPLACE_VIEWS = ["squeeze", "unsqueeze", "t", "transpose", "swapaxes", "swapdims"]
 
-# Element-wise math, products and scans (ops/pointwise.py, ops/scans.py).
+# Element-wise math (every public function of ops/pointwise.py is also a method, and those in
+# its INPLACE list have an in-place variant), products and scans (ops/scans.py).
+METHODS.update({name: getattr(pw, name) for name in pw.__all__})
 METHODS.update({
-    "tan": pw.tan, "asin": pw.asin, "arcsin": pw.asin, "acos": pw.acos, "arccos": pw.acos,
-    "atan": pw.atan, "arctan": pw.atan, "atan2": pw.atan2, "arctan2": pw.atan2, "sinh": pw.sinh,
-    "cosh": pw.cosh, "asinh": pw.asinh, "arcsinh": pw.asinh, "acosh": pw.acosh,
-    "arccosh": pw.acosh, "atanh": pw.atanh, "arctanh": pw.atanh, "log2": pw.log2,
-    "log10": pw.log10, "exp2": pw.exp2, "erf": ops.nn_ops.erf, "erfc": pw.erfc,
-    "erfinv": ops.special.erfinv, "logit": pw.logit, "floor": pw.floor, "ceil": pw.ceil,
-    "round": pw.round, "trunc": pw.trunc, "fix": pw.fix, "frac": pw.frac, "fmod": pw.fmod,
-    "remainder": pw.remainder, "lerp": pw.lerp, "addcmul": pw.addcmul, "addcdiv": pw.addcdiv,
-    "hypot": pw.hypot, "logaddexp": pw.logaddexp, "logaddexp2": pw.logaddexp2,
-    "xlogy": pw.xlogy, "nan_to_num": pw.nan_to_num, "isinf": pw.isinf, "isposinf": pw.isposinf,
-    "isneginf": pw.isneginf, "isreal": pw.isreal, "isclose": pw.isclose,
-    "allclose": pw.allclose, "equal": pw.equal, "logical_xor": pw.logical_xor,
-    "bitwise_and": pw.bitwise_and, "bitwise_or": pw.bitwise_or, "bitwise_xor": pw.bitwise_xor,
-    "bitwise_not": pw.bitwise_not, "bitwise_left_shift": pw.bitwise_left_shift,
-    "bitwise_right_shift": pw.bitwise_right_shift, "fmax": pw.fmax, "fmin": pw.fmin,
-    "sgn": pw.sgn, "sign": pw.sign, "heaviside": pw.heaviside, "copysign": pw.copysign,
-    "float_power": pw.float_power, "deg2rad": pw.deg2rad, "rad2deg": pw.rad2deg,
-    "signbit": pw.signbit, "positive": pw.positive,
+    "erf": ops.nn_ops.erf, "erfinv": ops.special.erfinv,
     "prod": scans.prod, "cumprod": scans.cumprod, "logcumsumexp": scans.logcumsumexp,
     "cummax": scans.cummax, "cummin": scans.cummin, "diff": scans.diff,
 })
-INPLACE += ["tan", "asin", "arcsin", "acos", "arccos", "atan", "arctan", "atan2", "arctan2",
-            "sinh", "cosh", "asinh", "arcsinh", "acosh", "arccosh", "atanh", "arctanh", "log2",
-            "log10", "exp2", "erf", "erfc", "erfinv", "logit", "ceil", "round", "trunc", "fix",
-            "frac", "fmod", "remainder", "lerp", "addcmul", "addcdiv", "hypot", "xlogy",
-            "nan_to_num", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor",
-            "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "sgn", "heaviside",
-            "copysign", "deg2rad", "rad2deg", "cumprod"]
+INPLACE += pw.INPLACE + ["erf", "erfinv", "cumprod"]
 
 # Sorting, statistics, indexing, structure, products, decompositions, sampling, sparse
 # (ops/sorting.py, statistics.py, indexing.py, structure.py, einsum.py, products.py,

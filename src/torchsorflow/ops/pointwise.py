@@ -38,6 +38,14 @@ __all__ = ["tan", "asin", "arcsin", "acos", "arccos", "atan", "arctan", "atan2",
            "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "fmax", "fmin", "sgn",
            "sign", "heaviside", "copysign", "float_power", "deg2rad", "rad2deg", "signbit",
            "positive"]
+# the functions that also have an in-place Tensor method (``x.tan_()``), as in PyTorch
+INPLACE = ["tan", "asin", "arcsin", "acos", "arccos", "atan", "arctan", "atan2", "arctan2",
+           "sinh", "cosh", "asinh", "arcsinh", "acosh", "arccosh", "atanh", "arctanh", "log2",
+           "log10", "exp2", "erfc", "logit", "ceil", "round", "trunc", "fix", "frac", "fmod",
+           "remainder", "lerp", "addcmul", "addcdiv", "hypot", "xlogy", "nan_to_num",
+           "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
+           "bitwise_left_shift", "bitwise_right_shift", "sgn", "heaviside", "copysign", "deg2rad",
+           "rad2deg"]
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
