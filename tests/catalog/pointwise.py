@@ -19,6 +19,7 @@ unary("log2", tsf.log2, lambda t, x: t.log2(x), domain="positive")
 unary("log10", tsf.log10, lambda t, x: t.log10(x), domain="positive")
 unary("exp2", tsf.exp2, lambda t, x: t.exp2(x))
 unary("erfc", tsf.erfc, lambda t, x: t.erfc(x))
+unary("sinc", tsf.sinc, lambda t, x: t.sinc(x))
 unary("logit", tsf.logit, lambda t, x: t.logit(x), domain="probability")
 unary("logit", lambda x: tsf.logit(x, eps=0.2), lambda t, x: t.logit(x, eps=0.2),
       make=lambda rng: [np.array([0.05, 0.3, 0.5, 0.7, 0.95])])

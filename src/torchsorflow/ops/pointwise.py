@@ -25,6 +25,7 @@ from ..backend import xp
 from .elementwise import (_promoted, add, clamp, div, elementwise, exp, greater_equal, isfinite,
                           isnan, log, logical_not, logical_or, mul, neg, power, reciprocal, sign,
                           sqrt, sub, where)
+from .elementwise import cos
 from .elementwise import _constant, equal as eq
 from .elementwise import floor as _floor
 from .shape import astype
@@ -37,7 +38,7 @@ __all__ = ["tan", "asin", "arcsin", "acos", "arccos", "atan", "arctan", "atan2",
            "allclose", "equal", "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor",
            "bitwise_not", "bitwise_left_shift", "bitwise_right_shift", "fmax", "fmin", "sgn",
            "sign", "heaviside", "copysign", "float_power", "deg2rad", "rad2deg", "signbit",
-           "positive"]
+           "positive", "sinc"]
 # the functions that also have an in-place Tensor method (``x.tan_()``), as in PyTorch
 INPLACE = ["tan", "asin", "arcsin", "acos", "arccos", "atan", "arctan", "atan2", "arctan2",
            "sinh", "cosh", "asinh", "arcsinh", "acosh", "arccosh", "atanh", "arctanh", "log2",
@@ -45,7 +46,7 @@ INPLACE = ["tan", "asin", "arcsin", "acos", "arccos", "atan", "arctan", "atan2",
            "remainder", "lerp", "addcmul", "addcdiv", "hypot", "xlogy", "nan_to_num",
            "logical_xor", "bitwise_and", "bitwise_or", "bitwise_xor", "bitwise_not",
            "bitwise_left_shift", "bitwise_right_shift", "sgn", "heaviside", "copysign", "deg2rad",
-           "rad2deg"]
+           "rad2deg", "sinc"]
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)
@@ -135,6 +136,16 @@ log2 = _unary(_log2, "The base-2 logarithm, element-wise.")
 log10 = _unary(_log10, "The base-10 logarithm, element-wise.")
 exp2 = _unary(_exp2, "2 to the power x, element-wise.")
 erfc = _unary(_erfc, "The complementary error function 1 - erf(x), element-wise.")
+
+
+def _sinc_slope(ans, x):
+    """(cos(πx) − sinc(x)) / x, and 0 at x = 0 where that quotient is 0/0."""
+    at_zero = eq(x, 0)
+    safe = where(at_zero, 1.0, x)
+    return where(at_zero, 0.0, div(sub(cos(mul(math.pi, safe)), ans), safe))
+
+
+sinc = _unary(elementwise("sinc", xp.sinc, _sinc_slope), "sin(πx) / (πx), and 1 at 0.")
 
 
 def logit(input, eps=None):
