@@ -78,7 +78,7 @@ def csv_reading(quick):
         ref_s, ref_mb = _once(lambda: np.loadtxt(path, skiprows=1))
     label = f"{rows_n:.0e}".replace("e+0", "e")
     return row(f"tsf fit's CSV reader, {label} rows", tsf_s, ref_s, "numpy loadtxt",
-               tsf_mb=tsf_mb, ref_mb=ref_mb, note="issue 20: tsf fit on 1e7 rows within 3 s")
+               tsf_mb=tsf_mb, ref_mb=ref_mb, note="tsf fit on 1e7 rows within 3 s")
 
 
 def run(quick=False):
