@@ -36,7 +36,7 @@ import numpy as np
 
 from . import backend, ops
 from .autodiff import tracer
-from .autodiff.reverse import backward
+from .autodiff.reverse import backward, register_hook
 from .autodiff.tracer import Box, is_grad_enabled
 from .backend import check_device, to_dtype
 from .ops import creation, elementwise as ew, linalg, reductions, shape
@@ -335,7 +335,6 @@ class Tensor(Box):
         Tensor replaces the gradient. Returns a handle whose ``remove()`` unregisters it."""
         if not self.requires_grad:
             raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
-        from .autodiff.reverse import register_hook
         return register_hook(self, hook, "grad")
 
     def register_post_accumulate_grad_hook(self, hook):
@@ -346,7 +345,6 @@ class Tensor(Box):
         if self._node is not None:
             raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
                                "tensors")
-        from .autodiff.reverse import register_hook
         return register_hook(self, hook, "post_accumulate")
 
     # --- conversions --------------------------------------------------------------------------

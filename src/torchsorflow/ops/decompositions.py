@@ -33,13 +33,13 @@ import builtins
 from collections import namedtuple
 
 from ..autodiff.tracer import Box, Primitive, is_constant, to_box, wrap
-from ..backend import is_floating, xp
-from .elementwise import absolute, add, div, mul, neg, sub, where
+from ..backend import is_floating, to_dtype, xp
+from .elementwise import absolute, add, div, mul, neg, power, sub, where
 from .linalg import inv, matmul, solve
 from .reductions import _std_from_var, amax, amin, normalize_axis
 from .reductions import sum as reduce_sum
-from .shape import astype, getitem, movedim, reshape, swapaxes, unsqueeze
-from .special import _symmetric
+from .shape import astype, cat, getitem, movedim, reshape, squeeze, swapaxes, unsqueeze
+from .special import _symmetric, cholesky
 from .structure import diag_embed, diagonal, tril, triu
 
 __all__ = ["det", "slogdet", "eigh", "eigvalsh", "svd", "svdvals", "qr", "pinv", "lstsq",
@@ -85,7 +85,6 @@ def _row(packed, i):
 
 
 def _pack(*parts):
-    from .shape import cat
     return cat(parts, -2)
 
 
@@ -337,7 +336,6 @@ def qr(A, mode="reduced"):
         left = getitem(A, (Ellipsis, slice(None), slice(0, m)))
         rest = getitem(A, (Ellipsis, slice(None), slice(m, n)))
         q, r1 = _qr_tall(left)
-        from .shape import cat
         r = cat([r1, matmul(_t(q), rest)], -1)
     if mode == "r":
         return QR(wrap(xp.zeros((0,), A.dtype)), r)
@@ -431,14 +429,12 @@ def lstsq(A, B, rcond=None, *, driver=None):
             misfit = sub(matmul(A, solution), matrix_b)
             residuals = reduce_sum(mul(misfit, misfit), -2)
     if vector:
-        from .shape import squeeze
         solution = squeeze(solution, -1)
     return Lstsq(solution, residuals, rank, singular_values)
 
 
 # --- norms -----------------------------------------------------------------------------------
 def _with_dtype(x, dtype):
-    from ..backend import to_dtype
     dtype = to_dtype(dtype)
     return x if dtype is None or dtype == x.dtype else astype(x, dtype)
 
@@ -462,7 +458,6 @@ def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):  # noqa: A002
         return reduce_sum(astype(wrap(x._array != 0), x.dtype), axis, keepdim)
     if ord == 1:
         return reduce_sum(size, axis, keepdim)
-    from .elementwise import power
     return power(reduce_sum(power(size, ord), axis, keepdim), 1.0 / ord)
 
 
@@ -537,6 +532,5 @@ def pinverse(input, rcond=1e-15):
 
 def cholesky_factor(input, upper=False):
     """``torch.cholesky`` / ``Tensor.cholesky``: the lower (or upper) Cholesky factor."""
-    from .special import cholesky
     factor = cholesky(input)
     return _t(factor) if upper else factor

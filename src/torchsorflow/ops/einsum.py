@@ -23,6 +23,7 @@ import string
 
 from ..autodiff.tracer import Box, Primitive, to_box
 from ..backend import xp
+from .elementwise import mul
 from .shape import ShapeError, broadcast_to, reshape
 from .structure import diagonal
 
@@ -222,7 +223,6 @@ def inner(input, other):
     """The dot product over the last dimension, for every pair of leading indices."""
     input, other = to_box(input), to_box(other)
     if input.ndim == 0 or other.ndim == 0:
-        from .elementwise import mul
         return mul(input, other)
     return tensordot(input, other, ([-1], [-1]))
 

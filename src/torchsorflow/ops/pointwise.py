@@ -28,7 +28,7 @@ from .elementwise import (_promoted, add, clamp, div, elementwise, exp, greater_
 from .elementwise import cos
 from .elementwise import _constant, equal as eq
 from .elementwise import floor as _floor
-from .shape import astype
+from .shape import astype, ones_like_tensor
 
 __all__ = ["tan", "asin", "arcsin", "acos", "arccos", "atan", "arctan", "atan2", "arctan2",
            "sinh", "cosh", "asinh", "arcsinh", "acosh", "arccosh", "atanh", "arctanh", "log2",
@@ -411,7 +411,6 @@ heaviside = _constant("heaviside", lambda x, values: xp.heaviside(*_promoted(x, 
 
 def isreal(input):
     """True everywhere for real Tensors (TorchsorFlow has no complex arithmetic)."""
-    from .shape import ones_like_tensor
     input = to_box(input)
     return astype(ones_like_tensor(input), backend.bool_)
 

@@ -38,6 +38,7 @@ import functools
 import numpy as np
 
 from ..autodiff.tracer import Primitive, is_constant, wrap
+from ..autodiff.transforms import jvp, vjp
 from .elementwise import add, mul, relu, sigmoid, sub, tanh
 from .kernels import recurrent as kernels
 from .nn_ops import linear
@@ -112,7 +113,6 @@ def _vjp_for(mode):
             order = [k for k in ("x", "h0", "c0", "w_ih", "w_hh", "b_ih", "b_hh", "w_hr")
                      if named[k] is not None]
             return tuple(wrap(grads[k]) for k in order)
-        from ..autodiff.transforms import vjp
         _, pullback = vjp(lambda *a: _reference_call(mode, a, batch_sizes, reverse, has_bias,
                                                      has_proj), *args)
         return pullback(g)
@@ -130,7 +130,6 @@ def _jvp_for(mode):
             if kept is None:
                 kept = kernels.forward(mode, named, steps, keep=True)[1]
             return wrap(kernels.tangent(mode, named, dotted, kept, steps))
-        from ..autodiff.transforms import jvp
 
         def along(*values):
             full = list(args)

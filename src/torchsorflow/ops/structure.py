@@ -20,6 +20,7 @@ from ..backend import to_dtype, xp
 from .reductions import sum as reduce_sum
 from .shape import (_dim, astype, broadcast_to, cat, flatten, flip, getitem, index_put, movedim,
                     pad, reshape, stack, transpose)
+from .creation import _make
 
 __all__ = ["tril", "triu", "diag", "diagonal", "diag_embed", "diagflat", "trace", "tril_indices",
            "triu_indices", "roll", "rot90", "repeat_interleave", "meshgrid", "cartesian_prod",
@@ -128,7 +129,6 @@ def trace(input):
 
 
 def _triangle_indices(positions, row, col, offset, dtype, device):
-    from .creation import _make
     array = xp.stack(positions(row, offset, col)).astype(to_dtype(dtype) or xp.int64)
     return _make(array.reshape(2, -1), device=device, op="tril_indices")
 
