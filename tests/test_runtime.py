@@ -139,26 +139,3 @@ def test_tsf_commands_turn_malloc_tuning_on():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True).stdout.split()
     assert out[-1] == ("True" if sys.platform.startswith("linux") else "False")
-
-
-def test_map_blocks_splits_large_element_wise_calls_without_changing_a_bit(monkeypatch):
-    """GELU and its slope over one block per lane equal the one-block computation exactly, and
-    the blocks really are computed separately (the function sees shorter arrays)."""
-    from torchsorflow.ops.activations import _gelu_block, _gelu_fast_slope_block, gelu
-    x = np.random.default_rng(0).standard_normal((1024, 300)).astype(np.float32)
-    seen = []
-
-    def recording(block):
-        seen.append(block.size)
-        return _gelu_block(block, "none")
-
-    monkeypatch.setattr(runtime, "blas_threads", lambda: 2)
-    out = runtime.map_blocks(recording, x)
-    assert seen == [x.size // 2, x.size // 2]
-    np.testing.assert_array_equal(out, _gelu_block(x, "none"))
-    slope = runtime.map_blocks(lambda o, b: _gelu_fast_slope_block(o, b, "none"), out, x)
-    np.testing.assert_array_equal(slope, _gelu_fast_slope_block(out, x, "none"))
-    np.testing.assert_array_equal(gelu.impl(x, approximate="none"), out)
-    seen.clear()
-    runtime.map_blocks(recording, x[:10])   # small: one call on the whole array
-    assert seen == [x[:10].size]

@@ -36,7 +36,6 @@ from ..autodiff.tracer import Primitive, is_constant, wrap
 from .elementwise import (absolute, add, elementwise, exp, greater, greater_equal, less,
                           less_equal, logical_and, mul, neg, reciprocal, sigmoid, softplus,
                           square, sub, tanh, where)
-from .kernels import runtime
 from .nn_ops import erf
 
 __all__ = ["leaky_relu", "elu", "hardtanh", "hardsigmoid", "hardswish", "silu", "gelu", "mish",
@@ -311,10 +310,6 @@ def _erf(z):
 
 
 def _gelu(x, approximate):
-    return runtime.map_blocks(lambda block: _gelu_block(block, approximate), x)
-
-
-def _gelu_block(x, approximate):
     if approximate == "tanh":
         inner = _SQRT_2_OVER_PI * (x + _KAPPA * x * x * x)
         return _same(x, 0.5 * x * (1 + np.tanh(inner)))
@@ -336,11 +331,6 @@ def _gelu_slope(ans, x, approximate):
 
 
 def _gelu_fast_slope(out, x, approximate):
-    return runtime.map_blocks(lambda o, block: _gelu_fast_slope_block(o, block, approximate),
-                              out, x)
-
-
-def _gelu_fast_slope_block(out, x, approximate):
     cdf = _gate(out, x, 0.5)   # Φ(x), or ½(1 + tanh(inner)) for the approximation
     if approximate == "tanh":
         inner_slope = _SQRT_2_OVER_PI * (1 + 3 * _KAPPA * x * x)

@@ -52,9 +52,8 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 __all__ = ["Workspace", "blas_limited", "blas_threads", "get_num_threads", "keep_freed_memory",
-           "malloc_tuned", "map_blocks", "matmul", "others_running", "reference_kernels",
-           "release_workspaces", "run_chunks", "set_num_threads", "split",
-           "using_reference_kernels", "zero_row"]
+           "malloc_tuned", "matmul", "others_running", "reference_kernels", "release_workspaces",
+           "run_chunks", "set_num_threads", "split", "using_reference_kernels", "zero_row"]
 
 # Products below this many multiply-adds run on one BLAS thread: a second thread's wake-up and
 # synchronisation cost more than it saves (bench_core: linear layers of a training step).
@@ -87,10 +86,6 @@ TRANSPOSED_MIN_CHANNELS = 16
 # scores stay in the L2 cache between the product that writes them and the softmax passes that
 # read them (bench_attention: scaled_dot_product_attention forward+backward).
 ATTENTION_CHUNK_BYTES = 1 << 19
-# Element-wise kernels of many passes (GELU's erf polynomial) over at least this many values run
-# in one block per lane; below it a worker thread's hand-off costs more than the second core
-# saves (bench_attention: the GPT's GELU, 1024 x 512 values).
-PARALLEL_ELEMENTS = 1 << 18
 # Longest trailing run summed through BLAS in sum_axes: its dot products accumulate in the
 # input's precision in a few lanes, so longer runs are left to NumPy's pairwise summation
 # (accuracy, not speed: tests/test_kernels.py checks it).
@@ -394,31 +389,6 @@ def run_chunks(task, chunks, make_scratch, work=None, parallel=True):
         others = [_pool(lanes - 1).submit(worker, index) for index in range(1, lanes)]
         first = run_lane(0)  # the calling thread runs lane 0 itself
         return [first] + [future.result() for future in others]
-
-
-def map_blocks(function, *arrays):
-    """``function(*arrays)`` for an element-wise ``function`` of arrays of one shape, computed in
-    one contiguous block per lane when they hold at least :data:`PARALLEL_ELEMENTS` values. Each
-    value is computed by the same code either way, so the result does not depend on the split.
-
-    >>> map_blocks(np.add, np.arange(3.0), np.ones(3))
-    array([1., 2., 3.])
-    """
-    first = arrays[0]
-    lanes = blas_threads()
-    if (first.size < PARALLEL_ELEMENTS or lanes < 2 or getattr(_local, "limited", False)
-            or any(a.shape != first.shape for a in arrays)):
-        return function(*arrays)
-    flat = [np.reshape(a, -1) for a in arrays]
-    chunks = split(first.size, -(-first.size // lanes))
-    blocks = {}
-
-    def task(scratch, chunk):
-        start, stop = chunk
-        blocks[start] = function(*(f[start:stop] for f in flat))
-
-    run_chunks(task, chunks, lambda workspace: None)
-    return np.concatenate([blocks[start] for start, _ in chunks]).reshape(first.shape)
 
 
 # --- memory -------------------------------------------------------------------------------------
