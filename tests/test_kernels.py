@@ -461,13 +461,17 @@ def test_pool_error_messages():
     ((4, 3, 5, 6), (0, 2, 3)), ((4, 3, 5, 6), (2, 3)), ((4, 3, 5), (0, 2)), ((4, 3, 5, 6), (0, 3)),
     ((4, 3, 5, 6), (0, 1)), ((2, 3, 4, 5, 6), (0, 1, 4)), ((4, 3, 5, 6), (0, 1, 2, 3)),
     ((4, 3, 5, 6), None), ((0, 3, 2, 2), (0, 2, 3)), ((4, 3, 70, 70), (0, 2, 3)),
-    ((5000, 3, 4), (0, 2))])  # a batch longer than SUM_MAX_RUN: products per row, pairwise sum
+    ((5000, 3, 4), (0, 2)),   # a batch longer than SUM_MAX_RUN: products per row, pairwise sum
+    ((64, 128), (0,)), ((64, 128), (1,)), ((16, 8, 12), (0, 1)), ((16, 8, 12), (1, 2)),
+    ((5000, 3), (0,)), ((3, 5000), (1,))])  # leading or trailing axes only; runs past the limit
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
 @pytest.mark.parametrize("keepdims", [False, True])
-def test_sum_axes_equals_the_exact_sum(shape, axes, dtype, keepdims):
+def test_sum_axes_equals_the_exact_sum(shape, axes, dtype, keepdims, monkeypatch):
     """Against the float64 sum, with an error bound relative to Σ|x| (a sum that cancels to
-    near zero has no small *relative* error in float32, whichever order adds it)."""
+    near zero has no small *relative* error in float32, whichever order adds it). The size
+    threshold is lifted so that these small arrays take the BLAS products too."""
     from torchsorflow.ops.kernels.reduce import sum_axes
+    monkeypatch.setattr(runtime, "SUM_BLAS_MIN_SIZE", 0)
     x = (np.random.default_rng(0).standard_normal(shape) * 10).astype(dtype)
     eps = np.finfo(np.float32).eps * 16 if dtype == np.float32 else 1e-13
     for a in (x, np.swapaxes(x, 0, 1)):  # contiguous, and not (NumPy's own path)

@@ -32,7 +32,7 @@ import numpy as np
 
 from ..autodiff.tracer import Primitive, is_constant, wrap
 from .elementwise import add, mul, rsqrt, sub
-from .kernels import runtime
+from .kernels.reduce import sum_axes
 from .reductions import mean as reduce_mean
 from .shape import reshape, sum_to
 
@@ -51,25 +51,10 @@ def _group_layout(shape, groups):
 
 # --- NumPy: the forward pass and the fused backward rule ----------------------------------------
 def _row_means(rows):
-    """The mean of each row of a 2-D array, as a column. Rows short enough for BLAS's accumulation
-    in the input's precision (``runtime.SUM_MAX_RUN``) take one matrix-vector product, which is
-    several times faster than NumPy's reduction over short rows; longer ones NumPy's pairwise
-    mean."""
-    count = rows.shape[1]
-    if count > runtime.SUM_MAX_RUN or rows.dtype.kind != "f":
-        return rows.mean(axis=1, keepdims=True)
-    means = rows @ np.ones((count, 1), rows.dtype)
-    means /= count
+    """The mean of each row of a 2-D array, as a column."""
+    means = sum_axes(rows, (1,), keepdims=True)
+    means /= rows.shape[1]
     return means
-
-
-def _column_sums(a, count):
-    """Σ over the rows of ``a`` seen as (rows, count): a vector of ones times the matrix when the
-    column is short enough for BLAS's accumulation, else NumPy's pairwise sum."""
-    a = a.reshape(-1, count)
-    if a.shape[0] > runtime.SUM_MAX_RUN or a.dtype.kind != "f":
-        return a.sum(axis=0)
-    return np.ones(a.shape[0], a.dtype) @ a
 
 
 def _normalized_rows(rows, eps, center):
@@ -97,11 +82,9 @@ def _impl(layout, center):
 
 def _sum_to_affine(a, affine_shape):
     """Σ of ``a`` (shaped like x) over every axis that γ broadcasts along."""
-    if 1 not in affine_shape:   # γ covers the trailing axes: sums over the leading ones
-        return _column_sums(a, math.prod(affine_shape)).reshape(affine_shape)
     lead = a.ndim - len(affine_shape)
     axes = tuple(range(lead)) + tuple(lead + i for i, n in enumerate(affine_shape) if n == 1)
-    return a.sum(axis=axes)
+    return sum_axes(a, axes)
 
 
 def _fused_vjp(g, x, affine, eps, count, affine_shape, center):

@@ -86,6 +86,10 @@ TRANSPOSED_MIN_CHANNELS = 16
 # scores stay in the L2 cache between the product that writes them and the softmax passes that
 # read them (bench_attention: scaled_dot_product_attention forward+backward).
 ATTENTION_CHUNK_BYTES = 1 << 19
+# Fewest values for which sum_axes sums through BLAS: below it the products' set-up costs more than
+# NumPy's reduction saves (bench_nn: the digits step's small bias gradients; bench_attention:
+# LayerNorm's row sums).
+SUM_BLAS_MIN_SIZE = 1 << 15
 # Longest trailing run summed through BLAS in sum_axes: its dot products accumulate in the
 # input's precision in a few lanes, so longer runs are left to NumPy's pairwise summation
 # (accuracy, not speed: tests/test_kernels.py checks it).
