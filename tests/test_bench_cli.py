@@ -253,3 +253,38 @@ def test_markdown_refuses_a_file_without_markers_before_running_anything(bench_f
     err = capsys.readouterr().err
     assert err.startswith(f"tsf bench: {readme} needs exactly one pair of lines")
     assert readme.read_text() == "# A README without markers\n" and not out_json.exists()
+
+
+def test_kernel_ab_alternates_the_trees_and_reports_best_and_median_ratios(monkeypatch):
+    """The trees are timed in alternating order, one process per call; the table gives each
+    tree's best time, the ratio of the bests and the median of the per-round ratios."""
+    from torchsorflow.benchmarks import kernel_ab
+    calls = []
+    times = {"old": iter([4.0, 2.0, 3.0]), "new": iter([1.0, 3.0, 6.0])}
+
+    def fake_run(src):
+        calls.append(src)
+        return {"conv": next(times[src])}
+
+    monkeypatch.setattr(kernel_ab, "_run_tree", fake_run)
+    table = kernel_ab.compare("old", "new", rounds=3, pause=0)
+    assert calls == ["old", "new", "new", "old", "old", "new"]
+    # per-round new/old: 0.25, 1.5, 2.0 -> median 1.5; bests 2.0 (old) and 1.0 (new)
+    assert table == {"conv": (2.0, 1.0, 0.5, 1.5)}
+
+
+def test_kernel_ab_refuses_a_folder_without_the_package(tmp_path, capsys):
+    from torchsorflow.benchmarks import kernel_ab
+    with pytest.raises(SystemExit) as stop:
+        kernel_ab.main([str(tmp_path)])
+    assert stop.value.code == 2
+    assert f"{tmp_path} holds no torchsorflow package" in capsys.readouterr().err
+
+
+def test_kernel_ab_times_a_tree_in_its_own_process(tmp_path):
+    """One real timing process on the installed tree (the smallest layer only, to stay quick)."""
+    from torchsorflow.benchmarks import kernel_ab
+    result = kernel_ab._run_tree(None, layers=[(2, 1, 4, 2)])
+    assert {"conv fwd N2 C1 4x4 K2", "conv grad input N2 C1 4x4 K2",
+            "conv grad weight N2 C1 4x4 K2", "max_pool2d 2x2, 64x32x8x8"} <= set(result)
+    assert all(value > 0 for value in result.values())

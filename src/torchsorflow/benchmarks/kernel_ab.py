@@ -67,13 +67,13 @@ def _time_kernels():
     return best
 
 
-def _run_tree(src):
+def _run_tree(src, layers=LAYERS):
     """One timing process with ``src`` first on its path (None: the installed package)."""
     code = "import json, sys, time\n"
     if src is not None:
         code += f"sys.path.insert(0, {str(Path(src).resolve())!r})\n"
     # the timing function's own source, since the old tree may not have this module
-    code += f"LAYERS = {LAYERS!r}\n" + inspect.getsource(_time_kernels)
+    code += f"LAYERS = {layers!r}\n" + inspect.getsource(_time_kernels)
     code += "print(json.dumps(_time_kernels()))\n"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     if done.returncode:

@@ -18,7 +18,6 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
-
 from ..tensor import Tensor
 
 

@@ -22,10 +22,9 @@ import scipy.special
 from .. import backend
 from ..autodiff.tracer import Box, to_box
 from ..backend import xp
-from .elementwise import (_promoted, add, clamp, div, elementwise, exp, greater_equal, isfinite,
-                          isnan, log, logical_not, logical_or, mul, neg, power, reciprocal, sign,
-                          sqrt, sub, where)
-from .elementwise import cos
+from .elementwise import (_promoted, add, clamp, cos, div, elementwise, exp, greater_equal,
+                          isfinite, isnan, log, logical_not, logical_or, mul, neg, power,
+                          reciprocal, sign, sqrt, sub, where)
 from .elementwise import _constant, equal as eq
 from .elementwise import floor as _floor
 from .shape import astype, ones_like_tensor

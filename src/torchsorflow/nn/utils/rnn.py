@@ -30,7 +30,6 @@ from ... import backend
 from ...autodiff.tracer import Box
 from ...ops import creation, shape
 from ...tensor import Tensor
-from ...ops.creation import as_tensor
 
 __all__ = ["PackedSequence", "invert_permutation", "pack_padded_sequence", "pad_packed_sequence",
            "pad_sequence", "unpad_sequence", "pack_sequence", "unpack_sequence"]
@@ -92,7 +91,7 @@ def invert_permutation(permutation: Tensor | None) -> Tensor | None:
     order = _ints(permutation)
     inverse = np.empty_like(order)
     inverse[order] = np.arange(order.size)
-    return as_tensor(inverse)
+    return creation.as_tensor(inverse)
 
 
 def _ints(values):
@@ -112,7 +111,7 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
     """Pack a padded batch (T, B, *) (or (B, T, *) with ``batch_first``) of sequences of the
     given ``lengths``. ``enforce_sorted=False`` accepts lengths in any order (the batch is
     sorted by decreasing length, ties keeping their order, and ``sorted_indices`` records it)."""
-    input = input if isinstance(input, Box) else as_tensor(input)
+    input = input if isinstance(input, Box) else creation.as_tensor(input)
     lengths = _ints(lengths).reshape(-1)
     batch_dim, time_dim = (0, 1) if batch_first else (1, 0)
     if input.ndim < 2:
@@ -131,7 +130,7 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
         order, sorted_indices = np.arange(lengths.size), None
     else:
         order = np.argsort(-lengths, kind="stable")
-        sorted_indices = as_tensor(order.astype(np.int64))
+        sorted_indices = creation.as_tensor(order.astype(np.int64))
     lengths = lengths[order]
     if lengths.size and lengths[-1] <= 0:
         raise RuntimeError("Length of all samples has to be greater than 0, but found an element "
@@ -144,7 +143,8 @@ def pack_padded_sequence(input: Tensor, lengths, batch_first: bool = False,
     times, slots = _positions(batch_sizes)
     index = (order[slots], times) if batch_first else (times, order[slots])
     data = shape.getitem(input, index)
-    return PackedSequence(data, as_tensor(batch_sizes.astype(np.int64)), sorted_indices, None)
+    return PackedSequence(data, creation.as_tensor(batch_sizes.astype(np.int64)), sorted_indices,
+                          None)
 
 
 def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
@@ -169,7 +169,7 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
     padded = shape.index_put(base, index, data)
     lengths = np.zeros(batch, np.int64)
     lengths[order] = (batch_sizes[None, :] > np.arange(batch)[:, None]).sum(axis=1)
-    return padded, as_tensor(lengths)
+    return padded, creation.as_tensor(lengths)
 
 
 def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.0,
@@ -181,7 +181,7 @@ def pad_sequence(sequences, batch_first: bool = False, padding_value: float = 0.
                            f"type: {type(sequences)}")
     if isinstance(sequences, Box):
         sequences = shape.unbind(sequences, 0)
-    sequences = [s if isinstance(s, Box) else as_tensor(s) for s in sequences]
+    sequences = [s if isinstance(s, Box) else creation.as_tensor(s) for s in sequences]
     if padding_side not in ("left", "right"):
         raise ValueError(f"Expected padding_side to be one of left or right, but got "
                          f"{padding_side}.")
